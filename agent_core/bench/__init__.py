@@ -1,0 +1,1 @@
+"""Benchmark suites: `smallcode bench SUITE` runs one and saves it under .smallcode/benchmarks/."""

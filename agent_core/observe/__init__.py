@@ -1,0 +1,1 @@
+"""Observability: events, traces, token monitor, stats."""

@@ -1,0 +1,1 @@
+"""Safety: workspace confinement, write guard, snapshots, shell policy, redaction."""

@@ -1,0 +1,75 @@
+"""Tool specs: a name, a description, a pydantic argument model, and an async `run`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_core.config import Settings
+from agent_core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from agent_core.tools.shell import ShellSession
+
+
+class ToolError(Exception):
+    """A tool could not do what was asked; the message is written for the model (what to do instead)."""
+
+
+class ToolArgs(BaseModel):
+    """Base of every argument model: unknown arguments are ignored, not fatal (small models add extras)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ToolOutput(BaseModel):
+    text: str
+    ok: bool = True
+    created: list[str] = Field(default_factory=list)
+    """Workspace-relative paths this call created."""
+    edited: list[str] = Field(default_factory=list)
+    """Workspace-relative paths this call changed."""
+
+
+@dataclass
+class ToolContext:
+    """What tools may use. One per agent; lives as long as the agent (the shell persists in it)."""
+
+    root: Path
+    settings: Settings
+    workspace: Workspace
+    read_paths: set[Path] = field(default_factory=set)
+    """Files the agent has read (or written) in this session: the write guard's memory."""
+    guard_warned: set[Path] = field(default_factory=set)
+    """Files whose first unread write was refused; a second attempt goes through."""
+    shell: ShellSession | None = None
+
+    async def aclose(self) -> None:
+        if self.shell is not None:
+            await self.shell.close()
+            self.shell = None
+
+
+class Tool(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Args: ClassVar[type[ToolArgs]]
+
+    @abstractmethod
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput: ...
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        """The OpenAI `tools` entry for this tool."""
+        params = cls.Args.model_json_schema()
+        params.pop("title", None)
+        for prop in params.get("properties", {}).values():
+            prop.pop("title", None)
+        return {
+            "type": "function",
+            "function": {"name": cls.name, "description": cls.description, "parameters": params},
+        }

@@ -1,0 +1,75 @@
+"""The tools a run offers, their OpenAI schemas, and validated execution with capped results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent_core.tools.base import Tool, ToolContext, ToolError, ToolOutput
+
+
+def cap_text(text: str, limit: int, hint: str = "") -> str:
+    """Keep a result under `limit` characters, saying how much was cut and how to read the rest."""
+    if len(text) <= limit:
+        return text
+    note = f"\n[… {len(text) - limit} more characters cut. {hint or 'Narrow the request to see the rest.'}]"
+    keep = max(0, limit - len(note))
+    return text[:keep] + note
+
+
+def describe_validation_error(tool: type[Tool], exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        problems.append(f"{where}: {err['msg']}")
+    expected = json.dumps(tool.Args.model_json_schema().get("properties", {}), separators=(",", ":"))
+    required = tool.Args.model_json_schema().get("required", [])
+    return (
+        f"Invalid arguments for {tool.name}: {'; '.join(problems)}. "
+        f"Expected {{{', '.join(repr(r) for r in required)}}} (schema {expected})."
+    )
+
+
+class ToolRegistry:
+    def __init__(self, tools: list[Tool]) -> None:
+        self._tools = {tool.name: tool for tool in tools}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._tools
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [tool.schema() for tool in self._tools.values()]
+
+    async def execute(self, name: str, arguments: dict[str, Any], ctx: ToolContext) -> ToolOutput:
+        """Validate and run one call; every failure becomes a ToolOutput(ok=False) the model can read."""
+        tool = self._tools.get(name)
+        if tool is None:
+            return ToolOutput(
+                ok=False, text=f"Unknown tool {name!r}. Available tools: {', '.join(self._tools)}."
+            )
+        try:
+            args = tool.Args.model_validate(arguments)
+        except ValidationError as exc:
+            return ToolOutput(ok=False, text=describe_validation_error(type(tool), exc))
+        try:
+            output = await tool.run(args, ctx)
+        except ToolError as exc:
+            return ToolOutput(ok=False, text=str(exc))
+        output.text = cap_text(output.text, ctx.settings.max_tool_result_chars, _read_more_hint(name))
+        return output
+
+
+def _read_more_hint(name: str) -> str:
+    if name == "read_file":
+        return "Call read_file again with start_line/end_line to read the rest."
+    if name == "bash":
+        return "Pipe the command through head, tail or grep to see a smaller part."
+    return "Narrow the pattern or path to see the rest."

@@ -1,0 +1,282 @@
+"""A scripted OpenAI-compatible model server on 127.0.0.1 for deterministic tests.
+
+Real HTTP (streamed SSE and not), replaying replies from a script, in order. Each reply is a dict:
+  content: str                  assistant text
+  tool_calls: [{name, arguments}]  native tool calls (arguments: dict or JSON string)
+  reasoning: str                reasoning_content
+  status: int                   answer with this HTTP status (and `body`, if given) instead
+  body: str                     raw response body (e.g. malformed JSON)
+  delay: float                  seconds to wait before answering
+  hang: true                    never answer (until the server stops)
+  cut_after: int                streaming only: drop the connection after this many content characters
+  usage: {prompt_tokens, completion_tokens}
+  repeat: int                   serve this reply this many times (default 1)
+When the script runs out, it answers "(script exhausted)". Every chat request body is kept in `requests`.
+
+Run standalone (for subprocess tests and editors): python -m tests.support.scripted_server SCRIPT.json
+prints `PORT <n>` on stdout once listening.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+class ScriptedModelServer:
+    def __init__(
+        self,
+        script: list[dict[str, Any]] | None = None,
+        models: list[str] | None = None,
+        tokenize: bool = False,
+    ) -> None:
+        self.models = models or ["scripted-model"]
+        self.tokenize = tokenize
+        self.requests: list[dict[str, Any]] = []
+        self._script: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.extend(script or [])
+
+    # script -----------------------------------------------------------------------------------------
+    def extend(self, replies: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for reply in replies:
+                for _ in range(int(reply.get("repeat", 1))):
+                    self._script.append(reply)
+
+    def _next(self) -> dict[str, Any]:
+        with self._lock:
+            return self._script.popleft() if self._script else {"content": "(script exhausted)"}
+
+    @property
+    def remaining(self) -> int:
+        with self._lock:
+            return len(self._script)
+
+    # lifecycle --------------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> ScriptedModelServer:
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ScriptedModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _tool_calls(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    calls = []
+    for i, call in enumerate(reply.get("tool_calls") or []):
+        args = call.get("arguments", {})
+        calls.append(
+            {
+                "id": call.get("id", f"call_{i}"),
+                "type": "function",
+                "function": {
+                    "name": call["name"],
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+        )
+    return calls
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: ScriptedModelServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send_json(self, status: int, obj: Any) -> None:
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._send_json(
+                200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.owner.models]}
+            )
+        else:
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send_json(400, {"error": {"message": "invalid JSON"}})
+            return
+        if self.path.rstrip("/").endswith("/tokenize"):
+            if not self.owner.tokenize:
+                self._send_json(404, {"error": {"message": "not found"}})
+            else:  # a stand-in tokenizer: one token per 4 characters
+                text = body.get("content", "")
+                self._send_json(200, {"tokens": list(range((len(text) + 3) // 4))})
+            return
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        model = body.get("model")
+        if model not in self.owner.models:
+            self._send_json(404, {"error": {"message": f"model '{model}' not found"}})
+            return
+        self.owner.requests.append(body)
+        reply = self.owner._next()
+        if reply.get("delay"):
+            self.owner._stopping.wait(float(reply["delay"]))
+        if reply.get("hang"):
+            self.owner._stopping.wait(3600)
+            return
+        if "status" in reply or "body" in reply:
+            payload = reply.get("body", json.dumps({"error": {"message": "scripted failure"}})).encode()
+            self.send_response(int(reply.get("status", 200)))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        if body.get("stream"):
+            self._stream(reply, model)
+        else:
+            self._whole(reply, model)
+
+    def _usage(self, reply: dict[str, Any]) -> dict[str, int]:
+        usage = reply.get("usage") or {}
+        prompt = int(usage.get("prompt_tokens", 10))
+        completion = int(usage.get("completion_tokens", max(1, len(reply.get("content", "")) // 4)))
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _whole(self, reply: dict[str, Any], model: str) -> None:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content", "")}
+        if reply.get("reasoning"):
+            message["reasoning_content"] = reply["reasoning"]
+        calls = _tool_calls(reply)
+        if calls:
+            message["tool_calls"] = calls
+        self._send_json(
+            200,
+            {
+                "id": "chatcmpl-scripted",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+                ],
+                "usage": self._usage(reply),
+            },
+        )
+
+    def _stream(self, reply: dict[str, Any], model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
+        def chunk(
+            delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None
+        ) -> None:
+            obj: dict[str, Any] = {
+                "id": "chatcmpl-scripted",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            if usage:
+                obj["usage"] = usage
+            self.wfile.write(f"data: {json.dumps(obj)}\n\n".encode())
+            self.wfile.flush()
+
+        try:
+            chunk({"role": "assistant", "content": ""})
+            for i in range(0, len(reply.get("reasoning", "")), 16):
+                chunk({"reasoning_content": reply["reasoning"][i : i + 16]})
+            content = reply.get("content", "")
+            cut = reply.get("cut_after")
+            for i in range(0, len(content), 8):
+                if cut is not None and i >= int(cut):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                chunk({"content": content[i : i + 8]})
+            for i, call in enumerate(_tool_calls(reply)):
+                args = call["function"]["arguments"]
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+                for j in range(0, len(args), 12):
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j : j + 12]}}]})
+            chunk({}, finish="tool_calls" if reply.get("tool_calls") else "stop", usage=self._usage(reply))
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    script = json.loads(Path(args[0]).read_text()) if args else []
+    models = script.get("models") if isinstance(script, dict) else None
+    replies = script.get("replies", []) if isinstance(script, dict) else script
+    server = ScriptedModelServer(replies, models=models).start()
+    print(f"PORT {server.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
