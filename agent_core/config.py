@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     """Which embedded model to start."""
     gguf: str | None = None
     """Path to any local GGUF to serve instead of the embedded default."""
+    models_dir: str | None = None
+    """Where joined embedded models are kept; default: (XDG_CACHE_HOME or ~/.cache)/smallcode/models."""
 
     @classmethod
     def settings_customise_sources(

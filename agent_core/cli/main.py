@@ -12,6 +12,14 @@ SUBCOMMANDS = ["run", "parse_tools", "detect", "bench", "models"]  # cmd_<name>.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _slash_help() -> str:
+    from agent_core.commands import COMMANDS, NOT_YET
+
+    rows = [f"  /{name:<10} {text}" for name, text in COMMANDS.items()]
+    rows += [f"  /{name:<10} {text} (not available yet)" for name, text in NOT_YET.items()]
+    return "\n".join(rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smallcode",
@@ -22,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Configuration: SMALLCODE_MODEL, SMALLCODE_BASE_URL and the other SMALLCODE_* settings come from\n"
             "flags, the environment, a .env file in the project, or smallcode.toml (in that order).\n"
-            "With no SMALLCODE_BASE_URL an embedded local model is started."
+            "With no SMALLCODE_BASE_URL an embedded local model is started.\n\n"
+            "Interactive slash commands:\n" + _slash_help()
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

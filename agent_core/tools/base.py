@@ -13,6 +13,7 @@ from agent_core.config import Settings
 from agent_core.workspace import Workspace
 
 if TYPE_CHECKING:
+    from agent_core.planning.store import PlanStore
     from agent_core.tools.shell import ShellSession
 
 
@@ -47,6 +48,8 @@ class ToolContext:
     guard_warned: set[Path] = field(default_factory=set)
     """Files whose first unread write was refused; a second attempt goes through."""
     shell: ShellSession | None = None
+    plan: PlanStore | None = None
+    """The session's TODO plan (plan/todo tools); created on first use when the agent attached none."""
 
     async def aclose(self) -> None:
         if self.shell is not None:

@@ -1,0 +1,246 @@
+"""SmallCode: the public API. `await SmallCode(...).run(task) -> RunResult`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent_core.config import ConfigError, Settings, load_settings
+from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
+from agent_core.context.tokens import TokenCounter
+from agent_core.llm.client import ChatClient
+from agent_core.llm.types import Message, ModelError
+from agent_core.loop import AgentLoop
+from agent_core.memory.sessions import new_session_id, save_session
+from agent_core.observe.events import Callback, EventBus
+from agent_core.observe.trace import TraceWriter
+from agent_core.prompts import system_prompt
+from agent_core.result import RunResult, Usage
+from agent_core.tools import ToolContext, ToolRegistry, default_tools
+from agent_core.workspace import FileWorkspace, Workspace
+
+log = logging.getLogger(__name__)
+
+
+class SmallCode:
+    """A coding agent bound to one workspace. Conversation, shell and model connection persist across runs."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        base_url: str | None = None,
+        cwd: str | Path = ".",
+        *,
+        workspace: Workspace | None = None,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.root = Path(cwd).resolve()
+        if not self.root.is_dir():
+            raise ConfigError(f"workspace {self.root} is not a directory")
+        if settings is None:
+            settings = load_settings(self.root, model=model, base_url=base_url, **overrides)
+        else:
+            updates = {
+                k: v for k, v in {"model": model, "base_url": base_url, **overrides}.items() if v is not None
+            }
+            settings = settings.model_copy(update=updates)
+        self.settings = settings
+        self.events = EventBus()
+        self.workspace = workspace or FileWorkspace(self.root)
+        self.tools = ToolRegistry(default_tools())
+        self.ctx = ToolContext(root=self.root, settings=self.settings, workspace=self.workspace)
+        self.counter = TokenCounter()
+        self.history: list[Message] = []
+        self.session_id = new_session_id()
+        self.usage = Usage()
+        self.runs: list[RunResult] = []
+        self.last_trace: TraceWriter | None = None
+        self.context_window: int = settings.context or DEFAULT_WINDOW
+        self._client: ChatClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._embedded: Any = None
+        self._run_lock: asyncio.Lock | None = None
+
+    # events -----------------------------------------------------------------------------------------
+    def on(self, event: str, callback: Callback) -> None:
+        """Subscribe to tool_start {name, args}, tool_end {name, ms, ok}, token {text}, turn {n}, error {error}."""
+        self.events.on(event, callback)
+
+    # running ----------------------------------------------------------------------------------------
+    async def run(self, task: str) -> RunResult:
+        """Run one task to its end. Failures (model down, bad output) end in a RunResult, not an exception."""
+        result = RunResult()
+        started = time.monotonic()
+        trace = TraceWriter(self.root, enabled=self.settings.trace)
+        self.last_trace = trace
+        trace.write(
+            "run_start",
+            task=task,
+            model=self.settings.model,
+            base_url=self.settings.base_url,
+            cwd=str(self.root),
+        )
+        try:
+            client = await self._connect()
+            self._ensure_system_prompt()
+            self.history.append({"role": "user", "content": task})
+            budget = ContextBudget(
+                self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048)
+            )
+            loop = AgentLoop(
+                client=client,
+                tools=self.tools,
+                ctx=self.ctx,
+                settings=self.settings,
+                events=self.events,
+                budget=budget,
+                trace=trace,
+            )
+            await loop.run(self.history, result)
+        except (ModelError, ConfigError) as exc:
+            result.success = False
+            result.response = str(exc)
+            await self.events.emit("error", {"error": str(exc)})
+        finally:
+            result.duration_ms = int((time.monotonic() - started) * 1000)
+            self.usage.add(result.usage)
+            self.runs.append(result)
+            trace.write("run_end", result=result.model_dump())
+            self._save_session()
+        return result
+
+    def run_sync(self, task: str) -> RunResult:
+        """Blocking `run` for scripts; opens and closes its own event loop (and model connection)."""
+
+        async def once() -> RunResult:
+            try:
+                return await self.run(task)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(once())
+
+    async def aclose(self) -> None:
+        """Close the model connection, the shell and any embedded model server this agent started."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await self.ctx.aclose()
+        if self._embedded is not None:
+            await self._embedded.stop()
+            self._embedded = None
+
+    async def __aenter__(self) -> SmallCode:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # conversation -----------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the conversation (a new session starts); files are untouched."""
+        self.history.clear()
+        self.session_id = new_session_id()
+
+    def resume(self, messages: list[Message]) -> None:
+        self.history = list(messages)
+
+    def set_model(self, model: str) -> None:
+        self.settings = self.settings.model_copy(update={"model": model})
+        self.ctx.settings = self.settings
+        if self._client is not None:
+            self._client.model = model
+
+    # internals --------------------------------------------------------------------------------------
+    async def _connect(self) -> ChatClient:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._client_loop is loop:
+            return self._client
+        if self._client is not None:  # bound to a closed loop (an earlier run_sync): start afresh
+            self._client = None
+        base_url = self.settings.base_url
+        model = self.settings.model
+        if not base_url:
+            base_url, model = await self._start_embedded()
+        client = ChatClient(
+            base_url,
+            model,
+            api_key=self.settings.api_key,
+            timeout=self.settings.request_timeout,
+            retries=self.settings.retries,
+        )
+        try:
+            await client.check()
+        except ModelError:
+            await client.aclose()
+            raise
+        if self.settings.model != client.model and client.model:
+            self.settings = self.settings.model_copy(update={"model": client.model})
+            self.ctx.settings = self.settings
+        if not self.settings.context:
+            self.context_window = await self._detect_window(client)
+        if await client.count_tokens("def f(x):\n    return x") is not None:
+            await self.counter.calibrate(client)
+        self._client, self._client_loop = client, loop
+        return client
+
+    async def _detect_window(self, client: ChatClient) -> int:
+        try:
+            from agent_core.llm.profiles import profile_for
+        except ImportError:
+            return DEFAULT_WINDOW
+        profile = profile_for(self.settings.model or "", self.root)
+        return int(getattr(profile, "context_length", None) or DEFAULT_WINDOW)
+
+    async def _start_embedded(self) -> tuple[str, str]:
+        if self.settings.embedded == "never":
+            raise ConfigError(
+                "no model server configured: set SMALLCODE_BASE_URL (and SMALLCODE_MODEL), "
+                "or allow the embedded model (SMALLCODE_EMBEDDED=auto)"
+            )
+        try:
+            from agent_core.llm.embedded import EmbeddedServer
+        except ImportError as exc:
+            raise ConfigError(
+                f"no model server configured and the embedded model is unavailable ({exc}); "
+                "set SMALLCODE_BASE_URL or pip install 'smallcode[embedded]'"
+            ) from None
+        self._embedded = EmbeddedServer(self.settings)
+        base_url, model = await self._embedded.start()
+        return str(base_url), str(model)
+
+    def _ensure_system_prompt(self) -> None:
+        if self.history and self.history[0].get("role") == "system":
+            return
+        self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
+
+    def build_system_prompt(self) -> str:
+        return system_prompt(self.root, self.tools.schemas())
+
+    def _save_session(self) -> None:
+        if not self.history:
+            return
+        try:
+            save_session(
+                self.root,
+                self.session_id,
+                self.history,
+                {"model": self.settings.model, "cwd": str(self.root)},
+            )
+        except OSError as exc:
+            log.warning("could not save the session: %s", exc)
+
+    # introspection for slash commands ---------------------------------------------------------------
+    def budget_split(self) -> dict[str, Any]:
+        budget = ContextBudget(self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048))
+        messages = self.history or [{"role": "system", "content": self.build_system_prompt()}]
+        split = budget.split(messages)
+        return {**split.as_dict(), "bar": split.bar()}
+
+    def subscribe_all(self, callback: Callable[[dict[str, Any]], Any]) -> None:
+        self.events.on("*", callback)

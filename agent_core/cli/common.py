@@ -1,0 +1,31 @@
+"""Helpers shared by CLI subcommands: common options, building the agent, printing progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from agent_core.agent import SmallCode
+
+
+def add_agent_options(parser: argparse.ArgumentParser) -> None:
+    """--cwd/--model/--base-url also after the subcommand (SUPPRESS keeps the top-level value when absent)."""
+    parser.add_argument("--cwd", default=argparse.SUPPRESS, help="project directory (workspace root)")
+    parser.add_argument("--model", default=argparse.SUPPRESS, help="model name (overrides SMALLCODE_MODEL)")
+    parser.add_argument("--base-url", default=argparse.SUPPRESS, help="OpenAI-compatible endpoint URL")
+
+
+def make_agent(args: argparse.Namespace, **overrides: Any) -> SmallCode:
+    """Raises ConfigError (exit 2) for bad settings."""
+    return SmallCode(model=args.model, base_url=args.base_url, cwd=args.cwd, **overrides)
+
+
+def error(message: str) -> None:
+    print(f"smallcode: {message}", file=sys.stderr)
+
+
+def describe_call(name: str, args: dict[str, Any]) -> str:
+    target = args.get("path") or args.get("command") or args.get("pattern") or ""
+    target = str(target).replace("\n", " ")
+    return f"{name} {target[:70]}{'…' if len(target) > 70 else ''}".rstrip()

@@ -1,0 +1,308 @@
+"""Slash commands, shared by the terminal session (/budget) and the language server (smallcode.budget).
+
+Each returns structured data (for clients that render it) and a short human text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent_core.agent import SmallCode
+from agent_core.llm.types import ModelError
+from agent_core.memory import scratchpad
+from agent_core.memory.sessions import list_sessions, load_session
+from agent_core.observe.trace import list_traces, read_trace, traces_dir
+
+
+class CommandResult(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+    text: str = ""
+    ok: bool = True
+
+
+COMMANDS: dict[str, str] = {
+    "help": "list the commands",
+    "clear": "forget the conversation and start a new session (files are untouched)",
+    "stats": "runs, tool calls and failure rates in this session",
+    "tokens": "token usage of this session and of the last run",
+    "budget": "how the context window is split (system, task, history, tool results, free)",
+    "trace": "list traces; `trace show ID`, `trace export ID`",
+    "plan": "the current TODO plan (.smallcode/plan.md)",
+    "memory": "scratchpad notes; `memory add TEXT`, `memory clear`",
+    "model": "the model in use and those the server offers; `model NAME` switches",
+    "profile": "the model's profile: context length, tool-call format, quirks",
+    "sessions": "saved sessions; `sessions resume ID`",
+    "quit": "leave the session (terminal only)",
+}
+
+NOT_YET: dict[str, str] = {
+    "undo": "reverting the last turn's edits",
+    "eval": "prompt evaluations",
+    "mcp": "MCP servers",
+    "skill": "skills",
+    "plugin": "plugins",
+    "cognition": "the cognition layer",
+}
+
+Handler = Callable[[SmallCode, list[str], dict[str, Any]], Awaitable[CommandResult]]
+
+
+def _split_arg(arg: str | dict[str, Any] | None) -> tuple[list[str], dict[str, Any]]:
+    """A command's argument: words from a slash-command line, or an object from an editor."""
+    if arg is None:
+        return [], {}
+    if isinstance(arg, dict):
+        words = str(arg.get("args", arg.get("action", "")) or "").split()
+        if arg.get("id") and len(words) == 1:
+            words.append(str(arg["id"]))
+        return words, arg
+    return str(arg).split(), {}
+
+
+async def execute_command(
+    agent: SmallCode, name: str, arg: str | dict[str, Any] | None = None
+) -> CommandResult:
+    """Run slash command `name` (without the slash). Unknown or not-yet-available commands answer clearly."""
+    name = name.lstrip("/").strip().lower()
+    words, obj = _split_arg(arg)
+    handler = _HANDLERS.get(name)
+    if handler is not None:
+        return await handler(agent, words, obj)
+    if name in NOT_YET:
+        return CommandResult(
+            ok=False,
+            data={"available": False},
+            text=f"/{name} ({NOT_YET[name]}) is not available yet in this version.",
+        )
+    return CommandResult(
+        ok=False, data={"error": "unknown command"}, text=f"unknown command /{name}; /help lists the commands"
+    )
+
+
+async def _help(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    rows = {**COMMANDS, **{k: f"{v} (not available yet)" for k, v in NOT_YET.items()}}
+    text = "\n".join(f"/{k:<10} {v}" for k, v in rows.items())
+    return CommandResult(data={"commands": rows}, text=text)
+
+
+async def _clear(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    agent.clear()
+    return CommandResult(data={"session": agent.session_id}, text="conversation cleared; new session started")
+
+
+async def _stats(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    calls = [c for r in agent.runs for c in r.tool_calls]
+    per_tool: dict[str, dict[str, Any]] = {}
+    for name, count in Counter(c.name for c in calls).items():
+        failed = sum(1 for c in calls if c.name == name and not c.ok)
+        per_tool[name] = {"calls": count, "failed": failed, "failure_rate": round(failed / count, 2)}
+    data = {
+        "runs": len(agent.runs),
+        "succeeded": sum(1 for r in agent.runs if r.success),
+        "turns": sum(r.turns for r in agent.runs),
+        "tool_calls": len(calls),
+        "failed_tool_calls": sum(1 for c in calls if not c.ok),
+        "per_tool": per_tool,
+        "files_created": sorted({f for r in agent.runs for f in r.files_created}),
+        "files_edited": sorted({f for r in agent.runs for f in r.files_edited}),
+        "duration_ms": sum(r.duration_ms for r in agent.runs),
+    }
+    lines = [
+        f"runs {data['runs']} ({data['succeeded']} succeeded), turns {data['turns']}, "
+        f"tool calls {data['tool_calls']} ({data['failed_tool_calls']} failed)"
+    ]
+    lines += [f"  {n}: {s['calls']} calls, {s['failed']} failed" for n, s in per_tool.items()]
+    return CommandResult(data=data, text="\n".join(lines))
+
+
+async def _tokens(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    last = agent.runs[-1].usage.model_dump() if agent.runs else None
+    context_now = agent.counter.count_messages(agent.history) if agent.history else 0
+    data = {
+        "session": agent.usage.model_dump(),
+        "last_run": last,
+        "context_window": agent.context_window,
+        "context_now": context_now,
+    }
+    text = (
+        f"session: {agent.usage.prompt_tokens} prompt + {agent.usage.completion_tokens} completion = "
+        f"{agent.usage.total_tokens} tokens; conversation now ≈{context_now} of {agent.context_window}"
+    )
+    return CommandResult(data=data, text=text)
+
+
+async def _budget(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    split = agent.budget_split()
+    bar = split.pop("bar")
+    return CommandResult(data=split, text=bar)
+
+
+async def _trace(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    action = words[0] if words else "list"
+    if action == "list":
+        traces = list_traces(agent.root)[:20]
+        text = (
+            "\n".join(
+                f"{t['id']}  {t['turns']} turns  {'ok' if t['success'] else 'failed'}  {t['task'] or ''}"[
+                    :120
+                ]
+                for t in traces
+            )
+            or "no traces yet"
+        )
+        return CommandResult(data={"traces": traces}, text=text)
+    trace_id = words[1] if len(words) > 1 else (agent.last_trace.id if agent.last_trace else None)
+    if not trace_id:
+        return CommandResult(ok=False, text="which trace? /trace list shows them")
+    matches = sorted(traces_dir(agent.root).glob(f"{trace_id}*.jsonl"))
+    if len(matches) != 1:
+        return CommandResult(ok=False, text=f"no single trace matches {trace_id!r}; /trace list shows them")
+    entries = read_trace(matches[0])
+    if action == "export":
+        return CommandResult(
+            data={"id": matches[0].stem, "path": str(matches[0]), "entries": entries},
+            text=f"trace {matches[0].stem}: {matches[0]}",
+        )
+    if action == "show":
+        lines = []
+        for e in entries:
+            if e.get("type") == "turn":
+                calls = ", ".join(c["name"] for c in e.get("calls", [])) or "answer"
+                lines.append(
+                    f"turn {e.get('n')}: {calls} ({e.get('ms')} ms, {e.get('usage', {}).get('total_tokens')} tokens)"
+                )
+            elif e.get("type") == "tool":
+                lines.append(f"  {e.get('name')} {'ok' if e.get('ok') else 'failed'} ({e.get('ms')} ms)")
+            elif e.get("type") == "run_end":
+                lines.append(f"end: {'success' if e.get('result', {}).get('success') else 'failure'}")
+        return CommandResult(data={"id": matches[0].stem, "entries": entries}, text="\n".join(lines))
+    return CommandResult(ok=False, text=f"unknown trace action {action!r}: use list, show ID or export ID")
+
+
+async def _plan(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    path = agent.root / ".smallcode" / "plan.md"
+    if not path.is_file():
+        return CommandResult(data={"plan": None}, text="no plan yet (plans are made for multi-step tasks)")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    data: dict[str, Any] = {"path": str(path), "markdown": text}
+    try:
+        from agent_core.planning.plan import Plan
+
+        data["plan"] = json.loads(Plan.from_markdown(text).model_dump_json())
+    except Exception:  # the plan module is optional here; the markdown is the source of truth
+        pass
+    return CommandResult(data=data, text=text.strip())
+
+
+async def _memory(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    action = words[0] if words else "list"
+    if action == "add":
+        text = " ".join(words[1:]) or str(obj.get("text", ""))
+        if not text.strip():
+            return CommandResult(ok=False, text="usage: /memory add TEXT")
+        note = scratchpad.add_note(agent.root, text)
+        return CommandResult(data={"note": note}, text=f"remembered #{note['id']}")
+    if action == "clear":
+        count = scratchpad.clear_notes(agent.root)
+        return CommandResult(data={"cleared": count}, text=f"forgot {count} note(s)")
+    notes = scratchpad.load_notes(agent.root)
+    text = "\n".join(f"#{n['id']} {n['text']}" for n in notes) or "no notes yet (/memory add TEXT)"
+    return CommandResult(data={"notes": notes}, text=text)
+
+
+async def _model(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    wanted = words[0] if words else obj.get("name") or obj.get("model")
+    available: list[str] = []
+    error = None
+    try:
+        client = await agent._connect()
+        available = await client.list_models()
+    except ModelError as exc:
+        error = str(exc)
+    if wanted:
+        if available and wanted not in available:
+            return CommandResult(
+                ok=False,
+                data={"model": agent.settings.model, "available": available},
+                text=f"the server has no model {wanted!r}; it offers: {', '.join(available)}",
+            )
+        agent.set_model(str(wanted))
+        return CommandResult(
+            data={"model": wanted, "available": available}, text=f"model switched to {wanted}"
+        )
+    text = f"model: {agent.settings.model or '(server default)'} at {agent.settings.base_url or 'embedded'}"
+    if available:
+        text += "\navailable: " + ", ".join(available)
+    if error:
+        text += f"\n({error})"
+    return CommandResult(
+        data={
+            "model": agent.settings.model,
+            "base_url": agent.settings.base_url,
+            "available": available,
+            "error": error,
+        },
+        text=text,
+    )
+
+
+async def _profile(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    try:
+        from agent_core.llm.profiles import profile_for
+    except ImportError:
+        return CommandResult(
+            data={"context_window": agent.context_window},
+            text=f"context window {agent.context_window} tokens (no profile data installed)",
+        )
+    profile = profile_for(agent.settings.model or "", agent.root)
+    data = json.loads(profile.model_dump_json())
+    data["context_window"] = agent.context_window
+    text = "\n".join(f"{k}: {v}" for k, v in data.items())
+    return CommandResult(data=data, text=text)
+
+
+async def _sessions(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    if words and words[0] == "resume":
+        session_id = words[1] if len(words) > 1 else obj.get("id")
+        if not session_id:
+            return CommandResult(ok=False, text="usage: /sessions resume ID")
+        try:
+            messages = load_session(agent.root, str(session_id))
+        except (KeyError, OSError, ValueError) as exc:
+            return CommandResult(ok=False, text=str(exc).strip("'\""))
+        agent.resume(messages)
+        return CommandResult(
+            data={"resumed": session_id, "messages": len(messages)},
+            text=f"resumed session {session_id} ({len(messages)} messages)",
+        )
+    sessions = list_sessions(agent.root)
+    text = (
+        "\n".join(f"{s['id']}  {s['messages']} msgs  {s['task']}"[:120] for s in sessions[:20])
+        or "no saved sessions"
+    )
+    return CommandResult(data={"sessions": sessions, "current": agent.session_id}, text=text)
+
+
+async def _quit(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    return CommandResult(data={"quit": True}, text="bye")
+
+
+_HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "clear": _clear,
+    "stats": _stats,
+    "tokens": _tokens,
+    "budget": _budget,
+    "trace": _trace,
+    "plan": _plan,
+    "memory": _memory,
+    "model": _model,
+    "profile": _profile,
+    "sessions": _sessions,
+    "quit": _quit,
+}

@@ -1,0 +1,504 @@
+"""ChatClient: one async client for any OpenAI-compatible server (LM Studio, Ollama, llama-server, vLLM, ...).
+
+Every failure ends in a `ModelError` whose message is one line a user can act on. Retries (with exponential
+backoff) cover connection errors and 5xx answers, never 4xx, and never once part of an answer has streamed
+out: by then the caller has shown tokens, and a second answer would contradict the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from agent_core.llm.types import ChatResponse, Message, ModelError, NativeToolCall
+from agent_core.result import Usage
+
+log = logging.getLogger(__name__)
+
+TokenCallback = Callable[[str], Awaitable[None] | None]
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection: a local server answers at once; a dead one should fail fast."""
+
+_DOWN_HINT = "is LM Studio / Ollama / llama-server running? set SMALLCODE_BASE_URL"
+
+
+class _Retryable(Exception):
+    """A failure worth another try (connection error, 5xx); carries the final user-facing message."""
+
+
+class _StreamOptionsRejected(Exception):
+    """The server refused `stream_options`; send the request again without it."""
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _not_openai(raw: str | bytes) -> ModelError:
+    excerpt = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return ModelError(
+        "the model server sent a response that is not OpenAI-compatible JSON: "
+        + (repr(_one_line(excerpt, 80)) if excerpt.strip() else "(empty body)")
+    )
+
+
+def _error_message(raw: bytes) -> str:
+    """The server's own words from an error body: OpenAI `{error: {message}}`, Ollama `{error: "..."}`,
+    FastAPI `{detail}` (llama-cpp-python), or the raw text."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return _one_line(text) or "(no details)"
+    if isinstance(obj, dict):
+        err = obj.get("error", obj)
+        if isinstance(err, dict):
+            err = err.get("message") or err.get("detail") or err
+        if isinstance(err, str):
+            return _one_line(err)
+        if isinstance(obj.get("detail"), str | list):
+            return _one_line(str(obj["detail"]))
+    return _one_line(text)
+
+
+def _network_reason(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no answer within {CONNECT_TIMEOUT:g}s"
+    # httpx wraps the OS error ("All connection attempts failed"); the cause chain says what happened.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host"
+        cause = cause.__cause__ or cause.__context__
+    return _one_line(str(exc) or type(exc).__name__, 120)
+
+
+async def _emit(callback: TokenCallback | None, text: str) -> None:
+    if callback is not None and text:
+        result = callback(text)
+        if inspect.isawaitable(result):
+            await result
+
+
+@dataclass
+class _Answer:
+    """One answer being assembled, from stream deltas or from a whole body."""
+
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    chars: int = 0
+    """Characters received so far (content, reasoning, tool arguments): > 0 means output has started."""
+    done: bool = False
+
+    def add_tool_delta(self, delta: dict[str, Any]) -> None:
+        # Deltas are keyed by index; a few servers omit it, then a new id opens a new call.
+        index = delta.get("index")
+        if not isinstance(index, int):
+            same = [i for i, c in self.calls.items() if delta.get("id") and c["id"] == delta["id"]]
+            index = (
+                same[0] if same else len(self.calls) if delta.get("id") or not self.calls else max(self.calls)
+            )
+        slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        if delta.get("id"):
+            slot["id"] = str(delta["id"])
+        fn = delta.get("function") or {}
+        if fn.get("name"):
+            slot["name"] += str(fn["name"])
+        args = fn.get("arguments")
+        if isinstance(args, dict):  # some servers send the object itself
+            slot["arguments"] = args
+            self.chars += len(json.dumps(args))
+        elif isinstance(args, str) and args:
+            if isinstance(slot["arguments"], dict):
+                slot["arguments"] = ""
+            slot["arguments"] += args
+            self.chars += len(args)
+
+    def response(self) -> ChatResponse:
+        calls = [
+            NativeToolCall(id=c["id"], name=c["name"], arguments=c["arguments"])
+            for _, c in sorted(self.calls.items())
+            if c["name"] or c["arguments"]
+        ]
+        return ChatResponse(
+            content="".join(self.content),
+            reasoning="".join(self.reasoning),
+            tool_calls=calls,
+            usage=self.usage or Usage(),
+            finish_reason=self.finish_reason,
+            model=self.model,
+        )
+
+
+def _usage(obj: Any) -> Usage | None:
+    if not isinstance(obj, dict):
+        return None
+    try:
+        prompt = int(obj.get("prompt_tokens") or 0)
+        completion = int(obj.get("completion_tokens") or 0)
+        total = int(obj.get("total_tokens") or prompt + completion)
+    except (TypeError, ValueError):
+        return None
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+class ChatClient:
+    """Async client for an OpenAI-compatible `/v1` endpoint; use `async with` or call `aclose()`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ModelError(
+                f"the model server URL {base_url!r} is not an http(s) URL; "
+                "set SMALLCODE_BASE_URL like http://localhost:1234/v1"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
+        )
+        self._stream_options = True
+        """False once the server has refused `stream_options` (then usage comes only if it sends it anyway)."""
+        self._tokenizer: tuple[str, str] | None = None
+        self._no_tokenizer = False
+
+    def __repr__(self) -> str:  # never shows the API key
+        return f"ChatClient(base_url={self.base_url!r}, model={self.model!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ChatClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # models -----------------------------------------------------------------------------------------
+    async def list_models(self) -> list[str]:
+        """Model ids from GET /models; [] when the server has no such endpoint."""
+        return await self._models(retries=self.retries) or []
+
+    async def check(self) -> list[str]:
+        """Make sure the server answers and knows `self.model` (adopting one if none is set).
+
+        Returns the models the server lists ([] when it cannot list them). Fails fast: a server that is
+        down at start stays down for the next few seconds, so there is no retry here.
+        """
+        models = await self._models(retries=0)
+        if not models:
+            return []
+        if self.model is None:
+            # LM Studio lists embedding models too; never pick one of those for chat.
+            chat_models = [m for m in models if "embed" not in m.lower()] or models
+            self.model = chat_models[0]
+            return models
+        if self._known(self.model, models):
+            return models
+        shown = ", ".join(models[:10]) + (f" (and {len(models) - 10} more)" if len(models) > 10 else "")
+        raise ModelError(
+            f"the model server at {self.base_url} has no model {self.model!r}; it has: {shown} "
+            "— set SMALLCODE_MODEL or --model to one of them"
+        )
+
+    @staticmethod
+    def _known(model: str, models: list[str]) -> bool:
+        wanted = model.lower()
+        names = {m.lower() for m in models}
+        # Ollama accepts "name" for "name:latest".
+        return wanted in names or f"{wanted}:latest" in names
+
+    async def _models(self, retries: int) -> list[str] | None:
+        url = f"{self.base_url}/models"
+        response = await self._send(lambda: self._http.get(url), retries)
+        if response.status_code == 404:  # older Ollama and some proxies have no /models: not fatal
+            return None
+        if response.status_code >= 400:
+            raise self._http_error(response.status_code, response.content, url)
+        try:
+            body = response.json()
+            ids = [str(m["id"]) for m in body["data"]]
+        except (ValueError, KeyError, TypeError):
+            raise _not_openai(response.content) from None
+        return ids
+
+    async def _send(self, request: Callable[[], Awaitable[httpx.Response]], retries: int) -> httpx.Response:
+        """A plain (non-streamed) request with the retry policy."""
+        for attempt in range(retries + 1):
+            try:
+                try:
+                    response = await request()
+                except httpx.TimeoutException as exc:
+                    if isinstance(exc, httpx.ConnectTimeout):
+                        raise _Retryable(self._down(exc)) from None
+                    raise ModelError(self._stalled()) from None
+                except httpx.HTTPError as exc:
+                    raise _Retryable(self._down(exc)) from None
+                if response.status_code >= 500:
+                    raise _Retryable(self._http_error(response.status_code, response.content).args[0])
+                return response
+            except _Retryable as exc:
+                if attempt >= retries:
+                    raise ModelError(str(exc)) from None
+                await self._wait(attempt, str(exc))
+        raise AssertionError("unreachable")
+
+    # chat -------------------------------------------------------------------------------------------
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        on_token: TokenCallback | None = None,
+        on_reasoning: TokenCallback | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ChatResponse:
+        """One chat completion. Streamed: `on_token` / `on_reasoning` get each piece as it arrives."""
+        body: dict[str, Any] = {"messages": messages, "stream": stream}
+        if self.model:
+            body["model"] = self.model
+        if tools:
+            body["tools"] = tools
+        if temperature is not None:
+            body["temperature"] = temperature
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if stream and self._stream_options:
+            body["stream_options"] = {"include_usage": True}
+        if extra:
+            body.update(extra)
+
+        attempt = 0
+        while True:
+            answer = _Answer()
+            try:
+                await self._chat_once(body, answer, on_token, on_reasoning)
+                return answer.response()
+            except _StreamOptionsRejected:
+                log.info("model server refuses stream_options; asking again without it")
+                self._stream_options = False
+                body.pop("stream_options", None)
+            except _Retryable as exc:
+                if answer.chars:
+                    raise ModelError(self._broke_off(answer)) from None
+                if attempt >= self.retries:
+                    raise ModelError(str(exc)) from None
+                await self._wait(attempt, str(exc))
+                attempt += 1
+
+    async def _chat_once(
+        self,
+        body: dict[str, Any],
+        answer: _Answer,
+        on_token: TokenCallback | None,
+        on_reasoning: TokenCallback | None,
+    ) -> None:
+        url = f"{self.base_url}/chat/completions"
+        try:
+            async with self._http.stream("POST", url, json=body) as response:
+                if response.status_code >= 400:
+                    raw = await response.aread()
+                    self._raise_for_chat(response.status_code, raw, body)
+                kind = response.headers.get("content-type", "")
+                if body.get("stream") and "text/event-stream" in kind:
+                    await self._read_stream(response, answer, on_token, on_reasoning)
+                else:  # not streamed, or a server that ignores `stream` and answers in one piece
+                    self._read_whole(await response.aread(), answer)
+                    await _emit(on_reasoning, "".join(answer.reasoning))
+                    await _emit(on_token, "".join(answer.content))
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise _Retryable(self._down(exc)) from None
+            message = self._stalled()
+            if answer.chars:
+                message += f" (mid-answer, after {answer.chars} characters)"
+            raise ModelError(message) from None
+        except httpx.HTTPError as exc:
+            if answer.chars:
+                raise ModelError(self._broke_off(answer)) from None
+            # Dropped before any output (e.g. the server restarted): as good as a connection error.
+            raise _Retryable(self._down(exc)) from None
+        if not answer.done and answer.finish_reason is None:
+            raise _Retryable(self._broke_off(answer))
+
+    async def _read_stream(
+        self,
+        response: httpx.Response,
+        answer: _Answer,
+        on_token: TokenCallback | None,
+        on_reasoning: TokenCallback | None,
+    ) -> None:
+        # SSE: OpenAI-compatible servers put one JSON object on each `data:` line; comments (`:`),
+        # `event:`/`id:` fields and blank separators carry nothing we need.
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            payload = line[5:].strip()
+            if not payload:
+                continue
+            if payload == "[DONE]":
+                answer.done = True
+                return
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise _not_openai(payload) from None
+            if not isinstance(chunk, dict):
+                raise _not_openai(payload)
+            if chunk.get("error"):
+                raise ModelError(f"the model server reported an error: {_error_message(payload.encode())}")
+            answer.model = chunk.get("model") or answer.model
+            answer.usage = _usage(chunk.get("usage")) or answer.usage
+            for choice in chunk.get("choices") or []:
+                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta") or choice.get("message") or {}
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                if isinstance(thought, str) and thought:
+                    answer.reasoning.append(thought)
+                    answer.chars += len(thought)
+                    await _emit(on_reasoning, thought)
+                text = delta.get("content")
+                if isinstance(text, str) and text:
+                    answer.content.append(text)
+                    answer.chars += len(text)
+                    await _emit(on_token, text)
+                for call in delta.get("tool_calls") or []:
+                    if isinstance(call, dict):
+                        answer.add_tool_delta(call)
+                if choice.get("finish_reason"):
+                    answer.finish_reason = str(choice["finish_reason"])
+
+    def _read_whole(self, raw: bytes, answer: _Answer) -> None:
+        obj = _try_json(raw)
+        try:
+            choice = obj["choices"][0]
+            message = choice["message"]
+            if not isinstance(message, dict):
+                raise TypeError
+        except (KeyError, IndexError, TypeError):
+            if isinstance(obj, dict) and obj.get("error"):
+                raise ModelError(f"the model server reported an error: {_error_message(raw)}") from None
+            raise _not_openai(raw) from None
+        content = message.get("content")
+        if isinstance(content, str):
+            answer.content.append(content)
+        thought = message.get("reasoning_content") or message.get("reasoning")
+        if isinstance(thought, str):
+            answer.reasoning.append(thought)
+        for i, call in enumerate(message.get("tool_calls") or []):
+            if isinstance(call, dict):
+                answer.add_tool_delta({**call, "index": i})
+        answer.finish_reason = choice.get("finish_reason") or "stop"
+        answer.usage = _usage(obj.get("usage"))
+        answer.model = obj.get("model")
+        answer.done = True
+
+    # token counting ---------------------------------------------------------------------------------
+    async def count_tokens(self, text: str) -> int | None:
+        """Tokens in `text` by the server's own tokenizer, or None when it has none (remembered)."""
+        if self._no_tokenizer:
+            return None
+        root = self.base_url.removesuffix("/v1")
+        candidates = (
+            [self._tokenizer]
+            if self._tokenizer
+            else [
+                (f"{root}/tokenize", "content"),  # llama.cpp llama-server
+                (f"{root}/extras/tokenize", "input"),  # llama-cpp-python
+            ]
+        )
+        for url, key in candidates:
+            try:
+                response = await self._http.post(url, json={key: text})
+                tokens = response.json()["tokens"] if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                tokens = None
+            if isinstance(tokens, list):
+                self._tokenizer = (url, key)
+                return len(tokens)
+        if self._tokenizer is None:
+            self._no_tokenizer = True
+        return None
+
+    # messages ---------------------------------------------------------------------------------------
+    def _raise_for_chat(self, status: int, raw: bytes, body: dict[str, Any]) -> None:
+        message = _error_message(raw)
+        if status in (400, 422) and "stream_options" in body and "stream_options" in message:
+            raise _StreamOptionsRejected
+        if status >= 500:
+            raise _Retryable(self._http_error(status, raw).args[0])
+        model = body.get("model")
+        if status == 404 and model and (model in message or "model" in message.lower()):
+            raise ModelError(
+                f"the model server has no model {model!r} (HTTP 404: {message}) "
+                "— set SMALLCODE_MODEL or --model to one it serves"
+            )
+        raise self._http_error(status, raw, f"{self.base_url}/chat/completions")
+
+    def _http_error(self, status: int, raw: bytes, url: str | None = None) -> ModelError:
+        message = _error_message(raw)
+        if status in (401, 403):
+            return ModelError(
+                f"the model server refused the request (HTTP {status}: {message}) — check SMALLCODE_API_KEY"
+            )
+        if status == 404 and url:
+            return ModelError(
+                f"the model server has no {url} (HTTP 404: {message}) "
+                "— check SMALLCODE_BASE_URL (it usually ends in /v1)"
+            )
+        if status >= 500:
+            return ModelError(f"the model server failed (HTTP {status}: {message})")
+        return ModelError(f"the model server rejected the request (HTTP {status}: {message})")
+
+    def _down(self, exc: httpx.HTTPError) -> str:
+        return f"cannot reach the model server at {self.base_url}: {_network_reason(exc)} — {_DOWN_HINT}"
+
+    def _stalled(self) -> str:
+        return f"the model server stopped answering after {self.timeout:g}s"
+
+    @staticmethod
+    def _broke_off(answer: _Answer) -> str:
+        return f"the model server broke off mid-answer after {answer.chars} characters"
+
+    async def _wait(self, attempt: int, why: str) -> None:
+        delay = self.backoff * (2**attempt)
+        log.warning("%s; retrying in %.1fs (%d/%d)", why, delay, attempt + 1, self.retries)
+        await asyncio.sleep(delay)
+
+
+def _try_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

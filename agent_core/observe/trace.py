@@ -1,0 +1,56 @@
+"""Traces: one JSON line per event of a run, in .smallcode/traces/<id>.jsonl, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from agent_core.safety.redact import redact_obj
+
+
+def traces_dir(root: Path) -> Path:
+    return root / ".smallcode" / "traces"
+
+
+class TraceWriter:
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.path = traces_dir(root) / f"{self.id}.jsonl"
+        self.enabled = enabled
+
+    def write(self, kind: str, **data: Any) -> None:
+        if not self.enabled:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        entry = redact_obj({"type": kind, "t": round(time.time(), 3), **data})
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+def list_traces(root: Path) -> list[dict[str, Any]]:
+    """Newest first: id, task, turns, success, size."""
+    out = []
+    for path in sorted(traces_dir(root).glob("*.jsonl"), reverse=True):
+        summary: dict[str, Any] = {"id": path.stem, "task": None, "turns": 0, "success": None}
+        for entry in read_trace(path):
+            if entry.get("type") == "run_start":
+                summary["task"] = entry.get("task")
+            elif entry.get("type") == "turn":
+                summary["turns"] += 1
+            elif entry.get("type") == "run_end":
+                summary["success"] = entry.get("result", {}).get("success")
+        out.append(summary)
+    return out
+
+
+def read_trace(path: Path) -> list[dict[str, Any]]:
+    entries = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash; the rest of the trace is still useful
+    return entries

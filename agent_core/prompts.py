@@ -1,0 +1,55 @@
+"""The system prompt: short, concrete, written for small models."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+BASE = """You are SmallCode, a careful coding agent working in the project at {root}.
+You act by calling tools. Call one tool at a time and wait for its result.
+
+Tools:
+{tools}
+
+How to work:
+- Read a file with read_file before you change it.
+- Change existing files with patch: `search` must be lines copied exactly from the file, `replace` the new lines.
+- Create new files with write_file (the whole content).
+- Use bash to run programs and tests; search and find_files to look around.
+- Paths are relative to the project root.
+- When the task is done, answer with a short summary of what you did and no tool call.
+{format}"""
+
+DEFAULT_FORMAT = """
+To call a tool, reply with only a JSON object in a ```json block, for example:
+```json
+{"name": "write_file", "arguments": {"path": "hello.py", "content": "print('hello')\\n"}}
+```"""
+
+
+def describe_tools(schemas: list[dict[str, Any]]) -> str:
+    lines = []
+    for schema in schemas:
+        fn = schema["function"]
+        props = fn.get("parameters", {}).get("properties", {})
+        required = set(fn.get("parameters", {}).get("required", []))
+        args = ", ".join(f"{name}{'' if name in required else '?'}" for name in props)
+        lines.append(f"- {fn['name']}({args}): {fn.get('description', '').splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def system_prompt(
+    root: Path, schemas: list[dict[str, Any]], extra: list[str] | None = None, format_text: str | None = None
+) -> str:
+    text = BASE.format(root=root, tools=describe_tools(schemas), format=format_text or DEFAULT_FORMAT)
+    text += f"\nSystem: {platform.system()}."
+    for section in extra or []:
+        if section.strip():
+            text += "\n\n" + section.strip()
+    return text
+
+
+def compact_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

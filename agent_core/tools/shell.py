@@ -1,0 +1,255 @@
+"""The bash tool and the persistent shell behind it.
+
+A persistent `bash` reads commands from its stdin; after each command it prints a sentinel carrying `$?`,
+so one call's output ends where the sentinel starts. The command is handed over as one quoted `eval`
+argument with stdin from /dev/null: a syntax error cannot swallow the sentinel and a command that reads
+stdin cannot eat the next one. The shell runs in its own process group, so a timeout or close kills
+everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
+
+MAX_TIMEOUT = 3600.0
+KEEP_BYTES = 200_000
+"""Bytes of raw output kept at each end while a command runs (so `yes` cannot fill the memory)."""
+
+
+def shell_env() -> dict[str, str]:
+    """The agent's environment without its own settings and secrets, and without pagers or prompts."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SMALLCODE_") and not key.endswith("_API_KEY")
+    }
+    env.update(PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0")
+    return env
+
+
+@dataclass
+class ShellResult:
+    output: str
+    exit_code: int | None
+    """None when the command timed out."""
+    timed_out: bool = False
+    shell_exited: bool = False
+    """The persistent shell itself ended (the command ran `exit`); the next call starts a new one."""
+
+
+class _Collector:
+    """Raw output of one command: the head and a rolling tail, and where the sentinel line ends it."""
+
+    def __init__(self, marker: bytes | None = None) -> None:
+        self.marker = marker
+        self.head: bytes | None = None
+        self.buf = bytearray()
+        self.dropped = 0
+        self._scan = 0
+
+    def feed(self, data: bytes) -> int | None:
+        """Add output; return the exit code once the sentinel line is complete."""
+        self.buf += data
+        if self.marker is not None:
+            at = self.buf.find(self.marker, max(0, self._scan - len(self.marker)))
+            if at >= 0:
+                end = self.buf.find(b"\n", at)
+                if end < 0:
+                    self._scan = at
+                    return None
+                code = self.buf[at + len(self.marker) : end].strip()
+                del self.buf[at:]
+                if self.buf.endswith(b"\n"):  # the newline printed before the sentinel is ours
+                    del self.buf[-1]
+                return int(code) if code.lstrip(b"-").isdigit() else 1
+        if len(self.buf) > 2 * KEEP_BYTES:
+            if self.head is None:
+                self.head = bytes(self.buf[:KEEP_BYTES])
+                self.dropped += len(self.buf) - 2 * KEEP_BYTES
+            else:
+                self.dropped += len(self.buf) - KEEP_BYTES
+            del self.buf[: len(self.buf) - KEEP_BYTES]
+        self._scan = len(self.buf)
+        return None
+
+    def text(self) -> str:
+        middle = f"\n[… {self.dropped} bytes of output cut …]\n".encode() if self.dropped else b""
+        return ((self.head or b"") + middle + bytes(self.buf)).decode("utf-8", errors="replace")
+
+
+def cap_head_tail(text: str, limit: int) -> str:
+    """Keep the start and (more of) the end of long output: errors and summaries come last."""
+    if len(text) <= limit:
+        return text
+    note = f"\n[… {len(text) - limit} characters cut; pipe through head, tail or grep to see less …]\n"
+    room = max(0, limit - len(note))
+    head = room * 2 // 5
+    return text[:head] + note + text[len(text) - (room - head) :]
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _start(argv: list[str], root: Path, stdin: int) -> asyncio.subprocess.Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=root,
+            env=shell_env(),
+            stdin=stdin,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killpg reaches every child
+        )
+    except OSError as exc:
+        raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
+
+
+class ShellSession:
+    """One persistent bash for a ToolContext: cwd and exported variables carry over between calls."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.returncode is None else None
+
+    async def run(self, command: str, timeout: float) -> ShellResult:
+        async with self._lock:
+            if self._proc is None or self._proc.returncode is not None:
+                self._proc = await _start(
+                    ["bash", "--noprofile", "--norc"], self.root, asyncio.subprocess.PIPE
+                )
+            proc = self._proc
+            assert proc.stdin is not None and proc.stdout is not None
+            a, b = uuid.uuid4().hex, uuid.uuid4().hex
+            # printf joins the two halves, so the sentinel never appears literally in the script (set -x).
+            script = (
+                f"eval {shlex.quote(command)} < /dev/null\n"
+                f"printf '\\n__SMALLCODE_%s_%s__ %d\\n' {a} {b} \"$?\"\n"
+            )
+            collector = _Collector(f"__SMALLCODE_{a}_{b}__".encode())
+            try:
+                proc.stdin.write(script.encode())
+                await proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                await self._discard()
+                return ShellResult("", None, shell_exited=True)
+            try:
+                code = await asyncio.wait_for(self._read(proc, collector), timeout)
+            except TimeoutError:
+                await self._discard()
+                return ShellResult(collector.text(), None, timed_out=True)
+            if code is None:  # EOF: the command ended the shell itself
+                await self._discard()
+                return ShellResult(collector.text(), proc.returncode, shell_exited=True)
+            return ShellResult(collector.text(), code)
+
+    @staticmethod
+    async def _read(proc: asyncio.subprocess.Process, collector: _Collector) -> int | None:
+        assert proc.stdout is not None
+        while True:
+            data = await proc.stdout.read(65536)
+            if not data:
+                await proc.wait()
+                return None
+            code = collector.feed(data)
+            if code is not None:
+                return code
+
+    async def _discard(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        _kill_group(proc)
+        if proc.stdin is not None:
+            proc.stdin.close()
+        await proc.wait()
+
+    async def close(self) -> None:
+        """Kill the shell and everything it started."""
+        await self._discard()
+
+
+async def run_once(root: Path, command: str, timeout: float) -> ShellResult:
+    """A fresh `bash -c` for one command; its whole process group is gone when this returns."""
+    proc = await _start(["bash", "-c", command], root, asyncio.subprocess.DEVNULL)
+    collector = _Collector()
+
+    async def pump() -> None:
+        assert proc.stdout is not None
+        while data := await proc.stdout.read(65536):
+            collector.feed(data)
+
+    reader = asyncio.ensure_future(pump())
+    try:
+        code: int | None = await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        code = None
+    # Background jobs it left behind would hold the pipe open: end them, then read what is left
+    # (bounded: a process that left the group with setsid could keep the pipe open forever).
+    _kill_group(proc)
+    await proc.wait()
+    try:
+        await asyncio.wait_for(reader, 5)
+    except TimeoutError:
+        pass
+    return ShellResult(collector.text(), code, timed_out=code is None)
+
+
+class BashArgs(ToolArgs):
+    command: str = Field(description="Shell command(s) to run with bash in the workspace.")
+    timeout: float | None = Field(
+        default=None, gt=0, le=MAX_TIMEOUT, description="Seconds before the command is killed (default 60)."
+    )
+
+
+class BashTool(Tool):
+    name = "bash"
+    description = (
+        "Run a bash command in the workspace and get its output and exit code. The working directory and "
+        "exported variables persist between calls. Do not start interactive programs."
+    )
+    Args = BashArgs
+
+    async def run(self, args: BashArgs, ctx: ToolContext) -> ToolOutput:
+        if not args.command.strip():
+            raise ToolError("command is empty: give a shell command to run.")
+        timeout = args.timeout or ctx.settings.shell_timeout
+        root = ctx.root.resolve()
+        if ctx.settings.shell_persist:
+            if ctx.shell is None:
+                ctx.shell = ShellSession(root)
+            result = await ctx.shell.run(args.command, timeout)
+        else:
+            result = await run_once(root, args.command, timeout)
+        return _report(result, timeout, ctx.settings.max_tool_result_chars, ctx.settings.shell_persist)
+
+
+def _report(result: ShellResult, timeout: float, limit: int, persist: bool) -> ToolOutput:
+    output = result.output.rstrip("\n")
+    if result.timed_out:
+        status = f"timed out after {timeout:g}s (process group killed)"
+        status += "; the shell was restarted" if persist else ""
+    elif result.shell_exited:
+        status = f"exit code {result.exit_code}; the shell exited, the next command starts a fresh one"
+    else:
+        status = f"exit code {result.exit_code}"
+    body = cap_head_tail(output, max(100, limit - len(status) - 4)) if output else "(no output)"
+    return ToolOutput(text=f"{body}\n[{status}]", ok=result.exit_code == 0 and not result.timed_out)
