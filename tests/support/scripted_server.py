@@ -9,9 +9,20 @@ Real HTTP (streamed SSE and not), replaying replies from a script, in order. Eac
   delay: float                  seconds to wait before answering
   hang: true                    never answer (until the server stops)
   cut_after: int                streaming only: drop the connection after this many content characters
+  stall_after: int              streaming only: stop sending (connection kept open) after this many content
+                                characters, until the server stops
+  sse: [str]                    streaming only: send these raw `data:` payloads (e.g. malformed JSON, "[DONE]"),
+                                then close the connection
+  arguments_as_object: true     send tool-call arguments as a JSON object rather than a string
   usage: {prompt_tokens, completion_tokens}
   repeat: int                   serve this reply this many times (default 1)
-When the script runs out, it answers "(script exhausted)". Every chat request body is kept in `requests`.
+When the script runs out, it answers "(script exhausted)". Every chat request body is kept in `requests`
+(its headers in `request_headers`).
+
+Server-wide options: `models` (ids listed by GET /models), `tokenize` (True or "llama.cpp": POST /tokenize
+{"content"}; "llama-cpp-python": POST /extras/tokenize {"input"}; one token per 4 characters),
+`models_endpoint=False` (GET /models answers 404, like older Ollama), `models_body` (raw body for GET /models),
+`reject_stream_options=True` (answer 400 to any request carrying `stream_options`, like some servers).
 
 Run standalone (for subprocess tests and editors): python -m tests.support.scripted_server SCRIPT.json
 prints `PORT <n>` on stdout once listening.
@@ -35,11 +46,18 @@ class ScriptedModelServer:
         self,
         script: list[dict[str, Any]] | None = None,
         models: list[str] | None = None,
-        tokenize: bool = False,
+        tokenize: bool | str = False,
+        models_endpoint: bool = True,
+        models_body: str | None = None,
+        reject_stream_options: bool = False,
     ) -> None:
         self.models = models or ["scripted-model"]
-        self.tokenize = tokenize
+        self.tokenize = "llama.cpp" if tokenize is True else tokenize
+        self.models_endpoint = models_endpoint
+        self.models_body = models_body
+        self.reject_stream_options = reject_stream_options
         self.requests: list[dict[str, Any]] = []
+        self.request_headers: list[dict[str, str]] = []
         self._script: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -81,7 +99,10 @@ class ScriptedModelServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() (shutdown) take ~50 ms instead of up to 0.5 s per test.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -103,13 +124,17 @@ def _tool_calls(reply: dict[str, Any]) -> list[dict[str, Any]]:
     calls = []
     for i, call in enumerate(reply.get("tool_calls") or []):
         args = call.get("arguments", {})
+        if reply.get("arguments_as_object") and isinstance(args, str):
+            args = json.loads(args)
         calls.append(
             {
                 "id": call.get("id", f"call_{i}"),
                 "type": "function",
                 "function": {
                     "name": call["name"],
-                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                    "arguments": args
+                    if isinstance(args, str) or reply.get("arguments_as_object")
+                    else json.dumps(args),
                 },
             }
         )
@@ -132,7 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        if self.path.rstrip("/").endswith("/models") and self.owner.models_body is not None:
+            payload = self.owner.models_body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        elif self.path.rstrip("/").endswith("/models") and self.owner.models_endpoint:
             self._send_json(
                 200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.owner.models]}
             )
@@ -148,11 +180,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": {"message": "invalid JSON"}})
             return
         if self.path.rstrip("/").endswith("/tokenize"):
-            if not self.owner.tokenize:
-                self._send_json(404, {"error": {"message": "not found"}})
-            else:  # a stand-in tokenizer: one token per 4 characters
+            extras = self.path.rstrip("/").endswith("/extras/tokenize")
+            if self.owner.tokenize == "llama.cpp" and not extras:
                 text = body.get("content", "")
-                self._send_json(200, {"tokens": list(range((len(text) + 3) // 4))})
+            elif self.owner.tokenize == "llama-cpp-python" and extras:
+                text = body.get("input", "")
+            else:
+                self._send_json(404, {"error": {"message": "not found"}})
+                return
+            # a stand-in tokenizer: one token per 4 characters
+            self._send_json(200, {"tokens": list(range((len(text) + 3) // 4))})
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
@@ -162,6 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"model '{model}' not found"}})
             return
         self.owner.requests.append(body)
+        self.owner.request_headers.append(dict(self.headers.items()))
+        if self.owner.reject_stream_options and "stream_options" in body:
+            message = "Unrecognized request argument supplied: stream_options"
+            self._send_json(400, {"error": {"message": message}})
+            return
         reply = self.owner._next()
         if reply.get("delay"):
             self.owner._stopping.wait(float(reply["delay"]))
@@ -231,19 +273,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         try:
+            if "sse" in reply:
+                for payload in reply["sse"]:
+                    self.wfile.write(f"data: {payload}\n\n".encode())
+                self.wfile.flush()
+                return
             chunk({"role": "assistant", "content": ""})
             for i in range(0, len(reply.get("reasoning", "")), 16):
                 chunk({"reasoning_content": reply["reasoning"][i : i + 16]})
             content = reply.get("content", "")
             cut = reply.get("cut_after")
+            stall = reply.get("stall_after")
             for i in range(0, len(content), 8):
                 if cut is not None and i >= int(cut):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if stall is not None and i >= int(stall):
+                    self.owner._stopping.wait(3600)
+                    return
                 chunk({"content": content[i : i + 8]})
             for i, call in enumerate(_tool_calls(reply)):
                 args = call["function"]["arguments"]
+                if not isinstance(args, str):  # arguments_as_object: the whole object in one delta
+                    call = {**call, "function": {**call["function"], "arguments": ""}}
+                    chunk({"tool_calls": [{"index": i, **call}]})
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": args}}]})
+                    continue
                 chunk(
                     {
                         "tool_calls": [
