@@ -162,7 +162,9 @@ class ReadFileTool(Tool):
         if path.is_dir():
             return ToolOutput(text=_list_directory(ctx, path))
         if not await ctx.workspace.exists(path):
-            raise ToolError(f"{name} does not exist. Use find_files to locate the file, or write_file to create it.")
+            raise ToolError(
+                f"{name} does not exist. Use find_files to locate the file, or write_file to create it."
+            )
         try:
             text = await ctx.workspace.read_text(path)
         except WorkspaceError as exc:
@@ -181,10 +183,7 @@ def _numbered_page(text: str, name: str, start: int | None, end: int | None, ctx
     first = max(1, start or 1)
     if first > total:
         raise ToolError(f"start_line {first} is past the end of {name}, which has {total} lines.")
-    if end is None:
-        last = min(total, first + PAGE_LINES - 1)
-    else:
-        last = min(total, max(end, first))
+    last = min(total, first + PAGE_LINES - 1) if end is None else min(total, max(end, first))
     width = max(4, len(str(last)))
     budget = ctx.settings.max_tool_result_chars - 120  # room for the footer
     out: list[str] = []
@@ -250,7 +249,12 @@ class WriteFileTool(Tool):
         if len(args.content.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
             raise ToolError(f"content for {name} is larger than {MAX_FILE_BYTES} bytes; write smaller files.")
         existed = await ctx.workspace.exists(path)
-        if existed and ctx.settings.write_guard and path not in ctx.read_paths and path not in ctx.guard_warned:
+        if (
+            existed
+            and ctx.settings.write_guard
+            and path not in ctx.read_paths
+            and path not in ctx.guard_warned
+        ):
             ctx.guard_warned.add(path)
             raise ToolError(
                 f"{name} already exists and you have not read it: read it first (read_file), then use patch "

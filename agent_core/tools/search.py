@@ -47,7 +47,9 @@ def find_ripgrep() -> str | None:
 
 
 class SearchArgs(ToolArgs):
-    pattern: str = Field(description="Regular expression to look for (Python/ripgrep syntax), one line at a time.")
+    pattern: str = Field(
+        description="Regular expression to look for (Python/ripgrep syntax), one line at a time."
+    )
     path: str | None = Field(
         default=None, description="File or folder to search in, relative to the workspace root. Default: all."
     )
@@ -80,7 +82,9 @@ class SearchTool(Tool):
         except re.error as exc:
             literal = True
             regex = re.compile(re.escape(args.pattern))
-            note = f"[{args.pattern!r} is not a valid regex ({exc}); searched for it as literal text instead]\n"
+            note = (
+                f"[{args.pattern!r} is not a valid regex ({exc}); searched for it as literal text instead]\n"
+            )
         rg = find_ripgrep() if self.use_ripgrep else None
         matches: list[Match] | None = None
         if rg is not None:
@@ -98,12 +102,18 @@ class SearchTool(Tool):
 def _format(matches: list[Match], where: str) -> str:
     matches = sorted(matches, key=lambda m: (m.path, m.line))
     lines = [f"{m.path}:{m.line}: {_clip(m.text)}" for m in matches[:MAX_SHOWN]]
+    more = "+" if len(matches) >= MAX_COUNTED else ""  # the search stopped counting there
     files = len({m.path for m in matches})
-    count = f"{len(matches)}{'+' if len(matches) >= MAX_COUNTED else ''}"
+    count = f"{len(matches)}{more}"
     if len(matches) > MAX_SHOWN:
-        lines.append(f"[showing {MAX_SHOWN} of {count} matches in {files}+ files{where}; narrow the pattern, path or glob]")
+        lines.append(
+            f"[showing {MAX_SHOWN} of {count} matches in {files}{more} file{'s' if files != 1 or more else ''}"
+            f"{where}; narrow the pattern, path or glob]"
+        )
     else:
-        lines.append(f"[{count} match{'es' if len(matches) != 1 else ''} in {files} file{'s' if files != 1 else ''}{where}]")
+        lines.append(
+            f"[{count} match{'es' if len(matches) != 1 else ''} in {files} file{'s' if files != 1 else ''}{where}]"
+        )
     return "\n".join(lines)
 
 

@@ -46,6 +46,8 @@ class ShellResult:
     timed_out: bool = False
     shell_exited: bool = False
     """The persistent shell itself ended (the command ran `exit`); the next call starts a new one."""
+    dropped: int = 0
+    """Bytes cut from the middle of very long output while it was read."""
 
 
 class _Collector:
@@ -88,11 +90,15 @@ class _Collector:
         return ((self.head or b"") + middle + bytes(self.buf)).decode("utf-8", errors="replace")
 
 
-def cap_head_tail(text: str, limit: int) -> str:
-    """Keep the start and (more of) the end of long output: errors and summaries come last."""
+def cap_head_tail(text: str, limit: int, dropped: int = 0) -> str:
+    """Keep the start and (more of) the end of long output: errors and summaries come last.
+
+    `dropped` counts what was already cut before (so the note tells the whole amount).
+    """
     if len(text) <= limit:
         return text
-    note = f"\n[… {len(text) - limit} characters cut; pipe through head, tail or grep to see less …]\n"
+    cut = len(text) - limit + dropped
+    note = f"\n[… about {cut} characters cut; pipe through head, tail or grep to see less …]\n"
     room = max(0, limit - len(note))
     head = room * 2 // 5
     return text[:head] + note + text[len(text) - (room - head) :]
@@ -101,6 +107,13 @@ def cap_head_tail(text: str, limit: int) -> str:
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Wait for a killed or finished shell, bounded: on Python 3.11 `wait()` also waits for the pipes,
+    which a process that left the group (setsid) could hold open forever."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(proc.wait(), 5)
 
 
 async def _start(argv: list[str], root: Path, stdin: int) -> asyncio.subprocess.Process:
@@ -118,6 +131,23 @@ async def _start(argv: list[str], root: Path, stdin: int) -> asyncio.subprocess.
         raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
 
 
+def _wrap(command: str, a: str, b: str) -> str:
+    """The lines that run `command` in the persistent shell and then print the sentinel with its status.
+
+    Tracing (`set -x`, if the model turned it on) is paused around our own lines so only the command's
+    trace shows; printf joins the sentinel's two halves so it never appears literally in a trace.
+    """
+    quoted = shlex.quote(command)
+    traced = shlex.quote("set -x\n" + command)
+    return (
+        "{ __sc_x=$-; set +x; } 2>/dev/null\n"
+        f"case $__sc_x in *x*) eval {traced} ;; *) eval {quoted} ;; esac < /dev/null\n"
+        "{ __sc_rc=$?; __sc_x=$-; set +x; } 2>/dev/null\n"
+        f"printf '\\n__SMALLCODE_%s_%s__ %d\\n' {a} {b} \"$__sc_rc\"\n"
+        "case $__sc_x in *x*) set -x ;; esac\n"
+    )
+
+
 class ShellSession:
     """One persistent bash for a ToolContext: cwd and exported variables carry over between calls."""
 
@@ -132,34 +162,41 @@ class ShellSession:
 
     async def run(self, command: str, timeout: float) -> ShellResult:
         async with self._lock:
+            a, b = uuid.uuid4().hex, uuid.uuid4().hex
+            collector = _Collector(f"__SMALLCODE_{a}_{b}__".encode())
+            proc = await self._send(_wrap(command, a, b).encode())
+            try:
+                code = await asyncio.wait_for(self._read(proc, collector), timeout)
+            except asyncio.CancelledError:
+                # The run was cancelled mid-command: the shell is in an unknown state, end it.
+                await self._discard()
+                raise
+            except TimeoutError:
+                await self._discard()
+                return ShellResult(collector.text(), None, timed_out=True, dropped=collector.dropped)
+            if code is None:  # EOF: the command ended the shell itself
+                await self._discard()
+                return ShellResult(
+                    collector.text(), proc.returncode, shell_exited=True, dropped=collector.dropped
+                )
+            return ShellResult(collector.text(), code, dropped=collector.dropped)
+
+    async def _send(self, script: bytes) -> asyncio.subprocess.Process:
+        """Hand the script to the shell, starting one (again, if the old one died in between)."""
+        for _attempt in range(2):
             if self._proc is None or self._proc.returncode is not None:
                 self._proc = await _start(
                     ["bash", "--noprofile", "--norc"], self.root, asyncio.subprocess.PIPE
                 )
             proc = self._proc
-            assert proc.stdin is not None and proc.stdout is not None
-            a, b = uuid.uuid4().hex, uuid.uuid4().hex
-            # printf joins the two halves, so the sentinel never appears literally in the script (set -x).
-            script = (
-                f"eval {shlex.quote(command)} < /dev/null\n"
-                f"printf '\\n__SMALLCODE_%s_%s__ %d\\n' {a} {b} \"$?\"\n"
-            )
-            collector = _Collector(f"__SMALLCODE_{a}_{b}__".encode())
+            assert proc.stdin is not None
             try:
-                proc.stdin.write(script.encode())
+                proc.stdin.write(script)
                 await proc.stdin.drain()
+                return proc
             except (BrokenPipeError, ConnectionResetError):
                 await self._discard()
-                return ShellResult("", None, shell_exited=True)
-            try:
-                code = await asyncio.wait_for(self._read(proc, collector), timeout)
-            except TimeoutError:
-                await self._discard()
-                return ShellResult(collector.text(), None, timed_out=True)
-            if code is None:  # EOF: the command ended the shell itself
-                await self._discard()
-                return ShellResult(collector.text(), proc.returncode, shell_exited=True)
-            return ShellResult(collector.text(), code)
+        raise ToolError("bash keeps exiting at start; check that bash works in this workspace")
 
     @staticmethod
     async def _read(proc: asyncio.subprocess.Process, collector: _Collector) -> int | None:
@@ -167,7 +204,7 @@ class ShellSession:
         while True:
             data = await proc.stdout.read(65536)
             if not data:
-                await proc.wait()
+                await _reap(proc)
                 return None
             code = collector.feed(data)
             if code is not None:
@@ -180,7 +217,7 @@ class ShellSession:
         _kill_group(proc)
         if proc.stdin is not None:
             proc.stdin.close()
-        await proc.wait()
+        await _reap(proc)
 
     async def close(self) -> None:
         """Kill the shell and everything it started."""
@@ -188,35 +225,25 @@ class ShellSession:
 
 
 async def run_once(root: Path, command: str, timeout: float) -> ShellResult:
-    """A fresh `bash -c` for one command; its whole process group is gone when this returns."""
-    proc = await _start(["bash", "-c", command], root, asyncio.subprocess.DEVNULL)
-    collector = _Collector()
+    """A fresh shell for one command; its whole process group, background jobs included, is gone on return.
 
-    async def pump() -> None:
-        assert proc.stdout is not None
-        while data := await proc.stdout.read(65536):
-            collector.feed(data)
-
-    reader = asyncio.ensure_future(pump())
+    It is a one-use ShellSession rather than `bash -c`: the sentinel tells when the command is done even
+    while a background job it started still holds the output pipe open.
+    """
+    session = ShellSession(root)
     try:
-        code: int | None = await asyncio.wait_for(proc.wait(), timeout)
-    except TimeoutError:
-        code = None
-    # Background jobs it left behind would hold the pipe open: end them, then read what is left
-    # (bounded: a process that left the group with setsid could keep the pipe open forever).
-    _kill_group(proc)
-    await proc.wait()
-    try:
-        await asyncio.wait_for(reader, 5)
-    except TimeoutError:
-        pass
-    return ShellResult(collector.text(), code, timed_out=code is None)
+        return await session.run(command, timeout)
+    finally:
+        await session.close()
 
 
 class BashArgs(ToolArgs):
     command: str = Field(description="Shell command(s) to run with bash in the workspace.")
     timeout: float | None = Field(
-        default=None, gt=0, le=MAX_TIMEOUT, description="Seconds before the command is killed (default 60)."
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="Seconds before the command is killed (default: the configured shell timeout, 60).",
     )
 
 
@@ -251,5 +278,7 @@ def _report(result: ShellResult, timeout: float, limit: int, persist: bool) -> T
         status = f"exit code {result.exit_code}; the shell exited, the next command starts a fresh one"
     else:
         status = f"exit code {result.exit_code}"
-    body = cap_head_tail(output, max(100, limit - len(status) - 4)) if output else "(no output)"
+    body = (
+        cap_head_tail(output, max(100, limit - len(status) - 4), result.dropped) if output else "(no output)"
+    )
     return ToolOutput(text=f"{body}\n[{status}]", ok=result.exit_code == 0 and not result.timed_out)
