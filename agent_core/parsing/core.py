@@ -1,84 +1,106 @@
-"""Minimal parser: native calls, bare / ```json-fenced JSON, Hermes <tool_call>. (The forgiving one replaces it.)"""
+"""The forgiving parser: native calls first, then every format family over the reply text, then repair
+and normalization against the tool schemas. Never raises; input beyond MAX_CHARS is not read."""
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
+import logging
 from typing import Any
 
 from agent_core.llm.types import NativeToolCall
+from agent_core.parsing.context import Ctx
+from agent_core.parsing.formats import extractors
+from agent_core.parsing.normalize import resolve
+from agent_core.parsing.think import split_thinking
+from agent_core.parsing.toolset import ToolSet
+from agent_core.parsing.types import Candidate, ParseOutcome, ToolCall
 
+__all__ = ["ParseOutcome", "ToolCall", "parse_reply", "parse_tool_calls"]
 
-@dataclass
-class ToolCall:
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    id: str | None = None
+MAX_CHARS = 400_000
+"""Longer replies are cut before parsing (a bounded cost on runaway output)."""
 
-
-@dataclass
-class ParseOutcome:
-    calls: list[ToolCall] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    """Messages for the model about calls it clearly tried to make but that could not be recovered."""
-
-
-def _tool_names(tools: list[dict[str, Any]]) -> set[str]:
-    return {t.get("function", t).get("name", "") for t in tools}
-
-
-def _as_call(obj: Any, names: set[str]) -> ToolCall | None:
-    if not isinstance(obj, dict):
-        return None
-    if "function" in obj and isinstance(obj["function"], dict):
-        obj = obj["function"]
-    name = obj.get("name")
-    args = obj.get("arguments", obj.get("parameters", {}))
-    if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except json.JSONDecodeError:
-            return None
-    if name in names and isinstance(args, dict):
-        return ToolCall(name=name, arguments=args)
-    return None
-
-
-_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
-_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.S)
+log = logging.getLogger(__name__)
 
 
 def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> list[ToolCall]:
-    names = _tool_names(tools)
-    candidates = _HERMES.findall(text) or _FENCE.findall(text) or [text.strip()]
-    calls: list[ToolCall] = []
-    for chunk in candidates:
-        try:
-            obj = json.loads(chunk)
-        except json.JSONDecodeError:
-            continue
-        for item in obj if isinstance(obj, list) else [obj]:
-            call = _as_call(item, names)
-            if call:
-                calls.append(call)
-    return calls
+    """Every tool call the model meant to make in `text` (public interface, DESIGN.md)."""
+    return parse_reply(text, [], tools).calls
 
 
-def parse_reply(content: str, native: list[NativeToolCall], tools: list[dict[str, Any]]) -> ParseOutcome:
-    """Calls from one model reply: native tool_calls first, else parsed from the text."""
-    names = _tool_names(tools)
-    if native:
-        outcome = ParseOutcome()
-        for nc in native:
-            call = _as_call({"name": nc.name, "arguments": nc.arguments or {}}, names)
-            if call:
-                call.id = nc.id or None
-                outcome.calls.append(call)
-            else:
-                outcome.errors.append(
-                    f"Could not use the call to {nc.name!r}: unknown tool or arguments that are not a JSON object. "
-                    f"Call one of {', '.join(sorted(names))} with a JSON object of arguments."
-                )
+def parse_reply(
+    content: str, native: list[NativeToolCall], tools: list[dict[str, Any]], reasoning: str = ""
+) -> ParseOutcome:
+    """Calls from one model reply: native tool_calls first, else parsed from the text (the answer first,
+    then its <think> part / `reasoning` only when the answer has none). `errors` are messages for the
+    model about calls it clearly attempted but that could not be recovered."""
+    try:
+        toolset = ToolSet(tools if isinstance(tools, list) else [])
+        if native:
+            outcome = _native(native, toolset)
+            if outcome.calls:
+                return outcome
+            from_text = _parse_text(content if isinstance(content, str) else "", reasoning, toolset)
+            return from_text if from_text.calls else outcome
+        return _parse_text(content if isinstance(content, str) else "", reasoning, toolset)
+    except Exception:  # a parser bug must never take the agent loop down
+        log.exception("tool-call parser failed")
+        return ParseOutcome()
+
+
+def _native(native: list[NativeToolCall], toolset: ToolSet) -> ParseOutcome:
+    outcome = ParseOutcome()
+    for nc in native[:32]:
+        c = Candidate(0, 0, "json", True, name=nc.name, args=nc.arguments if nc.arguments != "" else {})
+        r = resolve(c, toolset)
+        for call in r.calls:
+            call.id = nc.id or None
+        outcome.calls.extend(r.calls)
+        outcome.errors.extend(r.errors)
+    return outcome
+
+
+def _parse_text(text: str, reasoning: str, toolset: ToolSet) -> ParseOutcome:
+    text = text[:MAX_CHARS]
+    answer, thinking = split_thinking(text)
+    outcome = parse_segment(answer, toolset)
+    if outcome.calls:
         return outcome
-    return ParseOutcome(calls=parse_tool_calls(content, tools))
+    for hidden in (thinking, reasoning[:MAX_CHARS] if isinstance(reasoning, str) else ""):
+        if hidden.strip():
+            inner = parse_segment(hidden, toolset)
+            if inner.calls:
+                return inner
+    return outcome
+
+
+def parse_segment(text: str, toolset: ToolSet) -> ParseOutcome:
+    """All formats over one piece of text; overlapping readings go to the higher-priority format, and only
+    readings that became a call or an error claim their text."""
+    if not text.strip():
+        return ParseOutcome()
+    ctx = Ctx(text, toolset)
+    ordered: list[tuple[int, Candidate]] = []
+    for priority, (name, extract) in enumerate(extractors()):
+        try:
+            found = extract(ctx)
+        except Exception:  # one broken format reader must not hide the others
+            log.exception("tool-call format %s failed", name)
+            continue
+        ordered.extend((priority, c) for c in found)
+    ordered.sort(key=lambda pc: (pc[0], pc[1].start))
+    claimed: list[tuple[int, int]] = []
+    accepted: list[tuple[int, list[ToolCall], list[str]]] = []
+    for _, c in ordered:
+        if any(c.start < e and s < c.end for s, e in claimed) or len(claimed) >= 64:
+            continue
+        r = resolve(c, toolset)
+        if r.status == "none":
+            continue
+        claimed.append((c.start, max(c.end, c.start + 1)))
+        accepted.append((c.start, r.calls, r.errors))
+    accepted.sort(key=lambda a: a[0])
+    outcome = ParseOutcome()
+    for _, calls, errors in accepted:
+        outcome.calls.extend(calls)
+        outcome.errors.extend(errors)
+    return outcome

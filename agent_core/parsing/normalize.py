@@ -1,0 +1,293 @@
+"""From a candidate to a real call: unwrap envelopes, resolve the tool name, map argument names to the
+schema's, coerce types. Decides "call", "error" (clearly attempted, unrecoverable) or "none" (not a call)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from agent_core.parsing import messages
+from agent_core.parsing.repair import Unreadable, load_json
+from agent_core.parsing.toolset import ToolInfo, ToolSet, snake
+from agent_core.parsing.types import Candidate, Resolution, ToolCall
+
+NAME_KEYS = ("name", "tool", "tool_name", "toolname", "function_name", "function", "action", "recipient_name")
+ARG_KEYS = (
+    "arguments", "parameters", "args", "input", "params", "tool_input", "action_input", "kwargs",
+    "argument", "inputs", "tool_args", "tool_arguments", "function_args",
+)  # fmt: skip
+LIST_KEYS = ("tool_calls", "calls", "function_calls", "tool_uses", "actions")
+IGNORED_KEYS = {"id", "type", "index", "call_id", "tool_call_id"}
+MAX_CALLS = 32
+
+# Argument names small models use instead of the schema's. Applied only when the target exists in the
+# tool's schema and the written name does not.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "path": ("file_path", "filepath", "filename", "file_name", "file", "path_to_file", "fname", "target_file", "dir", "directory"),
+    "content": ("contents", "text", "body", "code", "data", "file_content", "file_contents", "new_content", "source"),
+    "command": ("cmd", "shell", "script", "bash", "commands", "shell_command"),
+    "pattern": ("query", "regex", "search", "search_pattern", "glob_pattern", "expression", "term", "q"),
+    "search": ("old", "old_str", "old_string", "old_text", "search_text", "find", "original", "before", "from"),
+    "replace": ("new", "new_str", "new_string", "new_text", "replacement", "replace_with", "after", "to"),
+    "glob": ("include", "file_glob", "file_pattern", "files"),
+    "start_line": ("start", "from_line", "line_start", "first_line", "offset"),
+    "end_line": ("end", "to_line", "line_end", "last_line"),
+    "timeout": ("timeout_seconds", "time_limit"),
+}  # fmt: skip
+
+
+def resolve(c: Candidate, toolset: ToolSet) -> Resolution:
+    """Never raises: anything unexpected turns into "none" (or an error when the call was explicit)."""
+    try:
+        return _resolve(c, toolset)
+    except Exception as exc:  # defensive: a parser bug must not crash the agent loop
+        if c.explicit:
+            return Resolution(
+                "error",
+                errors=[
+                    f"Could not read your tool call ({type(exc).__name__}). "
+                    f"Send exactly: {messages.expected_shape(None, c.family, toolset)}"
+                ],
+            )
+        return Resolution("none")
+
+
+def _resolve(c: Candidate, toolset: ToolSet) -> Resolution:
+    if c.problem and not c.has_obj:
+        if not c.explicit:
+            return Resolution("none")
+        name = toolset.resolve(c.name) if c.name else None
+        if c.name and name is None:
+            return Resolution("error", errors=[messages.unknown_tool(c.name, c.family, toolset)])
+        return _error(c, toolset, toolset.get(name) if name else None, c.problem)
+    if c.has_obj:
+        entries = list(_unwrap(c.obj, 0))
+        if not entries:
+            return Resolution("none")
+        out = Resolution("none")
+        for name, args, has_args in entries[:MAX_CALLS]:
+            r = _one(c, toolset, name, args, has_args, [])
+            _merge(out, r)
+        return out
+    return _one(c, toolset, c.name, c.args, c.args is not None or bool(c.positional), c.positional)
+
+
+def _merge(out: Resolution, r: Resolution) -> None:
+    out.calls.extend(r.calls)
+    out.errors.extend(r.errors)
+    if r.status == "call" or (r.status == "error" and out.status == "none"):
+        out.status = r.status
+
+
+def _unwrap(obj: Any, depth: int) -> list[tuple[Any, Any, bool]]:
+    """(name, raw arguments, whether an arguments key was present) for every call an envelope holds."""
+    if depth > 4:
+        return []
+    if isinstance(obj, list):
+        found = []
+        for item in obj[:MAX_CALLS]:
+            found.extend(_unwrap(item, depth + 1))
+        return found
+    if not isinstance(obj, dict):
+        return []
+    keys = {k.lower() if isinstance(k, str) else k: k for k in obj}
+    for key in LIST_KEYS:
+        if key in keys and isinstance(obj[keys[key]], list | dict):
+            return _unwrap(obj[keys[key]], depth + 1)
+    for key in ("function", "function_call", "tool_call"):
+        if key in keys and isinstance(obj[keys[key]], dict):
+            return _unwrap(obj[keys[key]], depth + 1)
+    name = next((obj[keys[k]] for k in NAME_KEYS if k in keys and isinstance(obj[keys[k]], str)), None)
+    arg_key = next((keys[k] for k in ARG_KEYS if k in keys), None)
+    if name is None:
+        if len(obj) == 1:  # {"write_file": {"path": ...}}
+            ((only_key, value),) = obj.items()
+            if isinstance(value, dict) and str(only_key).lower() not in ARG_KEYS:
+                return [(f"\0{only_key}", value, True)]  # \0: the name must resolve exactly
+        return [(None, obj[arg_key], True)] if arg_key else []
+    if arg_key is not None:
+        return [(name, obj[arg_key], True)]
+    used = {keys[k] for k in NAME_KEYS if k in keys and obj[keys[k]] == name}
+    flat = {k: v for k, v in obj.items() if k not in used and str(k).lower() not in IGNORED_KEYS}
+    return [(name, flat, False)]
+
+
+def _one(
+    c: Candidate, toolset: ToolSet, raw_name: Any, raw_args: Any, has_args: bool, positional: list[Any]
+) -> Resolution:
+    exact_only = isinstance(raw_name, str) and raw_name.startswith("\0")
+    if exact_only:
+        raw_name = raw_name[1:]
+    if not isinstance(raw_name, str) or not raw_name.strip():
+        if c.explicit and (has_args or raw_name is not None):
+            return Resolution("error", errors=[messages.no_name(c.family, toolset)])
+        return Resolution("none")
+    name = toolset.resolve(raw_name, fuzzy=not exact_only)
+    if name is None:
+        if c.explicit and not exact_only:
+            return Resolution("error", errors=[messages.unknown_tool(raw_name, c.family, toolset)])
+        return Resolution("none")
+    tool = toolset.tools[name]
+    args, problem = _decode_args(raw_args, tool)
+    if problem:
+        return _error(c, toolset, tool, problem) if c.explicit or has_args else Resolution("none")
+    if _looks_like_schema(args):
+        return Resolution("none")  # a tool *definition* shown in prose, not a call
+    args = map_argument_names(args, tool)
+    if positional:
+        free = [p for p in tool.params if p not in args]
+        for p, value in zip(free, positional, strict=False):
+            args[p] = value
+    # Flattened ({"name": "read_file", "path": "a.py"}) is only a call when every key is a parameter;
+    # otherwise it is JSON that happens to have a "name" (a package.json, an answer the user asked for).
+    if not has_args and not c.explicit and (not args or any(k not in tool.params for k in args)):
+        return Resolution("none")
+    args = {k: coerce(v, tool.params[k]) if k in tool.params else v for k, v in args.items()}
+    return Resolution("call", calls=[ToolCall(name=name, arguments=args)])
+
+
+def _error(c: Candidate, toolset: ToolSet, tool: ToolInfo | None, problem: str) -> Resolution:
+    if tool is None:
+        return Resolution(
+            "error",
+            errors=[
+                f"Could not read your tool call: {problem}. Nothing was run. "
+                f"Send exactly: {messages.expected_shape(None, c.family, toolset)}"
+            ],
+        )
+    return Resolution("error", errors=[messages.bad_arguments(tool, problem, c.family, toolset)])
+
+
+def _decode_args(raw: Any, tool: ToolInfo) -> tuple[dict[str, Any], str | None]:
+    if raw is None:
+        return {}, None
+    if isinstance(raw, dict):
+        return dict(raw), None
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return {}, None
+        if text[0] in "{[":
+            try:
+                value = load_json(text)
+            except Unreadable as exc:
+                return {}, f"the arguments are {exc}"
+            if isinstance(value, dict):
+                return value, None
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+                return value[0], None
+            return {}, "the arguments are not a JSON object"
+        # A bare string for a tool with one required parameter: {"name": "bash", "arguments": "ls"}.
+        if len(tool.required) == 1:
+            return {tool.required[0]: raw}, None
+        return {}, "the arguments are a plain string, not a JSON object of named arguments"
+    if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], dict):
+        return dict(raw[0]), None
+    if len(tool.required) == 1 and isinstance(raw, int | float | bool):
+        return {tool.required[0]: raw}, None
+    return {}, "the arguments are not a JSON object"
+
+
+def _looks_like_schema(args: dict[str, Any]) -> bool:
+    return args.get("type") == "object" and isinstance(args.get("properties"), dict)
+
+
+def map_argument_names(args: dict[str, Any], tool: ToolInfo) -> dict[str, Any]:
+    """Rename arguments to the schema's: exact, snake_cased, a known alias, or a close spelling."""
+    if not tool.params:
+        return dict(args)
+    out: dict[str, Any] = {}
+    pending: list[tuple[str, Any]] = []
+    for key, value in args.items():
+        if key in tool.params:
+            out[key] = value
+        else:
+            pending.append((str(key), value))
+    for key, value in pending:
+        target = _target_param(key, tool, out)
+        if target is not None:
+            out[target] = value
+        else:
+            out.setdefault(key, value)
+    return out
+
+
+def _target_param(key: str, tool: ToolInfo, taken: dict[str, Any]) -> str | None:
+    free = [p for p in tool.params if p not in taken]
+    if not free:
+        return None
+    k = snake(key)
+    if k in free:
+        return k
+    for target in free:
+        if k in ALIASES.get(target, ()):
+            return target
+    close = difflib.get_close_matches(k, free, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    found: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        for sub in schema.get(key) or []:
+            if isinstance(sub, dict):
+                found.extend(_types(sub))
+    return found
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off", "none", "null"}
+
+
+def coerce(value: Any, schema: dict[str, Any]) -> Any:
+    """Fit a value to the parameter's JSON-schema type where the intent is clear; otherwise leave it."""
+    kinds = _types(schema)
+    if not kinds or value is None:
+        return value
+    if "null" in kinds and isinstance(value, str) and value.strip().lower() in ("null", "none"):
+        return None
+    main = next((k for k in kinds if k != "null"), None)
+    try:
+        if main == "integer":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                s = value.strip()
+                return int(float(s)) if s and float(s).is_integer() else value
+        elif main == "number" and isinstance(value, str):
+            return float(value.strip())
+        elif main == "boolean" and isinstance(value, str | int) and not isinstance(value, bool):
+            s = str(value).strip().lower()
+            return True if s in _TRUE else False if s in _FALSE else value
+        elif main == "string":
+            if isinstance(value, bool):
+                return str(value).lower()
+            if isinstance(value, int | float):
+                return str(value)
+            if isinstance(value, dict | list):
+                # e.g. write_file content given as the JSON object to write
+                return json.dumps(value, indent=2, ensure_ascii=False)
+        elif main == "array":
+            if isinstance(value, str):
+                s = value.strip()
+                if s.startswith("["):
+                    decoded = load_json(s)
+                    if isinstance(decoded, list):
+                        return decoded
+                return [part.strip() for part in s.split(",") if part.strip()] if "," in s else [s]
+            if not isinstance(value, list):
+                return [value]
+        elif main == "object" and isinstance(value, str) and value.strip().startswith("{"):
+            decoded = load_json(value)
+            return decoded if isinstance(decoded, dict) else value
+    except (ValueError, OverflowError, Unreadable):
+        return value
+    return value

@@ -1,0 +1,57 @@
+"""What the parser returns (ToolCall, ParseOutcome) and what format extractors hand to normalization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Family = Literal["json", "xml", "python", "text"]
+"""The shape a call was written in; error messages show the expected shape in the same family."""
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass
+class ParseOutcome:
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Messages for the model about calls it clearly tried to make but that could not be recovered."""
+
+
+@dataclass
+class Candidate:
+    """One possible call found by a format extractor, not yet checked against the tools.
+
+    Either `obj` holds a decoded JSON-like value to unwrap (envelopes, lists of calls), or `name` and
+    `args` were found separately (XML, Python calls, special tokens)."""
+
+    start: int
+    end: int
+    family: Family
+    explicit: bool
+    """Written with markers that only a tool call uses: an unrecoverable one becomes an error message."""
+    obj: Any = None
+    name: str | None = None
+    args: Any = None
+    """dict, a raw string to decode, or None."""
+    problem: str | None = None
+    """Why the extractor could not decode it (e.g. unreadable JSON)."""
+    has_obj: bool = False
+    """`obj` is meaningful (it may legitimately be None / null)."""
+    positional: list[Any] = field(default_factory=list)
+    """Positional arguments of a Python-style call, mapped to the schema's parameters in order."""
+
+
+Status = Literal["call", "error", "none"]
+
+
+@dataclass
+class Resolution:
+    status: Status
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)

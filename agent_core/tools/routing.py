@@ -1,0 +1,98 @@
+"""Two-stage tool routing for small context windows: the model first picks a category with the
+`choose_category` tool, then sees only that category's tool schemas (fewer tokens, fewer wrong picks).
+
+How the loop uses it:
+    if needs_routing(context_window):
+        offer [routing_tool_schema()]; read the category from the call (parse_category);
+        then offer schemas_for(category, registry.schemas()) for the actual step.
+Tools in no category (e.g. from MCP servers or plugins) are offered with "run"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTING_THRESHOLD = 16_384
+"""Windows smaller than this (in tokens) get two-stage routing by default."""
+
+CATEGORIES: dict[str, list[str]] = {
+    "read": ["read_file", "find_files", "search", "memory_load", "explain_symbol", "graph_search"],
+    "write": ["write_file", "patch", "read_file"],
+    "search": ["search", "find_files", "graph_search", "read_file", "web_search", "web_fetch"],
+    "run": ["bash"],
+    "plan": ["plan", "todo", "todo_write", "todo_read", "todo_update", "memory_remember", "memory_load"],
+}
+"""Category → tool names. read_file is also under write: the write guard wants files read first."""
+
+DESCRIPTIONS: dict[str, str] = {
+    "read": "look at files or code you already know about",
+    "write": "create a file or change one",
+    "search": "find where something is in the project",
+    "run": "run a shell command (tests, builds, git)",
+    "plan": "write or update the plan, or remember a fact",
+}
+
+_SYNONYMS: dict[str, str] = {
+    "reading": "read", "view": "read", "open": "read", "inspect": "read", "look": "read",
+    "edit": "write", "writing": "write", "create": "write", "modify": "write", "change": "write", "patch": "write",
+    "find": "search", "grep": "search", "searching": "search", "locate": "search",
+    "execute": "run", "shell": "run", "bash": "run", "test": "run", "command": "run", "running": "run",
+    "planning": "plan", "todo": "plan", "memory": "plan", "remember": "plan",
+}  # fmt: skip
+
+
+def needs_routing(context_window: int) -> bool:
+    """True for windows under 16k tokens, where every tool schema in the prompt costs dearly."""
+    return context_window < ROUTING_THRESHOLD
+
+
+def routing_tool_schema() -> dict[str, Any]:
+    """The OpenAI `tools` entry for the first stage: `choose_category {category}`."""
+    listing = "; ".join(f"{name}: {text}" for name, text in DESCRIPTIONS.items())
+    return {
+        "type": "function",
+        "function": {
+            "name": "choose_category",
+            "description": f"Pick what kind of action comes next; its tools are offered next turn. {listing}.",
+            "parameters": {
+                "type": "object",
+                "properties": {"category": {"type": "string", "enum": list(CATEGORIES)}},
+                "required": ["category"],
+            },
+        },
+    }
+
+
+def parse_category(value: Any) -> str | None:
+    """The category a model meant (`"Write"`, `"edit"`, `"search files"`), or None."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().strip("`'\".").lower()
+    if word in CATEGORIES:
+        return word
+    for token in word.replace("_", " ").replace("-", " ").split():
+        if token in CATEGORIES:
+            return token
+        if token in _SYNONYMS:
+            return _SYNONYMS[token]
+    return None
+
+
+def category_of(name: str) -> list[str]:
+    """The categories a tool belongs to (["run"] for tools no category names)."""
+    found = [cat for cat, names in CATEGORIES.items() if name in names]
+    return found or ["run"]
+
+
+def schemas_for(category: str, all_schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The schemas of `category`'s tools, in the order given; every schema when the category is unknown
+    (better too many tools than none)."""
+    chosen = parse_category(category)
+    if chosen is None:
+        return list(all_schemas)
+    return [s for s in all_schemas if chosen in category_of(_schema_name(s))]
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    fn = schema.get("function", schema) if isinstance(schema, dict) else {}
+    name = fn.get("name", "") if isinstance(fn, dict) else ""
+    return name if isinstance(name, str) else ""

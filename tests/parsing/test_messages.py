@@ -1,0 +1,57 @@
+"""What the model is told when a call it attempted cannot be used, and how native calls are handled."""
+
+from __future__ import annotations
+
+from agent_core.bench import tools_suite
+from agent_core.llm.types import NativeToolCall
+from agent_core.parsing import parse_reply
+
+TOOLS = tools_suite.load_tool_sets()["default"]
+
+
+def test_no_name_message_lists_tools_and_exact_shape() -> None:
+    outcome = parse_reply('<tool_call>{"arguments": {"path": "a.py"}}</tool_call>', [], TOOLS)
+    assert outcome.calls == []
+    (message,) = outcome.errors
+    assert "no tool name" in message
+    assert "read_file, write_file, patch, bash, search, find_files" in message
+    assert (
+        'Send exactly: <tool_call>{"name": "read_file", "arguments": {"path": "..."}}</tool_call>' in message
+    )
+
+
+def test_unreadable_arguments_message_uses_the_tool_and_its_family() -> None:
+    outcome = parse_reply(
+        '<tool_call>{"name": "write_file", "arguments": "make hello.py"}</tool_call>', [], TOOLS
+    )
+    assert outcome.calls == []
+    (message,) = outcome.errors
+    assert "arguments of your write_file call: the arguments are a plain string" in message
+    assert '{"name": "write_file", "arguments": {"path": "...", "content": "..."}}' in message
+    xml = parse_reply("<function=nosuchtool><parameter=x>1</parameter></function>", [], TOOLS)
+    (message,) = xml.errors
+    assert "no tool named 'nosuchtool'" in message
+    assert "<function=read_file><parameter=path>...</parameter></function>" in message
+
+
+def test_bad_native_arguments_are_reported_with_the_shape() -> None:
+    native = [NativeToolCall(id="c1", name="write_file", arguments='"just a string"')]
+    outcome = parse_reply("", native, TOOLS)
+    assert outcome.calls == []
+    (message,) = outcome.errors
+    assert message.startswith("Could not read the arguments of your write_file call")
+    assert '"arguments": {"path": "...", "content": "..."}' in message
+
+
+def test_native_call_keeps_its_id_and_text_is_ignored() -> None:
+    native = [NativeToolCall(id="call_7", name="bash", arguments='{"cmd": "ls"}')]
+    outcome = parse_reply(
+        '<tool_call>{"name": "read_file", "arguments": {"path": "x"}}</tool_call>', native, TOOLS
+    )
+    assert [(c.name, c.arguments, c.id) for c in outcome.calls] == [("bash", {"command": "ls"}, "call_7")]
+
+
+def test_garbage_tools_list_does_not_break_parsing() -> None:
+    tools = [*TOOLS, "junk", {"function": {"name": None}}, {"no": "name"}]
+    outcome = parse_reply('{"name": "bash", "arguments": {"command": "ls"}}', [], tools)  # type: ignore[list-item]
+    assert [c.name for c in outcome.calls] == ["bash"]
