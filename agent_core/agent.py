@@ -18,9 +18,11 @@ from agent_core.loop import AgentLoop
 from agent_core.memory.sessions import new_session_id, save_session
 from agent_core.observe.events import Callback, EventBus
 from agent_core.observe.trace import TraceWriter
+from agent_core.planning import PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
 from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
+from agent_core.tools.plan_tools import plan_tools
 from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ class SmallCode:
         self.settings = settings
         self.events = EventBus()
         self.workspace = workspace or FileWorkspace(self.root)
-        self.tools = ToolRegistry(default_tools())
+        self.tools = ToolRegistry(default_tools() + plan_tools())
         self.ctx = ToolContext(root=self.root, settings=self.settings, workspace=self.workspace)
+        self.project: ProjectInfo | None = None
         self.counter = TokenCounter()
         self.history: list[Message] = []
         self.session_id = new_session_id()
@@ -87,8 +90,8 @@ class SmallCode:
         )
         try:
             client = await self._connect()
-            self._ensure_system_prompt()
-            self.history.append({"role": "user", "content": task})
+            self._prepare(task)
+            self.history.append({"role": "user", "content": self._task_message(task)})
             budget = ContextBudget(
                 self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048)
             )
@@ -101,7 +104,9 @@ class SmallCode:
                 budget=budget,
                 trace=trace,
             )
-            await loop.run(self.history, result)
+            await loop.run(self.history, result, task)
+            if self.ctx.plan is not None:
+                await self.ctx.plan.flush_events()
         except (ModelError, ConfigError) as exc:
             result.success = False
             result.response = str(exc)
@@ -190,12 +195,11 @@ class SmallCode:
         return client
 
     async def _detect_window(self, client: ChatClient) -> int:
-        try:
-            from agent_core.llm.profiles import profile_for
-        except ImportError:
-            return DEFAULT_WINDOW
-        profile = profile_for(self.settings.model or "", self.root)
-        return int(getattr(profile, "context_length", None) or DEFAULT_WINDOW)
+        from agent_core.llm.profiles import profile_for
+
+        served = getattr(self._embedded, "context", None)  # the embedded server knows its n_ctx
+        profile = profile_for(self.settings.model or "", self.root, server_context=served)
+        return int(profile.context_length or DEFAULT_WINDOW)
 
     async def _start_embedded(self) -> tuple[str, str]:
         if self.settings.embedded == "never":
@@ -214,13 +218,35 @@ class SmallCode:
         base_url, model = await self._embedded.start()
         return str(base_url), str(model)
 
-    def _ensure_system_prompt(self) -> None:
-        if self.history and self.history[0].get("role") == "system":
-            return
-        self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
+    def _prepare(self, task: str) -> None:
+        """First run: detect the project (no tool calls needed) and write the system prompt; every run: the plan."""
+        if self.project is None:
+            self.project = detect_project(self.root, self.settings)
+        if self.ctx.plan is None:
+            self.ctx.plan = PlanStore(
+                self.root,
+                on_event=self.events.emit,
+                validator=step_validator(self.root, self.project, self.settings),
+            )
+        self.ctx.plan.task = task
+        if not (self.history and self.history[0].get("role") == "system"):
+            self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
+
+    def _task_message(self, task: str) -> str:
+        if not needs_plan(task, self.settings):
+            return task
+        return (
+            f"{task}\n\nThis task has several steps. First call the plan tool with a short list of atomic steps "
+            "(what, which file), then do them one at a time and mark each with the todo tool when it is done."
+        )
 
     def build_system_prompt(self) -> str:
-        return system_prompt(self.root, self.tools.schemas())
+        from agent_core.llm.profiles import format_instructions, profile_for
+
+        schemas = self.tools.schemas()
+        extra = [self.project.prompt_lines()] if self.project is not None else []
+        profile = profile_for(self.settings.model or "", self.root)
+        return system_prompt(self.root, schemas, extra, format_text=format_instructions(profile, schemas))
 
     def _save_session(self) -> None:
         if not self.history:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from typing import Any
 
 from agent_core.config import Settings
@@ -17,13 +16,14 @@ from agent_core.llm.types import ChatResponse, Message
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
-from agent_core.result import RunResult, ToolCallRecord
+from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
+from agent_core.planning.validate import check_syntax
+from agent_core.result import RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
-MAX_SAME_CALL = 3
-"""The same call (name and arguments) this many times in one run is a loop: the run stops."""
+EDIT_TOOLS = frozenset({"write_file", "patch"})
 
 EMPTY_REPLY = (
     "Your reply was empty. Call a tool to make progress, or answer with a short summary if the task is done."
@@ -50,11 +50,13 @@ class AgentLoop:
         self.budget = budget
         self.trace = trace
         self.schemas = tools.schemas()
+        self.temperature = TemperatureSchedule(settings)
 
-    async def run(self, history: list[Message], result: RunResult) -> None:
+    async def run(self, history: list[Message], result: RunResult, task: str = "") -> None:
         """Run turns on `history` (which it extends in place) and fill `result`."""
         format_errors = 0
-        seen_calls: Counter[str] = Counter()
+        plan = self.ctx.plan
+        early_stop = EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1)
         for turn in range(1, self.settings.max_turns + 1):
             result.turns = turn
             await self.events.emit("turn", {"n": turn})
@@ -64,9 +66,16 @@ class AgentLoop:
             if not outcome.calls:
                 problem = "\n".join(outcome.errors) or (EMPTY_REPLY if not reply.content.strip() else "")
                 if not problem:
-                    result.response = reply.content.strip()
-                    result.success = True
-                    return
+                    advice = early_stop.observe_answer(reply.content)
+                    if isinstance(advice, StopReason):
+                        result.response = f"Stopped: {advice.removeprefix('stopped: ')}."
+                        return
+                    if advice is None:
+                        result.response = reply.content.strip()
+                        result.success = True
+                        return
+                    history.append({"role": "user", "content": advice})
+                    continue
                 format_errors += 1
                 if format_errors >= MAX_FORMAT_ERRORS:
                     result.response = f"Stopped: the model's last {format_errors} replies had no usable tool call. {problem}"
@@ -75,24 +84,29 @@ class AgentLoop:
                 continue
             format_errors = 0
 
+            edited: list[str] = []
             for call in outcome.calls:
-                key = f"{call.name}:{json.dumps(call.arguments, sort_keys=True)}"
-                seen_calls[key] += 1
-                if seen_calls[key] >= MAX_SAME_CALL:
-                    result.response = (
-                        f"Stopped: the model repeated the same {call.name} call {MAX_SAME_CALL} times "
-                        "without making progress."
-                    )
+                advice = early_stop.observe_call(call.name, call.arguments)
+                if isinstance(advice, StopReason):
+                    result.response = f"Stopped: {advice.removeprefix('stopped: ')} without making progress."
                     self.trace.write("loop_detected", call={"name": call.name, "arguments": call.arguments})
                     return
+                if advice is not None:  # a repeated call is not run again; the model is told why
+                    history.append(tool_result_message(_label(call), advice, call.id))
+                    continue
                 output = await self._run_tool(call, result)
-                text = output.text
-                if seen_calls[key] == MAX_SAME_CALL - 1:
-                    text += (
-                        "\n[You already made this exact call before. Repeating it will not help: "
-                        "change your approach or give the final answer.]"
-                    )
-                history.append(tool_result_message(_label(call), text, call.id))
+                if call.name in EDIT_TOOLS:
+                    if output.ok:
+                        self.temperature.edit_succeeded()
+                    else:
+                        self.temperature.edit_failed()
+                touched = output.created + output.edited
+                edited += touched
+                if plan is not None and touched:
+                    plan.record_edits(touched)
+                history.append(tool_result_message(_label(call), output.text, call.id))
+            if edited and (plan is None or plan.plan is None):
+                await self._check_syntax(history, edited)
             if outcome.errors:
                 history.append({"role": "user", "content": "\n".join(outcome.errors)})
 
@@ -101,21 +115,39 @@ class AgentLoop:
             "(raise --max-turns or split the task)."
         )
 
+    async def _check_syntax(self, history: list[Message], files: list[str]) -> None:
+        """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?"""
+        check = await check_syntax(self.ctx.root, sorted(set(files)))
+        if not check.ok:
+            history.append({"role": "user", "content": f"Check after your edits failed:\n{check.output}"})
+
+    def _with_plan(self, messages: list[Message]) -> list[Message]:
+        """The plan and its current step, shown every turn (appended to this request only, not kept)."""
+        plan = self.ctx.plan
+        text = plan.render_for_prompt() if plan is not None else ""
+        return [*messages, {"role": "user", "content": text}] if text else messages
+
     async def _ask_model(
         self, history: list[Message], result: RunResult, turn: int
     ) -> tuple[ChatResponse, ParseOutcome]:
-        messages = wire_messages(self.budget.fit(history))
+        messages = self._with_plan(wire_messages(self.budget.fit(history)))
         started = time.monotonic()
         reply = await self.client.chat(
             messages,
             tools=self.schemas,
-            temperature=self.settings.temperature,
+            temperature=self.temperature.current(),
             max_tokens=self.settings.max_tokens,
             stream=self.settings.stream,
             on_token=self._on_token,
         )
+        if not reply.usage.total_tokens:  # some servers send no usage: estimate rather than report zero
+            prompt = self.budget.counter.count_messages(messages)
+            completion = self.budget.counter.estimate(reply.content + str(reply.tool_calls or ""))
+            reply.usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
         result.usage.add(reply.usage)
-        outcome = parse_reply(reply.content, reply.tool_calls, self.schemas)
+        outcome = parse_reply(reply.content, reply.tool_calls, self.schemas, reasoning=reply.reasoning)
         self.trace.write(
             "turn",
             n=turn,

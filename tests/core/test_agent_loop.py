@@ -102,15 +102,50 @@ async def test_turn_limit_ends_the_run_as_failed(model_server: ScriptedModelServ
     assert "3 turns" in result.response
 
 
-async def test_same_call_three_times_is_a_loop(model_server: ScriptedModelServer, tmp_path: Path) -> None:
-    model_server.extend([fenced("find_files", pattern="*.py", repeat=1)] * 5)
+async def test_same_call_repeated_three_times_is_a_loop(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+    model_server.extend([fenced("find_files", pattern="*.py")] * 6)
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("find python files")
     assert result.success is False
-    assert "repeated the same find_files call 3 times" in result.response
-    assert len(result.tool_calls) == 2
-    # The second identical call's result warned the model.
-    assert "already made this exact call" in str(model_server.requests[2]["messages"][-1]["content"])
+    assert "repeated the same tool call (find_files) 4 times" in result.response
+    assert len(result.tool_calls) == 2  # the third identical call was not run again, the fourth ended the run
+    assert len(model_server.requests) == 4
+    warning = model_server.requests[3]["messages"][-1]["content"]
+    assert "same call 3 times" in warning and "Do something different" in warning
+
+
+async def test_rereading_after_an_edit_is_not_a_loop(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("one\n")
+    read = fenced("read_file", path="a.txt")
+    model_server.extend([
+        read, fenced("patch", path="a.txt", search="one", replace="two"),
+        read, fenced("patch", path="a.txt", search="two", replace="three"),
+        read, {"content": "a.txt now says three"},
+    ])
+    async with agent_for(model_server, tmp_path) as agent:
+        result = await agent.run("step a.txt from one to three")
+    assert result.success, result.response
+    assert (tmp_path / "a.txt").read_text() == "three\n"
+
+
+async def test_greeting_regression_reinjects_the_task(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+    model_server.extend([fenced("find_files", pattern="*.py"), {"content": "Hello! How can I help you today?"},
+                         {"content": "There are no Python files."}])
+    async with agent_for(model_server, tmp_path) as agent:
+        result = await agent.run("list the python files in this project")
+    assert result.success and result.response == "There are no Python files."
+    reinjected = model_server.requests[2]["messages"][-1]["content"]
+    assert "list the python files in this project" in reinjected
+
+
+async def test_syntax_error_after_an_edit_is_reported_to_the_model(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    model_server.extend([fenced("write_file", path="bad.py", content="def f(:\n"), {"content": "done"}])
+    async with agent_for(model_server, tmp_path) as agent:
+        await agent.run("write bad.py")
+    feedback = model_server.requests[1]["messages"][-1]["content"]
+    assert "Check after your edits failed" in feedback and "bad.py" in feedback
 
 
 async def test_model_server_down_ends_with_a_clear_message(tmp_path: Path) -> None:
