@@ -1,0 +1,131 @@
+"""workspace/executeCommand: every slash command as `smallcode.<name>`, plus ask, diff, cancel and planStep.
+
+Each command is callable with no arguments (a command palette) or one object argument, and answers
+{"data": structured JSON, "text": short human text}. Handlers take `*args` and parse them here: pygls 2.x
+converts declared parameters and fails on `arguments: []` even when they have defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent_core.commands import COMMANDS, NOT_YET, execute_command
+from lsp_server.features import plan_lenses
+from lsp_server.features.ask import parse_ask_args, run_ask
+from lsp_server.server import SmallCodeServer, UserError
+
+SLASH_COMMANDS = sorted(
+    (
+        {*COMMANDS, *NOT_YET}
+        | {
+            "ask",
+            "budget",
+            "tokens",
+            "stats",
+            "trace",
+            "plan",
+            "memory",
+            "model",
+            "profile",
+            "sessions",
+            "clear",
+            "eval",
+            "mcp",
+            "skill",
+            "plugin",
+            "cognition",
+            "help",
+            "undo",
+        }
+    )
+    - {"quit", "ask"}
+)
+"""Slash commands the agent core answers (quit is terminal-only; ask is the server's own)."""
+SERVER_COMMANDS = ("ask", "diff", "cancel", "planStep")
+ALL_COMMANDS = [f"smallcode.{name}" for name in (*SLASH_COMMANDS, *SERVER_COMMANDS)]
+
+
+def _one_arg(args: tuple[Any, ...]) -> str | dict[str, Any] | None:
+    """None (no argument), the object, or the words (strings are joined: `smallcode.trace show ID`)."""
+    if not args or (len(args) == 1 and args[0] in (None, {}, "")):
+        return None
+    if len(args) == 1 and isinstance(args[0], dict):
+        return args[0]
+    if all(isinstance(a, str | int | float) for a in args):
+        return " ".join(str(a) for a in args)
+    raise UserError("expected no argument or one object argument")
+
+
+def _reply(data: dict[str, Any], text: str, ok: bool = True) -> dict[str, Any]:
+    return {"data": data, "text": text, "ok": ok}
+
+
+def _slash(name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def handler(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+        arg = _one_arg(args)
+        uri = arg.get("uri") if isinstance(arg, dict) else None
+        root = ls.root_for(uri)
+        agent = await ls.agent_for(root)
+        result = await execute_command(agent, name, arg)
+        if name == "clear":
+            ls.workspaces[root].begin_run()
+        return _reply(result.data, result.text, result.ok)
+
+    return handler
+
+
+async def _ask(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    return await run_ask(ls, parse_ask_args(args))
+
+
+async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    arg = _one_arg(args)
+    obj = arg if isinstance(arg, dict) else {}
+    path = obj.get("path") or (arg if isinstance(arg, str) else None)
+    root = ls.root_for(obj.get("uri"))
+    workspace = ls.workspaces.get(root)
+    report = workspace.diff_report(path) if workspace is not None else {"edits": [], "diff": ""}
+    return _reply(report, str(report["diff"]) or "no edits proposed in this run")
+
+
+async def _cancel(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    states = list(ls.runs.values())
+    for state in states:
+        state.cancel()
+    return _reply(
+        {"cancelled": len(states)}, f"cancelled {len(states)} run(s)" if states else "nothing is running"
+    )
+
+
+async def _plan_step(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    arg = _one_arg(args)
+    if not isinstance(arg, dict):
+        raise UserError("smallcode.planStep takes {action: run | retry | skip, step: ID}")
+    return await plan_lenses.step_action(ls, arg)
+
+
+def register(server: SmallCodeServer) -> None:
+    handlers: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+        name: _slash(name) for name in SLASH_COMMANDS
+    }
+    handlers.update({"ask": _ask, "diff": _diff, "cancel": _cancel, "planStep": _plan_step})
+    for name, handler in handlers.items():
+        guarded = server.guarded(f"smallcode.{name}", default=None)(handler)
+        server.command(f"smallcode.{name}")(_answering(server, name, guarded))
+
+
+def _answering(
+    server: SmallCodeServer, name: str, handler: Callable[..., Awaitable[dict[str, Any] | None]]
+) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Always answer the {data, text} shape: a failure (already shown or logged) becomes ok=false."""
+
+    async def command(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+        result = await handler(ls, *args)
+        if result is None:
+            return _reply(
+                {"error": f"smallcode.{name} failed"}, f"smallcode.{name} failed (see the log)", ok=False
+            )
+        return result
+
+    return command

@@ -1,0 +1,231 @@
+"""The agent's edits as workspace/applyEdit requests: the editor applies them, the server never writes a file.
+
+Reads see the editor's unsaved buffer when the document is open. Each write becomes one WorkspaceEdit with a
+single TextEdit over the changed lines (or CreateFile + insert for a new file), annotated with a change
+annotation (label, description, needsConfirmation in "preview" mode) when the client supports them, so
+VS Code shows its refactor preview. A rejected edit comes back to the agent as "not applied" with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import from_fs_path
+
+from agent_core.workspace import EditResult, Workspace, WorkspaceError, decode_text
+from lsp_server import capabilities
+
+if TYPE_CHECKING:
+    from lsp_server.server import SmallCodeServer
+
+log = logging.getLogger(__name__)
+
+ANNOTATION_ID = "smallcode"
+APPLY_TIMEOUT = 600.0
+"""Seconds to wait for the user to accept or reject a previewed edit before giving up on it."""
+
+
+@dataclass
+class ProposedEdit:
+    path: str
+    """Workspace-relative path."""
+    label: str
+    diff: str
+    """Unified diff of the change."""
+    status: str = "pending"
+    """pending | applied | rejected."""
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def unified_diff(old: str | None, new: str, rel: str) -> str:
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else f"a/{rel}",
+        tofile=f"b/{rel}",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _items(text: str) -> list[str]:
+    """Lines as LSP counts them (split on \\n), each keeping its newline except the last."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + [parts[-1]]
+
+
+class LspWorkspace(Workspace):
+    """One per agent (workspace root). `begin_run` starts a fresh list of proposed edits."""
+
+    def __init__(self, root: Path, server: SmallCodeServer) -> None:
+        super().__init__(root)
+        self.server = server
+        self.edits: list[ProposedEdit] = []
+        self._applied: dict[Path, str] = {}  # text of files we changed that the editor does not have open
+
+    def begin_run(self) -> None:
+        self.edits = []
+        self._applied = {}
+
+    # reading ----------------------------------------------------------------------------------------
+    def _uri(self, path: Path) -> str:
+        return from_fs_path(str(path)) or path.as_uri()
+
+    def _open_document(self, path: Path) -> Any:
+        return self.server.workspace.text_documents.get(self._uri(path))
+
+    async def read_text(self, path: Path) -> str:
+        doc = self._open_document(path)
+        if doc is not None:
+            return str(doc.source)
+        if path in self._applied:
+            return self._applied[path]
+        rel = self._rel(path)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise WorkspaceError(f"{rel} does not exist") from None
+        except IsADirectoryError:
+            raise WorkspaceError(f"{rel} is a directory") from None
+        return decode_text(data, rel)
+
+    async def exists(self, path: Path) -> bool:
+        return self._open_document(path) is not None or path in self._applied or path.exists()
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # writing ----------------------------------------------------------------------------------------
+    async def write_text(self, path: Path, text: str, *, label: str = "") -> EditResult:
+        rel = self._rel(path)
+        if path.is_dir():
+            return EditResult(False, f"{rel} is a directory")
+        old = await self.read_text(path) if await self.exists(path) else None
+        if old == text:
+            return EditResult(True, "no change")
+        label = label or f"SmallCode: edit {rel}"
+        proposed = ProposedEdit(path=rel, label=label, diff=unified_diff(old, text, rel))
+        self.edits.append(proposed)
+        edit = self._workspace_edit(path, old, text, label, rel)
+        params = types.ApplyWorkspaceEditParams(edit=edit, label=label)
+        request = asyncio.ensure_future(self.server.workspace_apply_edit_async(params))
+        try:
+            # shielded: a cancelled run still learns whether the editor applied this edit (never half-known)
+            answer = await asyncio.wait_for(asyncio.shield(request), APPLY_TIMEOUT)
+        except asyncio.CancelledError:
+            await self._settle(request, proposed, path, text)
+            raise
+        except Exception as exc:  # the client failed or never answered
+            request.cancel()
+            proposed.status, proposed.reason = "rejected", f"the editor did not apply the edit: {exc}"
+            return EditResult(False, proposed.reason)
+        return self._record(answer, proposed, path, text)
+
+    async def _settle(
+        self, request: asyncio.Future[Any], proposed: ProposedEdit, path: Path, text: str
+    ) -> None:
+        try:
+            answer = await asyncio.wait_for(request, 30)
+        except Exception:  # unknown outcome: keep it pending, the diff stays available
+            return
+        self._record(answer, proposed, path, text)
+
+    def _record(self, answer: Any, proposed: ProposedEdit, path: Path, text: str) -> EditResult:
+        if answer is not None and getattr(answer, "applied", False):
+            proposed.status = "applied"
+            if self._open_document(path) is None:
+                self._applied[path] = text
+            return EditResult(True)
+        reason = getattr(answer, "failure_reason", None) if answer is not None else None
+        proposed.status = "rejected"
+        proposed.reason = (
+            f"the editor could not apply the edit to {proposed.path}: {reason}"
+            if reason
+            else f"the user rejected the edit to {proposed.path}"
+        )
+        return EditResult(False, proposed.reason + "; do not retry the same change unless asked")
+
+    def _workspace_edit(
+        self, path: Path, old: str | None, new: str, label: str, rel: str
+    ) -> types.WorkspaceEdit:
+        uri = self._uri(path)
+        ls = self.server
+        annotate = capabilities.change_annotations(ls)
+        annotation_id = ANNOTATION_ID if annotate else None
+        if old is None:
+            text_edit = types.TextEdit(range=_range(0, 0, 0, 0), new_text=new)
+        else:
+            text_edit = self._minimal_edit(old, new)
+        annotations = None
+        if annotate:
+            annotations = {
+                ANNOTATION_ID: types.ChangeAnnotation(
+                    label=label,
+                    description=f"SmallCode {'creates' if old is None else 'changes'} {rel}",
+                    needs_confirmation=ls.options.apply_mode == "preview",
+                )
+            }
+        if not capabilities.document_changes(ls):
+            return types.WorkspaceEdit(changes={uri: [text_edit]})
+        edit: types.TextEdit | types.AnnotatedTextEdit = text_edit
+        if annotation_id:
+            edit = types.AnnotatedTextEdit(
+                range=text_edit.range, new_text=text_edit.new_text, annotation_id=annotation_id
+            )
+        doc = self._open_document(path)
+        version = doc.version if doc is not None else None
+        document_edit = types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+            edits=[edit],
+        )
+        changes: list[Any] = []
+        if old is None and capabilities.create_files(ls):
+            changes.append(
+                types.CreateFile(
+                    uri=uri,
+                    options=types.CreateFileOptions(overwrite=False, ignore_if_exists=True),
+                    annotation_id=annotation_id,
+                )
+            )
+        changes.append(document_edit)
+        return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
+
+    def _minimal_edit(self, old: str, new: str) -> types.TextEdit:
+        """One TextEdit over the lines that changed: the cursor and marks elsewhere in the buffer stay put."""
+        a, b = _items(old), _items(new)
+        prefix = 0
+        while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+            suffix += 1
+        end_index = len(a) - suffix
+        if end_index < len(a):
+            end_line, end_char = end_index, 0
+        else:
+            end_line, end_char = len(a) - 1, self.server.workspace.position_codec.client_num_units(a[-1])
+        return types.TextEdit(
+            range=_range(prefix, 0, end_line, end_char), new_text="".join(b[prefix : len(b) - suffix])
+        )
+
+    # for smallcode.diff -----------------------------------------------------------------------------
+    def diff_report(self, path: str | None = None) -> dict[str, Any]:
+        edits = [e for e in self.edits if path is None or e.path == path]
+        return {"edits": [e.as_dict() for e in edits], "diff": "".join(e.diff for e in edits)}
+
+
+def _range(l1: int, c1: int, l2: int, c2: int) -> types.Range:
+    return types.Range(start=types.Position(line=l1, character=c1), end=types.Position(line=l2, character=c2))
