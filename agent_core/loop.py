@@ -16,10 +16,12 @@ from agent_core.llm.types import ChatResponse, Message
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
+from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.planning.validate import check_syntax
 from agent_core.result import RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
+from agent_core.tools.edit_blocks import apply_blocks
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
@@ -51,6 +53,8 @@ class AgentLoop:
         self.trace = trace
         self.schemas = tools.schemas()
         self.temperature = TemperatureSchedule(settings)
+        self.spiral = PatchSpiralTracker()
+        """Failed patches per file in this run; after two, the model is told to rewrite the file whole."""
 
     async def run(self, history: list[Message], result: RunResult, task: str = "") -> None:
         """Run turns on `history` (which it extends in place) and fill `result`."""
@@ -62,6 +66,12 @@ class AgentLoop:
             await self.events.emit("turn", {"n": turn})
             reply, outcome = await self._ask_model(history, result, turn)
             history.append(_assistant_message(reply, outcome))
+
+            if not outcome.calls and not outcome.errors:
+                blocks_output = await self._edit_blocks(reply.content, result)
+                if blocks_output is not None:
+                    history.append(tool_result_message("edit blocks", blocks_output.text, None))
+                    continue
 
             if not outcome.calls:
                 problem = "\n".join(outcome.errors) or (EMPTY_REPLY if not reply.content.strip() else "")
@@ -96,14 +106,8 @@ class AgentLoop:
                     continue
                 output = await self._run_tool(call, result)
                 if call.name in EDIT_TOOLS:
-                    if output.ok:
-                        self.temperature.edit_succeeded()
-                    else:
-                        self.temperature.edit_failed()
-                touched = output.created + output.edited
-                edited += touched
-                if plan is not None and touched:
-                    plan.record_edits(touched)
+                    self._after_edit(call, output)
+                edited += output.created + output.edited
                 history.append(tool_result_message(_label(call), output.text, call.id))
             if edited and (plan is None or plan.plan is None):
                 await self._check_syntax(history, edited)
@@ -114,6 +118,42 @@ class AgentLoop:
             f"Stopped after {self.settings.max_turns} turns without a final answer "
             "(raise --max-turns or split the task)."
         )
+
+    def _after_edit(self, call: ToolCall, output: ToolOutput) -> None:
+        """Adaptive temperature and the patch spiral: two failed patches on one file → rewrite it whole."""
+        path = str(call.arguments.get("path", ""))
+        if output.ok:
+            self.temperature.edit_succeeded()
+            if call.name == "write_file":
+                self.spiral.record_write(path)
+            else:
+                self.spiral.record_success(path)
+            return
+        self.temperature.edit_failed()
+        if call.name == "patch" and path:
+            note = self.spiral.record_failure(path)
+            if note:
+                output.text += "\n" + note
+
+    async def _edit_blocks(self, content: str, result: RunResult) -> ToolOutput | None:
+        """SEARCH/REPLACE blocks in a reply without tool calls still edit; None when there are none."""
+        if "<<<<<<<" not in content and "\n+++ " not in content:
+            return None
+        try:
+            blocks = parse_edit_blocks(content)
+        except PatchError as exc:
+            return ToolOutput(ok=False, text=f"Your edit blocks could not be read: {exc}")
+        if not blocks:
+            return None
+        call = ToolCall(
+            name="patch",
+            arguments={"path": ", ".join(sorted({b.path for b in blocks})), "blocks": len(blocks)},
+        )
+        await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
+        started = time.monotonic()
+        output = await apply_blocks(blocks, self.ctx)
+        await self._record(call, output, int((time.monotonic() - started) * 1000), result)
+        return output
 
     async def _check_syntax(self, history: list[Message], files: list[str]) -> None:
         """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?"""
@@ -172,16 +212,14 @@ class AgentLoop:
         await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
         started = time.monotonic()
         output = await self.tools.execute(call.name, call.arguments, self.ctx)
-        ms = int((time.monotonic() - started) * 1000)
+        await self._record(call, output, int((time.monotonic() - started) * 1000), result)
+        return output
+
+    async def _record(self, call: ToolCall, output: ToolOutput, ms: int, result: RunResult) -> None:
         await self.events.emit("tool_end", {"name": call.name, "ms": ms, "ok": output.ok})
+        error = None if output.ok else (output.text.splitlines()[0][:300] if output.text else "failed")
         result.tool_calls.append(
-            ToolCallRecord(
-                name=call.name,
-                args=call.arguments,
-                ok=output.ok,
-                ms=ms,
-                error=None if output.ok else output.text.splitlines()[0][:300] if output.text else "failed",
-            )
+            ToolCallRecord(name=call.name, args=call.arguments, ok=output.ok, ms=ms, error=error)
         )
         for path in output.created:
             if path not in result.files_created:
@@ -189,10 +227,11 @@ class AgentLoop:
         for path in output.edited:
             if path not in result.files_created and path not in result.files_edited:
                 result.files_edited.append(path)
+        if self.ctx.plan is not None and output.created + output.edited:
+            self.ctx.plan.record_edits(output.created + output.edited)
         self.trace.write(
             "tool", name=call.name, arguments=call.arguments, ok=output.ok, ms=ms, output=output.text
         )
-        return output
 
 
 def _label(call: ToolCall) -> str:
