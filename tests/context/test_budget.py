@@ -11,8 +11,10 @@ from tests.support.scripted_server import ScriptedModelServer
 
 
 def conversation(n_results: int, size: int) -> list[dict]:
-    messages: list[dict] = [{"role": "system", "content": "system prompt " * 20},
-                            {"role": "user", "content": "the task: fix the bug in parser.py"}]
+    messages: list[dict] = [
+        {"role": "system", "content": "system prompt " * 20},
+        {"role": "user", "content": "the task: fix the bug in parser.py"},
+    ]
     for i in range(n_results):
         messages.append({"role": "assistant", "content": f"reading file {i}"})
         messages.append(tool_result_message(f"read_file f{i}.py", f"line {i}\n" * size, None))
@@ -69,16 +71,25 @@ def test_wire_messages_drop_bookkeeping() -> None:
     assert wired == [{"role": "tool", "tool_call_id": "id1", "content": "y"}]
 
 
-async def test_agent_keeps_a_long_run_inside_a_small_window(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+async def test_agent_keeps_a_long_run_inside_a_small_window(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
     from agent_core import SmallCode
 
     for i in range(6):
         (tmp_path / f"big{i}.txt").write_text(f"row {i}\n" * 400)
-    calls = [{"content": "```json\n" + json.dumps({"name": "read_file", "arguments": {"path": f"big{i}.txt"}}) + "\n```"}
-             for i in range(6)]
+    calls = [
+        {
+            "content": "```json\n"
+            + json.dumps({"name": "read_file", "arguments": {"path": f"big{i}.txt"}})
+            + "\n```"
+        }
+        for i in range(6)
+    ]
     model_server.extend([*calls, {"content": "read them all"}])
-    async with SmallCode(model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=3000,
-                         max_tokens=256) as agent:
+    async with SmallCode(
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=3000, max_tokens=256
+    ) as agent:
         result = await agent.run("read every big file")
         window = agent.context_window
     assert result.success

@@ -102,7 +102,9 @@ async def test_turn_limit_ends_the_run_as_failed(model_server: ScriptedModelServ
     assert "3 turns" in result.response
 
 
-async def test_same_call_repeated_three_times_is_a_loop(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+async def test_same_call_repeated_three_times_is_a_loop(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
     model_server.extend([fenced("find_files", pattern="*.py")] * 6)
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("find python files")
@@ -114,23 +116,37 @@ async def test_same_call_repeated_three_times_is_a_loop(model_server: ScriptedMo
     assert "same call 3 times" in warning and "Do something different" in warning
 
 
-async def test_rereading_after_an_edit_is_not_a_loop(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+async def test_rereading_after_an_edit_is_not_a_loop(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
     (tmp_path / "a.txt").write_text("one\n")
     read = fenced("read_file", path="a.txt")
-    model_server.extend([
-        read, fenced("patch", path="a.txt", search="one", replace="two"),
-        read, fenced("patch", path="a.txt", search="two", replace="three"),
-        read, {"content": "a.txt now says three"},
-    ])
+    model_server.extend(
+        [
+            read,
+            fenced("patch", path="a.txt", search="one", replace="two"),
+            read,
+            fenced("patch", path="a.txt", search="two", replace="three"),
+            read,
+            {"content": "a.txt now says three"},
+        ]
+    )
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("step a.txt from one to three")
     assert result.success, result.response
     assert (tmp_path / "a.txt").read_text() == "three\n"
 
 
-async def test_greeting_regression_reinjects_the_task(model_server: ScriptedModelServer, tmp_path: Path) -> None:
-    model_server.extend([fenced("find_files", pattern="*.py"), {"content": "Hello! How can I help you today?"},
-                         {"content": "There are no Python files."}])
+async def test_greeting_regression_reinjects_the_task(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    model_server.extend(
+        [
+            fenced("find_files", pattern="*.py"),
+            {"content": "Hello! How can I help you today?"},
+            {"content": "There are no Python files."},
+        ]
+    )
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("list the python files in this project")
     assert result.success and result.response == "There are no Python files."
@@ -218,8 +234,10 @@ async def test_tokens_stream_as_events(
 
 async def test_edit_blocks_in_prose_still_edit(model_server: ScriptedModelServer, tmp_path: Path) -> None:
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
-    reply = ("The bug is the operator.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n    return a - b\n=======\n"
-             "    return a + b\n>>>>>>> REPLACE\n```\n")
+    reply = (
+        "The bug is the operator.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n    return a - b\n=======\n"
+        "    return a + b\n>>>>>>> REPLACE\n```\n"
+    )
     model_server.extend([{"content": reply}, {"content": "Fixed add()."}])
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("fix add in calc.py")
@@ -233,12 +251,14 @@ async def test_patch_spiral_tells_the_model_to_rewrite_the_file(
     model_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
     (tmp_path / "a.py").write_text("x = 1\n")
-    model_server.extend([
-        fenced("patch", path="a.py", search="y = 1", replace="y = 2"),
-        fenced("patch", path="a.py", search="z = 1", replace="z = 2"),
-        fenced("write_file", path="a.py", content="x = 2\n"),
-        {"content": "rewrote a.py"},
-    ])
+    model_server.extend(
+        [
+            fenced("patch", path="a.py", search="y = 1", replace="y = 2"),
+            fenced("patch", path="a.py", search="z = 1", replace="z = 2"),
+            fenced("write_file", path="a.py", content="x = 2\n"),
+            {"content": "rewrote a.py"},
+        ]
+    )
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("set x to 2 in a.py")
     assert result.success

@@ -10,28 +10,44 @@ from tests.support.scripted_server import ScriptedModelServer
 
 
 def call(name: str, **arguments: object) -> dict[str, str]:
-    return {"content": "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"}
+    return {
+        "content": "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+    }
 
 
-TASK = "Create calc.py with an add function, then write tests/test_calc.py for it, and then make the tests pass."
+TASK = (
+    "Create calc.py with an add function, then write tests/test_calc.py for it, and then make the tests pass."
+)
 
 
 async def test_plan_then_execute_with_validation(model_server: ScriptedModelServer, tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n\n[tool.pytest.ini_options]\n')
-    model_server.extend([
-        call("plan", steps=[{"title": "Create calc.py with add()", "file": "calc.py"},
-                            {"title": "Write tests/test_calc.py", "file": "tests/test_calc.py"},
-                            {"title": "Make the tests pass"}]),
-        call("write_file", path="calc.py", content="def add(a, b):\n    return a - b\n"),
-        call("todo", step=1, status="done"),
-        call("write_file", path="tests/test_calc.py",
-             content="from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"),
-        call("todo", step=2, status="done"),  # the check runs the new test: it fails
-        call("patch", path="calc.py", search="return a - b", replace="return a + b"),
-        call("todo", step=2, status="done"),
-        call("todo", step=3, status="done"),
-        {"content": "calc.py and its test are done; the tests pass."},
-    ])
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\n\n[tool.pytest.ini_options]\n'
+    )
+    model_server.extend(
+        [
+            call(
+                "plan",
+                steps=[
+                    {"title": "Create calc.py with add()", "file": "calc.py"},
+                    {"title": "Write tests/test_calc.py", "file": "tests/test_calc.py"},
+                    {"title": "Make the tests pass"},
+                ],
+            ),
+            call("write_file", path="calc.py", content="def add(a, b):\n    return a - b\n"),
+            call("todo", step=1, status="done"),
+            call(
+                "write_file",
+                path="tests/test_calc.py",
+                content="from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+            ),
+            call("todo", step=2, status="done"),  # the check runs the new test: it fails
+            call("patch", path="calc.py", search="return a - b", replace="return a + b"),
+            call("todo", step=2, status="done"),
+            call("todo", step=3, status="done"),
+            {"content": "calc.py and its test are done; the tests pass."},
+        ]
+    )
     events: list[dict] = []
     async with SmallCode(model="scripted-model", base_url=model_server.base_url, cwd=tmp_path) as agent:
         agent.on("*", events.append)
