@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     """Snapshot files before each turn's edits."""
     auto_rollback: bool = False
     """Revert a whole turn's edits on a validation hard-fail."""
+    allow_env_files: bool = False
+    """Let file tools read and write .env files (they usually hold secrets)."""
+    shell_sandbox: Literal["auto", "on", "off"] = "auto"
+    """Run the bash tool inside bubblewrap: "auto" when it works here, "on" always (refuse without), "off" never."""
+    shell_network: bool = False
+    """Give sandboxed shell commands network access."""
     plan: bool = False
     """Force plan-then-execute."""
     test_runner: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -50,6 +51,8 @@ class ToolContext:
     shell: ShellSession | None = None
     plan: PlanStore | None = None
     """The session's TODO plan (plan/todo tools); created on first use when the agent attached none."""
+    confirm: Callable[[str, str], Awaitable[bool]] | None = None
+    """Asks the user `(command, reason) -> allowed?` for ask-list shell commands; None refuses them."""
 
     async def aclose(self) -> None:
         if self.shell is not None:

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from pydantic import Field
 
+from agent_core.config import Settings
+from agent_core.safety import sandbox
+from agent_core.safety.shell_policy import PolicyError, enforce
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
 
 MAX_TIMEOUT = 3600.0
@@ -27,12 +30,22 @@ KEEP_BYTES = 200_000
 """Bytes of raw output kept at each end while a command runs (so `yes` cannot fill the memory)."""
 
 
+_SECRET_ENV = ("API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "ACCESS_KEY", "CREDENTIAL")
+_AGENT_SOCKETS = ("SSH_AUTH_SOCK", "GPG_AGENT_INFO")
+
+
 def shell_env() -> dict[str, str]:
-    """The agent's environment without its own settings and secrets, and without pagers or prompts."""
+    """The agent's environment without its own settings and secrets, and without pagers or prompts.
+
+    Variables whose names say they hold a secret (…_API_KEY, …_TOKEN, …SECRET…, …PASSWORD…) are dropped,
+    and so is the ssh/gpg agent socket, so commands cannot use the user's keys or credentials.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("SMALLCODE_") and not key.endswith("_API_KEY")
+        if not key.startswith("SMALLCODE_")
+        and not any(part in key.upper() for part in _SECRET_ENV)
+        and key not in _AGENT_SOCKETS
     }
     env.update(PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0")
     return env
@@ -151,8 +164,10 @@ def _wrap(command: str, a: str, b: str) -> str:
 class ShellSession:
     """One persistent bash for a ToolContext: cwd and exported variables carry over between calls."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, settings: Settings | None = None) -> None:
         self.root = root
+        self.settings = settings
+        """With settings, the shell runs in the sandbox they ask for (sandbox.wrap_command)."""
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
 
@@ -185,9 +200,13 @@ class ShellSession:
         """Hand the script to the shell, starting one (again, if the old one died in between)."""
         for _attempt in range(2):
             if self._proc is None or self._proc.returncode is not None:
-                self._proc = await _start(
-                    ["bash", "--noprofile", "--norc"], self.root, asyncio.subprocess.PIPE
-                )
+                argv = ["bash", "--noprofile", "--norc"]
+                if self.settings is not None:
+                    try:
+                        argv = sandbox.wrap_command(argv, self.root, self.settings)
+                    except sandbox.SandboxError as exc:
+                        raise ToolError(str(exc)) from None
+                self._proc = await _start(argv, self.root, asyncio.subprocess.PIPE)
             proc = self._proc
             assert proc.stdin is not None
             try:
@@ -224,13 +243,13 @@ class ShellSession:
         await self._discard()
 
 
-async def run_once(root: Path, command: str, timeout: float) -> ShellResult:
+async def run_once(root: Path, command: str, timeout: float, settings: Settings | None = None) -> ShellResult:
     """A fresh shell for one command; its whole process group, background jobs included, is gone on return.
 
     It is a one-use ShellSession rather than `bash -c`: the sentinel tells when the command is done even
     while a background job it started still holds the output pipe open.
     """
-    session = ShellSession(root)
+    session = ShellSession(root, settings)
     try:
         return await session.run(command, timeout)
     finally:
@@ -260,12 +279,16 @@ class BashTool(Tool):
             raise ToolError("command is empty: give a shell command to run.")
         timeout = args.timeout or ctx.settings.shell_timeout
         root = ctx.root.resolve()
+        try:  # deny list, and the ask list through ctx.confirm (agent_core/safety/shell_policy.py)
+            await enforce(args.command, root, ctx.confirm)
+        except PolicyError as exc:
+            raise ToolError(str(exc)) from None
         if ctx.settings.shell_persist:
             if ctx.shell is None:
-                ctx.shell = ShellSession(root)
+                ctx.shell = ShellSession(root, ctx.settings)
             result = await ctx.shell.run(args.command, timeout)
         else:
-            result = await run_once(root, args.command, timeout)
+            result = await run_once(root, args.command, timeout, ctx.settings)
         return _report(result, timeout, ctx.settings.max_tool_result_chars, ctx.settings.shell_persist)
 
 

@@ -92,7 +92,8 @@ async def test_output_without_trailing_newline(ctx: ToolContext) -> None:
     assert out.text == "abc\n[exit code 0]"
 
 
-async def test_timeout_kills_the_process_group_and_restarts(ctx: ToolContext) -> None:
+async def test_timeout_kills_the_process_group_and_restarts(make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(shell_sandbox="off")  # host pids: the sandbox has a pid namespace of its own
     first = await call(ctx, "bash", command="sleep 1000 & echo $!")
     child = int(first.text.splitlines()[0])
     assert alive(child)
@@ -176,7 +177,8 @@ async def test_empty_command(ctx: ToolContext) -> None:
     assert not out.ok and out.text == "command is empty: give a shell command to run."
 
 
-async def test_cancelling_a_call_ends_the_shell_and_the_next_call_works(ctx: ToolContext) -> None:
+async def test_cancelling_a_call_ends_the_shell_and_the_next_call_works(make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(shell_sandbox="off")  # host pids: the sandbox has a pid namespace of its own
     marker = ctx.root / "started"
     task = asyncio.create_task(call(ctx, "bash", command=f"sleep 1000 & echo $! > {marker}; sleep 30"))
     deadline = time.monotonic() + 10
