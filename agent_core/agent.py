@@ -21,6 +21,8 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.planning import PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
 from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
+from agent_core.safety.endpoints import EndpointError, check_url
+from agent_core.safety.snapshots import SnapshottingWorkspace
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.workspace import FileWorkspace, Workspace
@@ -53,7 +55,10 @@ class SmallCode:
             settings = settings.model_copy(update=updates)
         self.settings = settings
         self.events = EventBus()
-        self.workspace = workspace or FileWorkspace(self.root)
+        # Every edit goes through this seam; each turn's files are snapshotted first (/undo, auto-rollback).
+        self.workspace = SnapshottingWorkspace(
+            workspace or FileWorkspace(self.root), enabled=settings.snapshot
+        )
         self.tools = ToolRegistry(default_tools() + plan_tools())
         self.ctx = ToolContext(root=self.root, settings=self.settings, workspace=self.workspace)
         self.project: ProjectInfo | None = None
@@ -172,6 +177,11 @@ class SmallCode:
         model = self.settings.model
         if not base_url:
             base_url, model = await self._start_embedded()
+        else:
+            try:  # LAN and local servers are fine; cloud metadata and link-local addresses are not
+                await asyncio.to_thread(check_url, base_url, True)
+            except EndpointError as exc:
+                raise ConfigError(f"refusing SMALLCODE_BASE_URL: {exc}") from None
         client = ChatClient(
             base_url,
             model,

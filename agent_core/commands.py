@@ -5,6 +5,7 @@ Each returns structured data (for clients that render it) and a short human text
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from agent_core.llm.types import ModelError
 from agent_core.memory import scratchpad
 from agent_core.memory.sessions import list_sessions, load_session
 from agent_core.observe.trace import list_traces, read_trace, traces_dir
+from agent_core.safety.snapshots import undo_last
 
 
 class CommandResult(BaseModel):
@@ -37,11 +39,11 @@ COMMANDS: dict[str, str] = {
     "model": "the model in use and those the server offers; `model NAME` switches",
     "profile": "the model's profile: context length, tool-call format, quirks",
     "sessions": "saved sessions; `sessions resume ID`",
+    "undo": "revert the files changed by the agent's last turn that edited",
     "quit": "leave the session (terminal only)",
 }
 
 NOT_YET: dict[str, str] = {
-    "undo": "reverting the last turn's edits",
     "eval": "prompt evaluations",
     "mcp": "MCP servers",
     "skill": "skills",
@@ -288,6 +290,11 @@ async def _sessions(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> 
     return CommandResult(data={"sessions": sessions, "current": agent.session_id}, text=text)
 
 
+async def _undo(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    outcome = await asyncio.to_thread(undo_last, agent.root)
+    return CommandResult(ok=bool(outcome.get("ok")), data=outcome, text=str(outcome.get("text", "")))
+
+
 async def _quit(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
     return CommandResult(data={"quit": True}, text="bye")
 
@@ -304,5 +311,6 @@ _HANDLERS: dict[str, Handler] = {
     "model": _model,
     "profile": _profile,
     "sessions": _sessions,
+    "undo": _undo,
     "quit": _quit,
 }

@@ -63,6 +63,9 @@ class AgentLoop:
         early_stop = EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1)
         for turn in range(1, self.settings.max_turns + 1):
             result.turns = turn
+            begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
+            if begin_turn is not None:  # snapshots are taken per turn, before its first edit
+                begin_turn(turn)
             await self.events.emit("turn", {"n": turn})
             reply, outcome = await self._ask_model(history, result, turn)
             history.append(_assistant_message(reply, outcome))
@@ -156,10 +159,22 @@ class AgentLoop:
         return output
 
     async def _check_syntax(self, history: list[Message], files: list[str]) -> None:
-        """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?"""
+        """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?
+
+        With SMALLCODE_AUTO_ROLLBACK a failure is a hard fail: every edit of the turn is reverted."""
         check = await check_syntax(self.ctx.root, sorted(set(files)))
-        if not check.ok:
-            history.append({"role": "user", "content": f"Check after your edits failed:\n{check.output}"})
+        if check.ok:
+            return
+        message = f"Check after your edits failed:\n{check.output}"
+        rollback_turn = getattr(self.ctx.workspace, "rollback_turn", None)
+        if self.settings.auto_rollback and rollback_turn is not None:
+            reverted = rollback_turn()
+            self.trace.write("rollback", files=files, outcome=reverted)
+            if reverted is not None:
+                message += (
+                    "\nAll edits of that turn were reverted (auto-rollback); the files are as before it."
+                )
+        history.append({"role": "user", "content": message})
 
     def _with_plan(self, messages: list[Message]) -> list[Message]:
         """The plan and its current step, shown every turn (appended to this request only, not kept)."""

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
-from agent_core.cli.common import add_agent_options, describe_call, error, make_agent
+from agent_core.cli.common import add_agent_options, attach_confirm, describe_call, error, make_agent
 from agent_core.config import ConfigError
 from agent_core.result import RunResult
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
     quiet = bool(args.json)
+    attach_confirm(agent)
 
     async def on_tool_start(payload: dict[str, Any]) -> None:
         print(f"→ {describe_call(payload['name'], payload['args'])}", file=sys.stderr, flush=True)

@@ -29,3 +29,22 @@ def describe_call(name: str, args: dict[str, Any]) -> str:
     target = args.get("path") or args.get("command") or args.get("pattern") or ""
     target = str(target).replace("\n", " ")
     return f"{name} {target[:70]}{'…' if len(target) > 70 else ''}".rstrip()
+
+
+async def terminal_confirm(command: str, reason: str) -> bool:
+    """Ask the user at the terminal before a command on the shell policy's ask list runs."""
+    from prompt_toolkit import PromptSession
+
+    print(f"\nThe agent wants to run: {command}\n({reason})", file=sys.stderr)
+    session: PromptSession[str] = PromptSession()
+    try:
+        answer = await session.prompt_async("Allow it? [y/N] ")
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def attach_confirm(agent: SmallCode) -> None:
+    """On a terminal, ask-list commands are confirmed by the user; without one they are refused."""
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        agent.ctx.confirm = terminal_confirm

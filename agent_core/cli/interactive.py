@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from agent_core.agent import SmallCode
-from agent_core.cli.common import describe_call, error
+from agent_core.cli.common import attach_confirm, describe_call, error
 from agent_core.commands import execute_command
 from agent_core.config import ConfigError
 
@@ -107,6 +107,7 @@ def run_interactive(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    attach_confirm(agent)
     console = Console(highlight=False, soft_wrap=True)
 
     async def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 # Each subcommand lives in its own module exposing `register(subparsers)`, which sets `func(args) -> int`.
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Warnings (e.g. "no sandbox for the shell") reach the user on stderr; stdout stays for results.
+    logging.basicConfig(level=logging.WARNING, format="smallcode: %(message)s", stream=sys.stderr)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

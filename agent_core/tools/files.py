@@ -16,7 +16,7 @@ from pathspec import GitIgnoreSpec
 from pydantic import Field
 
 from agent_core.patch import PatchError, apply_search_replace
-from agent_core.safety.paths import PathError, relative, resolve_in_workspace
+from agent_core.safety.paths import PathError, is_sensitive, relative, resolve_in_workspace
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
 from agent_core.workspace import MAX_FILE_BYTES, EditResult, WorkspaceError
 
@@ -38,7 +38,7 @@ ALWAYS_SKIP = frozenset({".git", ".smallcode", "node_modules", "__pycache__", ".
 def resolve(ctx: ToolContext, path: str) -> Path:
     """The confined absolute path, or a ToolError the model can act on."""
     try:
-        return resolve_in_workspace(ctx.root, path)
+        return resolve_in_workspace(ctx.root, path, allow_env_files=ctx.settings.allow_env_files)
     except PathError as exc:
         raise ToolError(str(exc)) from None
 
@@ -54,8 +54,10 @@ def rejected(result: EditResult) -> ToolOutput:
 class IgnoreRules:
     """A workspace's .gitignore rules (nested files and .git/info/exclude too), loaded once per directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, allow_env_files: bool = False) -> None:
         self.root = root
+        self.allow_env_files = allow_env_files
+        """Sensitive files (keys, .env, .git internals) are always left out of listings and searches."""
         self._specs: dict[str, GitIgnoreSpec | None] = {}
 
     def _spec(self, dir_rel: str) -> GitIgnoreSpec | None:
@@ -77,6 +79,8 @@ class IgnoreRules:
         """Whether a workspace-relative POSIX path is skipped; deeper .gitignore files override shallower."""
         parts = rel_path.split("/")
         if any(part in ALWAYS_SKIP for part in parts):
+            return True
+        if is_sensitive(rel_path, allow_env_files=self.allow_env_files):
             return True
         verdict: bool | None = None
         for i in range(len(parts)):
@@ -385,7 +389,8 @@ class FindFilesTool(Tool):
         except Exception as exc:  # pathspec raises several types for malformed globs
             raise ToolError(f"invalid glob {args.pattern!r}: {exc}") from None
         root = ctx.root.resolve()
-        matches = [p for p in walk_files(root) if spec.match_file(p)]
+        rules = IgnoreRules(root, ctx.settings.allow_env_files)
+        matches = [p for p in walk_files(root, rules=rules) if spec.match_file(p)]
         if not matches:
             return ToolOutput(
                 text=f"No files match {args.pattern!r}. A pattern without '/' matches names at any depth "

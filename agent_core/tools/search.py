@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from agent_core.safety.paths import is_sensitive
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
 from agent_core.tools.files import ALWAYS_SKIP, IgnoreRules, glob_spec, rel, resolve, walk_files
 from agent_core.workspace import MAX_FILE_BYTES, looks_binary
@@ -90,7 +91,12 @@ class SearchTool(Tool):
         if rg is not None:
             matches = await _search_rg(rg, root, target, args.pattern, args.glob, literal)
         if matches is None:  # no rg, or rg rejected a regex Python accepts (lookaround, backreference)
-            matches = await asyncio.to_thread(_search_python, root, target, regex, args.glob)
+            matches = await asyncio.to_thread(
+                _search_python, root, target, regex, args.glob, ctx.settings.allow_env_files
+            )
+        # Keys, .env files and .git internals never show up in results (rg knows nothing of them).
+        allow_env = ctx.settings.allow_env_files
+        matches = [m for m in matches if not is_sensitive(m.path, allow_env_files=allow_env)]
         where = f" in {rel(ctx, target)}" if target != root else ""
         where += f" (files matching {args.glob!r})" if args.glob else ""
         if not matches:
@@ -186,11 +192,15 @@ def _rg_text(field: dict[str, str]) -> str:
     return base64.b64decode(field.get("bytes", "")).decode("utf-8", errors="replace")
 
 
-def _search_python(root: Path, target: Path, regex: re.Pattern[str], glob: str | None) -> list[Match]:
+def _search_python(
+    root: Path, target: Path, regex: re.Pattern[str], glob: str | None, allow_env_files: bool = False
+) -> list[Match]:
     spec = glob_spec(glob, root) if glob else None
     single = target.is_file()
     candidates: Iterable[str] = (
-        [target.relative_to(root).as_posix()] if single else walk_files(root, target, IgnoreRules(root))
+        [target.relative_to(root).as_posix()]
+        if single
+        else walk_files(root, target, IgnoreRules(root, allow_env_files))
     )
     matches: list[Match] = []
     for name in candidates:
