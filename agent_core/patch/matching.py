@@ -102,14 +102,19 @@ def _splice(text: str, at: int, search: str, replace: str, stage: str) -> EditOu
         replace += "\r\n" if search.endswith("\r\n") else "\n"
     elif not search.endswith("\n") and replace.endswith("\n") and (end == len(text) or text[end] in "\r\n"):
         replace = replace.removesuffix("\n").removesuffix("\r")
-    replace = _convert(replace, _local_newline(text, at))
+    newline = _local_newline(text, at)
+    if newline:
+        replace = _convert(replace, newline)
     first = text.count("\n", 0, at) + 1
     last = first + search.rstrip("\n").count("\n")
     return EditOutcome(text[:at] + replace + text[end:], stage, first, last)
 
 
 def _local_newline(text: str, at: int) -> str:
-    """The line ending used where the match is (new lines get the same)."""
+    """The line ending used where the match is (new lines get the same); "" when the text has no line
+    ending at all, so the replacement's own endings are kept (a one-line file says nothing about its style)."""
+    if "\n" not in text:
+        return ""
     after = text.find("\n", at)
     if after == -1:
         after = text.rfind("\n", 0, at)

@@ -158,3 +158,11 @@ def test_untouched_lines_keep_their_trailing_whitespace_and_endings() -> None:
     text = "a = 1   \r\nb = 2\nc = 3\t\n"
     out = apply_search_replace(text, "a = 1\nb = 2\nc = 3\n", "a = 1\nb = 20\nc = 3\n")
     assert out == "a = 1   \r\nb = 20\r\nc = 3\t\n"
+
+
+def test_one_line_file_keeps_the_replacements_line_endings() -> None:
+    """Found by the inverse property: a file with no line ending says nothing about its style."""
+    from agent_core.patch import apply_search_replace as apply
+
+    assert apply("only", "only", "x\r\nx") == "x\r\nx"
+    assert apply("only", "only", "x\nx") == "x\nx"
