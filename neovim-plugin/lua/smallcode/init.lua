@@ -1,0 +1,334 @@
+-- SmallCode for Neovim: starts the SmallCode language server and adds :SmallCode {subcommand}.
+--
+--   require('smallcode').setup({ settings = { baseUrl = 'http://localhost:1234/v1', model = 'qwen2.5-coder' } })
+--
+-- Code lenses (agent: comments, plan steps) and code actions ("Ask SmallCode…") come from the server through
+-- Neovim's built-in client; this plugin asks for the prompt when they carry none and shows the answer.
+local float = require("smallcode.float")
+local render = require("smallcode.render")
+
+local M = {}
+
+--- Slash commands the server answers as smallcode.<name> (lsp_server/features/commands.py SLASH_COMMANDS).
+M.slash_commands = {
+  "budget", "clear", "cognition", "eval", "help", "mcp", "memory", "model", "plan", "plugin", "profile",
+  "sessions", "skill", "stats", "tokens", "trace", "undo",
+}
+--- The plugin's own subcommands beside them.
+M.own_commands = { "ask", "diff", "cancel" }
+
+local defaults = {
+  --- The server command line.
+  cmd = { "smallcode-lsp" },
+  --- Filetypes to attach to (nil: every buffer with a file).
+  filetypes = nil,
+  --- Files whose directory is the project root (else the current directory).
+  root_markers = { "smallcode.toml", ".git", "pyproject.toml", "package.json", "Cargo.toml", "go.mod" },
+  --- Server options, camelCase as the server names them (model, baseUrl, applyMode, maxTurns, …); sent as
+  --- initializationOptions and as the `smallcode` configuration section.
+  settings = {},
+  --- Refresh code lenses on BufEnter, InsertLeave and BufWritePost.
+  codelens = true,
+  --- Start with vim.lsp.start_client + buf_attach_client (what 0.8/0.9 use) even on 0.10+.
+  legacy_start = false,
+}
+
+M.config = vim.deepcopy(defaults)
+local clients_by_root = {} -- legacy path: one client per root
+local streams = {} -- runId -> streamed model text
+
+local function has(version)
+  return vim.fn.has("nvim-" .. version) == 1
+end
+
+local function notify(message, level)
+  vim.notify("SmallCode: " .. message, level or vim.log.levels.INFO)
+end
+
+local function request(client, method, params, handler, bufnr)
+  if has("0.11") then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+local function get_clients(bufnr)
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ name = "smallcode", bufnr = bufnr })
+  end
+  local found = {}
+  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    if client.name == "smallcode" then
+      table.insert(found, client)
+    end
+  end
+  return found
+end
+
+--- The SmallCode client of a buffer (or of any buffer), or nil.
+function M.client(bufnr)
+  local client = get_clients(bufnr or vim.api.nvim_get_current_buf())[1]
+  if client then
+    return client
+  end
+  local all = vim.lsp.get_clients and vim.lsp.get_clients({ name = "smallcode" }) or vim.lsp.get_active_clients({ name = "smallcode" })
+  return all[1]
+end
+
+local function root_of(bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local dir = name ~= "" and vim.fs.dirname(name) or vim.fn.getcwd()
+  local marker = vim.fs.find(M.config.root_markers, { upward = true, path = dir })[1]
+  return marker and vim.fs.dirname(marker) or vim.fn.getcwd()
+end
+
+local function refresh_lenses(bufnr)
+  if has("0.10") then
+    vim.lsp.codelens.refresh({ bufnr = bufnr })
+  elseif vim.api.nvim_get_current_buf() == bufnr then
+    vim.lsp.codelens.refresh()
+  end
+end
+
+local function on_attach(client, bufnr)
+  local caps = client.server_capabilities or {}
+  if M.config.codelens and caps.codeLensProvider then
+    local group = vim.api.nvim_create_augroup("smallcode_codelens_" .. bufnr, { clear = true })
+    vim.api.nvim_create_autocmd({ "BufEnter", "InsertLeave", "BufWritePost" }, {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        refresh_lenses(bufnr)
+      end,
+    })
+    refresh_lenses(bufnr)
+  end
+  if M.config.on_attach then
+    M.config.on_attach(client, bufnr)
+  end
+end
+
+local function client_config(root)
+  return {
+    name = "smallcode",
+    cmd = M.config.cmd,
+    root_dir = root,
+    init_options = M.config.settings,
+    settings = { smallcode = M.config.settings },
+    handlers = {
+      ["smallcode/stream"] = function(_, params)
+        if params and params.runId then
+          streams[params.runId] = (streams[params.runId] or "") .. (params.text or "")
+        end
+      end,
+    },
+    on_attach = on_attach,
+  }
+end
+
+--- Start the server for a buffer (or attach the running one); returns the client id.
+function M.start(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local root = root_of(bufnr)
+  if has("0.10") and not M.config.legacy_start then
+    return vim.lsp.start(client_config(root), { bufnr = bufnr })
+  end
+  -- 0.8/0.9: no reuse by vim.lsp.start's rules there, so keep one client per root ourselves
+  local id = clients_by_root[root]
+  local client = id and vim.lsp.get_client_by_id(id)
+  if not client or (client.is_stopped and client.is_stopped()) then
+    id = vim.lsp.start_client(client_config(root))
+    clients_by_root[root] = id
+  end
+  if id then
+    vim.lsp.buf_attach_client(bufnr, id)
+  end
+  return id
+end
+
+local function wanted(bufnr)
+  if vim.bo[bufnr].buftype ~= "" or vim.api.nvim_buf_get_name(bufnr) == "" then
+    return false
+  end
+  local filetypes = M.config.filetypes
+  return filetypes == nil or vim.tbl_contains(filetypes, vim.bo[bufnr].filetype)
+end
+
+--- Run smallcode.<name> with `arg` (nil, a string of words, or a table); `done(reply)` gets {data, text, ok}.
+function M.execute(name, arg, done, bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if not client then
+    return notify("the server is not running here (see :checkhealth vim.lsp and :LspLog)", vim.log.levels.ERROR)
+  end
+  local params = { command = "smallcode." .. name, arguments = arg ~= nil and { arg } or {} }
+  request(client, "workspace/executeCommand", params, function(err, reply)
+    if err then
+      return notify(name .. " failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    end
+    if type(reply) ~= "table" then
+      reply = { data = {}, text = tostring(reply), ok = true }
+    end
+    done(reply)
+  end, bufnr)
+end
+
+local function range_arg(line1, line2)
+  return { start = { line = line1 - 1, character = 0 }, ["end"] = { line = line2 - 1, character = 0 } }
+end
+
+local function run_ask(arg, bufnr)
+  M.execute("ask", arg, function(reply)
+    float.show("SmallCode: ask", render.ask(reply))
+    refresh_lenses(bufnr)
+  end, bufnr)
+end
+
+--- :SmallCode ask [prompt] (with a range: those lines are the context). No prompt: vim.ui.input asks.
+function M.ask(prompt, line1, line2, bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local arg = { uri = vim.uri_from_bufnr(bufnr) }
+  if line1 then
+    arg.range = range_arg(line1, line2 or line1)
+  end
+  if prompt and prompt ~= "" then
+    arg.prompt = prompt
+    return run_ask(arg, bufnr)
+  end
+  vim.ui.input({ prompt = "Ask SmallCode: " }, function(input)
+    if input and input ~= "" then
+      arg.prompt = input
+      run_ask(arg, bufnr)
+    end
+  end)
+end
+
+local function pick(name, items, format, to_arg, prompt)
+  if #items == 0 then
+    return false
+  end
+  vim.ui.select(items, { prompt = prompt, format_item = format }, function(choice)
+    if choice ~= nil then
+      M.execute(name, to_arg(choice), function(reply)
+        float.show("SmallCode: " .. name, render.command(reply))
+      end)
+    end
+  end)
+  return true
+end
+
+--- :SmallCode <slash command> [words]: the answer in a floating window; model and sessions offer a choice.
+function M.command(name, words)
+  if name == "diff" then
+    return M.execute("diff", nil, function(reply)
+      float.show("SmallCode: diff", render.diff(reply), "diff")
+    end)
+  end
+  local arg = (words and words ~= "") and words or nil
+  M.execute(name, arg, function(reply)
+    local data = type(reply.data) == "table" and reply.data or {}
+    if arg == nil and name == "model" and type(data.available) == "table" then
+      if pick("model", data.available, function(m)
+        return m == data.model and (m .. "  (current)") or m
+      end, function(m)
+        return { name = m }
+      end, "Switch the model") then
+        return
+      end
+    elseif arg == nil and name == "sessions" and type(data.sessions) == "table" then
+      if pick("sessions", data.sessions, function(s)
+        return string.format("%s  %s msgs  %s", s.id, s.messages or "?", s.task or "")
+      end, function(s)
+        return { action = "resume", id = s.id }
+      end, "Resume a session") then
+        return
+      end
+    end
+    float.show("SmallCode: " .. name, render.command(reply))
+  end)
+end
+
+local function complete(arglead, cmdline)
+  local words = vim.split(cmdline, "%s+", { trimempty = true })
+  if #words > 2 or (#words == 2 and arglead == "") then
+    return {}
+  end
+  local all = vim.list_extend(vim.deepcopy(M.own_commands), M.slash_commands)
+  return vim.tbl_filter(function(name)
+    return name:sub(1, #arglead) == arglead
+  end, all)
+end
+
+local function user_command(opts)
+  local sub = opts.fargs[1]
+  local rest = table.concat(vim.list_slice(opts.fargs, 2), " ")
+  if sub == nil then
+    return M.command("help")
+  end
+  if sub == "ask" then
+    if opts.range > 0 then
+      return M.ask(rest, opts.line1, opts.line2)
+    end
+    return M.ask(rest)
+  end
+  if sub == "cancel" then
+    return M.execute("cancel", nil, function(reply)
+      notify(reply.text)
+    end)
+  end
+  if not vim.tbl_contains(M.slash_commands, sub) and sub ~= "diff" then
+    return notify("unknown subcommand " .. sub .. " (try :SmallCode help)", vim.log.levels.WARN)
+  end
+  M.command(sub, rest)
+end
+
+--- smallcode.ask from a code lens or code action: ask for a prompt when it carries none (comment lenses do).
+local function ask_from_server(command, ctx)
+  local arg = vim.deepcopy((command.arguments or {})[1] or {})
+  local bufnr = ctx.bufnr or vim.api.nvim_get_current_buf()
+  if (arg.prompt == nil or arg.prompt == "") and arg.source ~= "comment" then
+    local hint = (arg.diagnostics and #arg.diagnostics > 0) and " (empty: fix the error)" or ""
+    vim.ui.input({ prompt = "Ask SmallCode" .. hint .. ": " }, function(input)
+      if input == nil then
+        return
+      end
+      arg.prompt = input ~= "" and input or nil
+      run_ask(arg, bufnr)
+    end)
+    return
+  end
+  run_ask(arg, bufnr)
+end
+
+function M.setup(opts)
+  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  vim.lsp.commands["smallcode.ask"] = ask_from_server
+  vim.api.nvim_create_user_command("SmallCode", user_command, {
+    nargs = "*",
+    range = true,
+    complete = complete,
+    desc = "SmallCode: ask, budget, tokens, stats, trace, plan, memory, model, … (see :SmallCode help)",
+  })
+  local group = vim.api.nvim_create_augroup("smallcode", { clear = true })
+  vim.api.nvim_create_autocmd({ "FileType", "BufReadPost", "BufNewFile" }, {
+    group = group,
+    callback = function(args)
+      if wanted(args.buf) then
+        M.start(args.buf)
+      end
+    end,
+  })
+  -- buffers already open when setup runs
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and wanted(bufnr) then
+      M.start(bufnr)
+    end
+  end
+end
+
+--- The streamed model text of a run (smallcode/stream notifications), for statuslines and tests.
+function M.stream(run_id)
+  return streams[run_id]
+end
+
+return M

@@ -1,0 +1,41 @@
+-- The server's {data, text} answers as lines for the floating window.
+local M = {}
+
+local function split(text)
+  return vim.split(text or "", "\n", { plain = true, trimempty = false })
+end
+
+--- Lines for smallcode.ask: the model's answer, then each proposed edit and what became of it.
+function M.ask(reply)
+  local lines = split(reply.text ~= "" and reply.text or "done")
+  local edits = type(reply.data) == "table" and reply.data.edits or nil
+  if type(edits) == "table" and #edits > 0 then
+    table.insert(lines, "")
+    table.insert(lines, "Edits:")
+    local marks = { applied = "✓", rejected = "✗", pending = "…" }
+    for _, edit in ipairs(edits) do
+      table.insert(lines, string.format("  %s %s (%s)", marks[edit.status] or "?", edit.path, edit.status))
+    end
+  end
+  return lines
+end
+
+--- Lines for any slash command (the server's text is already meant for people), a failure marked.
+function M.command(reply)
+  local lines = split(reply.text)
+  if reply.ok == false then
+    table.insert(lines, 1, "Failed:")
+  end
+  return lines
+end
+
+--- Lines for smallcode.diff: the unified diffs of this run's edits.
+function M.diff(reply)
+  local text = type(reply.data) == "table" and reply.data.diff or ""
+  if text == nil or text == "" or text == vim.NIL then
+    return { "no edits proposed in this run" }
+  end
+  return split((text:gsub("\n$", "")))
+end
+
+return M

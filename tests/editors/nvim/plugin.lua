@@ -1,0 +1,140 @@
+-- Headless Neovim with neovim-plugin/ on the runtimepath, against the real server and the scripted model:
+--   1. :2,3SmallCode ask fix the bug in add    (a range and a prompt) -> the buffer changes
+--   2. the `agent:` comment's code lens, run with vim.lsp.codelens.run() -> the buffer changes
+--   3. the "Ask SmallCode…" code action, the prompt typed into vim.ui.input -> the buffer changes
+--   4. :SmallCode budget -> a floating window with the context budget
+--   5. :SmallCode model -> vim.ui.select offers the server's models; the answer in a floating window
+-- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT, SC_LEGACY (SC_SCREEN:
+-- stop after step 1 with the budget window open, for a screenshot).
+-- Writes what it saw to SC_RESULT as JSON.
+local env = vim.env
+local result = { steps = {} }
+vim.opt.runtimepath:prepend(env.SC_PLUGIN)
+if #vim.api.nvim_list_uis() == 0 then
+  vim.o.columns, vim.o.lines = 120, 40 -- headless: a screen size for the floating windows
+end
+
+local function finish(ok, message)
+  result.ok = ok
+  result.message = message
+  local handle = io.open(env.SC_RESULT, "w")
+  handle:write(vim.json.encode(result))
+  handle:close()
+  vim.cmd(ok and "qall!" or "cquit! 1")
+end
+
+local function text(bufnr)
+  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
+end
+
+local function wait(what, ms, cond)
+  if not vim.wait(ms, cond, 20) then
+    error("timed out waiting for " .. what)
+  end
+end
+
+local function float_lines()
+  local float = require("smallcode.float").last
+  if float and vim.api.nvim_win_is_valid(float.win) then
+    return vim.api.nvim_buf_get_lines(float.buf, 0, -1, false), float.title
+  end
+end
+
+-- waits for a floating window with this title, closes it, returns its lines
+local function take_float(title)
+  wait(title, 30000, function()
+    local _, shown = float_lines()
+    return shown == title
+  end)
+  local lines = float_lines()
+  require("smallcode.float").close()
+  return lines
+end
+
+local ok, err = pcall(function()
+  local smallcode = require("smallcode")
+  smallcode.setup({
+    cmd = { env.SC_PYTHON, "-m", "lsp_server", "--log-file", env.SC_LOG },
+    settings = { baseUrl = env.SC_BASE_URL, model = "scripted-model", applyMode = "auto", retries = 0, completion = false },
+    legacy_start = env.SC_LEGACY == "1",
+  })
+  vim.cmd.edit(env.SC_FILE)
+  local bufnr = vim.api.nvim_get_current_buf()
+  wait("the server", 20000, function()
+    local client = smallcode.client(bufnr)
+    return client ~= nil and client.initialized and client.server_capabilities ~= nil
+  end)
+  table.insert(result.steps, "attached")
+  result.completion = vim.fn.getcompletion("SmallCode b", "cmdline")
+
+  -- 1. ask with a range and a prompt
+  vim.cmd("2,3SmallCode ask fix the bug in add")
+  result.ask_float = take_float("SmallCode: ask")
+  result.after_ask = text(bufnr)
+  table.insert(result.steps, "ask")
+  if env.SC_SCREEN then
+    -- for the screenshot (tests/editors/screenshots.py): the fixed buffer, its lens, the budget window
+    wait("the code lenses", 10000, function()
+      return #vim.lsp.codelens.get(bufnr) > 0
+    end)
+    vim.cmd("SmallCode budget")
+    return
+  end
+
+  -- 2. the agent: comment's lens
+  wait("the code lenses", 10000, function()
+    local lenses = vim.lsp.codelens.get(bufnr)
+    return #lenses > 0 and lenses[1].command ~= nil
+  end)
+  result.lenses = vim.tbl_map(function(l)
+    return l.command.title
+  end, vim.lsp.codelens.get(bufnr))
+  local lens_line
+  for _, lens in ipairs(vim.lsp.codelens.get(bufnr)) do
+    if lens.command.title:find("Ask SmallCode", 1, true) then
+      lens_line = lens.range.start.line
+    end
+  end
+  vim.api.nvim_win_set_cursor(0, { lens_line + 1, 0 })
+  vim.lsp.codelens.run()
+  take_float("SmallCode: ask")
+  result.after_lens = text(bufnr)
+  table.insert(result.steps, "lens")
+
+  -- 3. the code action, with the prompt typed into the input box
+  vim.ui.select = function(items, _, on_choice)
+    for i, item in ipairs(items) do
+      local action = item.action or item[2] or item
+      if action.title and action.title:find("Ask SmallCode", 1, true) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.ui.input = function(opts, on_confirm)
+    result.input_prompt = opts.prompt
+    on_confirm("rename add to plus")
+  end
+  vim.lsp.buf.code_action({ range = { start = { 1, 0 }, ["end"] = { 2, 0 } } })
+  take_float("SmallCode: ask")
+  result.after_action = text(bufnr)
+  table.insert(result.steps, "code action")
+
+  -- 4. budget in a floating window
+  vim.cmd("SmallCode budget")
+  result.budget_float = take_float("SmallCode: budget")
+  table.insert(result.steps, "budget")
+
+  -- 5. model: a choice among the server's models
+  vim.ui.select = function(items, opts, on_choice)
+    result.model_choices = vim.tbl_map(opts.format_item, items)
+    on_choice(items[1], 1)
+  end
+  vim.cmd("SmallCode model")
+  result.model_float = take_float("SmallCode: model")
+  table.insert(result.steps, "model")
+  finish(true, "ok")
+end)
+if not ok then
+  finish(false, tostring(err))
+end

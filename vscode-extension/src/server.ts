@@ -1,0 +1,219 @@
+// The language server's lifecycle: start with the right Python, restart on launch-setting changes, push
+// other setting changes live, status item, logs, and smallcode.* requests.
+import * as vscode from 'vscode';
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  ShowMessageNotification,
+  MessageType,
+  State,
+} from 'vscode-languageclient/node';
+import { activePython } from './python';
+import { CommandReply, isReply, StatusState, statusText } from './render';
+import { explicitOptions, LaunchSettings, serverLaunch, serverOptions } from './settings';
+
+export const SECTION = 'smallcode';
+
+export interface AskArgs {
+  prompt?: string;
+  uri?: string;
+  range?: { start: { line: number; character: number }; end: { line: number; character: number } };
+  source?: string;
+  diagnostics?: unknown[];
+}
+
+export class SmallCodeServer implements vscode.Disposable {
+  client: LanguageClient | undefined;
+  readonly log: vscode.OutputChannel;
+  readonly answers: vscode.OutputChannel;
+  readonly status: vscode.LanguageStatusItem;
+  private state: StatusState = { running: false };
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Hook for the ask flow (prompting, showing the answer) when a lens or code action runs smallcode.ask. */
+  onAsk: ((args: AskArgs, run: (args: AskArgs) => Promise<unknown>) => Promise<unknown>) | undefined;
+
+  constructor() {
+    this.log = vscode.window.createOutputChannel('SmallCode');
+    this.answers = vscode.window.createOutputChannel('SmallCode: Model');
+    this.status = vscode.languages.createLanguageStatusItem('smallcode.status', [{ scheme: 'file' }, { scheme: 'untitled' }]);
+    this.status.name = 'SmallCode';
+    this.status.command = { title: 'Budget', command: 'smallcode.palette.budget' };
+    this.renderStatus();
+    this.disposables.push(this.log, this.answers, this.status);
+  }
+
+  private config(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  /** The server options the user set in the `smallcode` settings (defaults are the server's own). */
+  options(): Record<string, unknown> {
+    const config = this.config();
+    const keys = Object.keys(serverOptions(JSON.parse(JSON.stringify(config)) as Record<string, unknown>));
+    // null defaults are dropped by serverOptions: list them too, a user may have set them
+    const declared = Object.keys(this.declared).map((k) => k.slice(SECTION.length + 1));
+    return explicitOptions([...new Set([...keys, ...declared])], (key) => config.inspect(key));
+  }
+
+  /** The settings package.json contributes. */
+  private get declared(): Record<string, unknown> {
+    const extension = vscode.extensions.all.find((e) => e.packageJSON?.name === 'smallcode' && e.packageJSON?.contributes?.configuration);
+    return (extension?.packageJSON.contributes.configuration.properties ?? {}) as Record<string, unknown>;
+  }
+
+  async start(): Promise<void> {
+    const config = this.config();
+    const launchSettings: LaunchSettings = {
+      command: config.get<string[]>('server.command', []),
+      pythonCommand: config.get<string>('server.pythonCommand', ''),
+      logLevel: config.get<string>('server.logLevel', 'INFO'),
+    };
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const launch = serverLaunch(launchSettings, launchSettings.pythonCommand ? undefined : await activePython(folder?.uri));
+    this.log.appendLine(`Starting ${[launch.command, ...launch.args].join(' ')} (Python from ${launch.source})`);
+    const server: ServerOptions = { command: launch.command, args: launch.args, options: { cwd: folder?.uri.fsPath } };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      outputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: this.options(),
+      middleware: {
+        workspace: {
+          // the server pulls the `smallcode` section: give it only its own options
+          configuration: async (params, token, next) => {
+            const answer = await next(params, token);
+            if (!Array.isArray(answer)) return answer;
+            return answer.map((value, i) => (params.items[i]?.section === SECTION ? this.options() : value));
+          },
+        },
+        executeCommand: async (command, args, next) => {
+          if (command === 'smallcode.ask' && this.onAsk) {
+            const first = (args[0] ?? {}) as AskArgs;
+            return this.onAsk(typeof first === 'string' ? { prompt: first } : { ...first }, (ask) => next(command, [ask]));
+          }
+          return next(command, args);
+        },
+      },
+    };
+    const client = new LanguageClient('smallcode', 'SmallCode', server, clientOptions);
+    this.client = client;
+    client.onDidChangeState((event) => {
+      this.state.error = event.newState === State.Stopped ? 'stopped' : undefined;
+      this.renderStatus();
+    });
+    try {
+      await client.start();
+    } catch (error) {
+      this.state.error = String(error);
+      this.renderStatus();
+      void this.showError(
+        `SmallCode: the language server did not start (${launch.command}): ${error}. ` +
+          'Set smallcode.server.pythonCommand to a Python where smallcode is installed.',
+      );
+      return;
+    }
+    // errors and warnings from the server get a "Show Logs" button
+    client.onNotification(ShowMessageNotification.type, (message) => {
+      if (message.type === MessageType.Error) void this.showError(message.message);
+      else if (message.type === MessageType.Warning) void this.showWarning(message.message);
+      else void vscode.window.showInformationMessage(message.message);
+    });
+    client.onNotification('smallcode/stream', (params: { text?: string; done?: boolean }) => {
+      if (params.text) this.answers.append(params.text);
+      if (params.done) this.answers.appendLine('');
+    });
+    await this.refreshStatus();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client && client.state !== State.Stopped) {
+      await client.stop(5000).catch((error) => this.log.appendLine(`stopping the server: ${error}`));
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Settings that need no new process: sent to the running server (it rebuilds its agent, keeping the chat). */
+  async pushSettings(): Promise<void> {
+    if (this.client?.state === State.Running) {
+      await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: this.options() } });
+      await this.refreshStatus();
+    }
+  }
+
+  /** Run `smallcode.<name>` on the server; a failure becomes {ok: false} with a message. */
+  async execute(name: string, arg?: unknown): Promise<CommandReply> {
+    if (!this.client || this.client.state !== State.Running) {
+      return { data: {}, text: 'the SmallCode server is not running (SmallCode: Show Logs)', ok: false };
+    }
+    try {
+      const answer = await this.client.sendRequest(ExecuteCommandRequest.type, {
+        command: `smallcode.${name}`,
+        arguments: arg === undefined ? [] : [arg],
+      });
+      return isReply(answer) ? answer : { data: { answer }, text: String(answer ?? ''), ok: true };
+    } catch (error) {
+      return { data: { error: String(error) }, text: `smallcode.${name} failed: ${error}`, ok: false };
+    }
+  }
+
+  /** Runs `work` with the status showing "running". */
+  async running<T>(work: () => Promise<T>): Promise<T> {
+    this.state.running = true;
+    this.renderStatus();
+    try {
+      return await work();
+    } finally {
+      this.state.running = false;
+      await this.refreshStatus();
+    }
+  }
+
+  async refreshStatus(): Promise<void> {
+    const options = this.options();
+    this.state.model = typeof options.model === 'string' ? options.model : undefined;
+    this.state.baseUrl = typeof options.baseUrl === 'string' ? options.baseUrl : undefined;
+    if (this.client?.state === State.Running && !this.state.running) {
+      const budget = await this.execute('budget');
+      if (budget.ok !== false) {
+        this.state.used = Number(budget.data.used ?? 0);
+        this.state.window = Number(budget.data.window ?? 0);
+      }
+    }
+    this.renderStatus();
+  }
+
+  statusSnapshot(): StatusState & { text: string; detail: string } {
+    return { ...this.state, ...statusText(this.state) };
+  }
+
+  private renderStatus(): void {
+    const { text, detail } = statusText(this.state);
+    this.status.text = text;
+    this.status.detail = detail;
+    this.status.busy = this.state.running;
+    this.status.severity = this.state.error ? vscode.LanguageStatusSeverity.Error : vscode.LanguageStatusSeverity.Information;
+  }
+
+  async showError(message: string): Promise<void> {
+    if ((await vscode.window.showErrorMessage(message, 'Show Logs')) === 'Show Logs') this.log.show(true);
+  }
+
+  async showWarning(message: string): Promise<void> {
+    if ((await vscode.window.showWarningMessage(message, 'Show Logs')) === 'Show Logs') this.log.show(true);
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables) d.dispose();
+  }
+}

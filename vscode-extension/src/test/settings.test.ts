@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { explicitOptions, needsRestart, serverLaunch, serverOptions } from '../settings';
+
+test('serverOptions drops the extension\'s own settings, unset values and methods', () => {
+  const section = {
+    model: 'qwen',
+    baseUrl: null,
+    maxTurns: 5,
+    server: { pythonCommand: '/venv/bin/python' },
+    trace: { server: 'off' },
+    get: () => undefined,
+  };
+  assert.deepEqual(serverOptions(section), { model: 'qwen', maxTurns: 5 });
+  assert.deepEqual(serverOptions(undefined), {});
+});
+
+test('explicitOptions keeps only what the user set, folder over workspace over user', () => {
+  const inspected: Record<string, object> = {
+    model: { globalValue: 'a', workspaceValue: 'b' },
+    maxTurns: {},
+    temperature: { workspaceFolderValue: 0, globalValue: 0.5 },
+    'server.pythonCommand': { globalValue: 'python3.12' },
+  };
+  const options = explicitOptions(Object.keys(inspected), (key) => inspected[key]);
+  assert.deepEqual(options, { model: 'b', temperature: 0 });
+});
+
+test('serverLaunch: the command setting, then the Python setting, then the Python extension, then python3', () => {
+  const base = { command: [], pythonCommand: '', logLevel: 'INFO' };
+  assert.deepEqual(serverLaunch({ ...base, command: ['smallcode-lsp', '--log-file', 'x'] }, '/py'), {
+    command: 'smallcode-lsp',
+    args: ['--log-file', 'x', '--log-level', 'INFO'],
+    source: 'smallcode.server.command',
+  });
+  assert.equal(serverLaunch({ ...base, pythonCommand: ' /venv/bin/python ' }, '/py').command, '/venv/bin/python');
+  const fromExtension = serverLaunch(base, '/env/bin/python');
+  assert.equal(fromExtension.command, '/env/bin/python');
+  assert.deepEqual(fromExtension.args, ['-m', 'lsp_server', '--log-level', 'INFO']);
+  assert.equal(serverLaunch({ ...base, logLevel: 'DEBUG' }, undefined).command, 'python3');
+  assert.ok(serverLaunch({ ...base, logLevel: 'DEBUG' }, undefined).args.includes('DEBUG'));
+});
+
+test('only launch settings need a restart', () => {
+  assert.equal(needsRestart((s) => s === 'smallcode.server'), true);
+  assert.equal(needsRestart((s) => s === 'smallcode.model'), false);
+});
