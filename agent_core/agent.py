@@ -72,7 +72,7 @@ class SmallCode:
         self._client: ChatClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._embedded: Any = None
-        self._run_lock: asyncio.Lock | None = None
+        self._status_tasks: set[asyncio.Task[None]] = set()
 
     # events -----------------------------------------------------------------------------------------
     def on(self, event: str, callback: Callback) -> None:
@@ -211,6 +211,16 @@ class SmallCode:
         profile = profile_for(self.settings.model or "", self.root, server_context=served)
         return int(profile.context_length or DEFAULT_WINDOW)
 
+    def _status(self, text: str) -> None:
+        """Progress of long start-up work ("loading Qwen2.5-Coder-1.5B…"), as a `status {text}` event."""
+        log.info("%s", text)
+        try:
+            task = asyncio.get_running_loop().create_task(self.events.emit("status", {"text": text}))
+        except RuntimeError:  # no running loop (e.g. at interpreter exit): the log line is enough
+            return
+        self._status_tasks.add(task)
+        task.add_done_callback(self._status_tasks.discard)
+
     async def _start_embedded(self) -> tuple[str, str]:
         if self.settings.embedded == "never":
             raise ConfigError(
@@ -224,7 +234,7 @@ class SmallCode:
                 f"no model server configured and the embedded model is unavailable ({exc}); "
                 "set SMALLCODE_BASE_URL or pip install 'smallcode[embedded]'"
             ) from None
-        self._embedded = EmbeddedServer(self.settings)
+        self._embedded = EmbeddedServer(self.settings, on_status=self._status)
         base_url, model = await self._embedded.start()
         return str(base_url), str(model)
 

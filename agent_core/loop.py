@@ -26,6 +26,12 @@ from agent_core.tools.edit_blocks import apply_blocks
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
 EDIT_TOOLS = frozenset({"write_file", "patch"})
+MAX_REPEATED_DONE = 2
+"""Re-sends of an edit that already succeeded before the run is ended as done."""
+ALREADY_DONE = (
+    "That exact edit was already made and succeeded; it was not applied again. If the task is complete, "
+    "reply with a one-line summary and no tool call; otherwise make the next change."
+)
 
 EMPTY_REPLY = (
     "Your reply was empty. Call a tool to make progress, or answer with a short summary if the task is done."
@@ -59,6 +65,8 @@ class AgentLoop:
     async def run(self, history: list[Message], result: RunResult, task: str = "") -> None:
         """Run turns on `history` (which it extends in place) and fill `result`."""
         format_errors = 0
+        last_good_edit: str | None = None
+        repeated_done = 0
         plan = self.ctx.plan
         early_stop = EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1)
         for turn in range(1, self.settings.max_turns + 1):
@@ -99,6 +107,15 @@ class AgentLoop:
 
             edited: list[str] = []
             for call in outcome.calls:
+                if call.name in EDIT_TOOLS and _key(call) == last_good_edit:
+                    # Small models often send a finished edit again instead of ending: don't redo it.
+                    repeated_done += 1
+                    if repeated_done >= MAX_REPEATED_DONE:
+                        result.response = _finished_summary(result)
+                        result.success = True
+                        return
+                    history.append(tool_result_message(_label(call), ALREADY_DONE, call.id))
+                    continue
                 advice = early_stop.observe_call(call.name, call.arguments)
                 if isinstance(advice, StopReason):
                     result.response = f"Stopped: {advice.removeprefix('stopped: ')} without making progress."
@@ -110,6 +127,7 @@ class AgentLoop:
                 output = await self._run_tool(call, result)
                 if call.name in EDIT_TOOLS:
                     self._after_edit(call, output)
+                    last_good_edit = _key(call) if output.ok else None
                 edited += output.created + output.edited
                 history.append(tool_result_message(_label(call), output.text, call.id))
             if edited and (plan is None or plan.plan is None):
@@ -247,6 +265,19 @@ class AgentLoop:
         self.trace.write(
             "tool", name=call.name, arguments=call.arguments, ok=output.ok, ms=ms, output=output.text
         )
+
+
+def _key(call: ToolCall) -> str:
+    return f"{call.name}:{json.dumps(call.arguments, sort_keys=True, ensure_ascii=False)}"
+
+
+def _finished_summary(result: RunResult) -> str:
+    parts = []
+    if result.files_created:
+        parts.append("created " + ", ".join(result.files_created))
+    if result.files_edited:
+        parts.append("edited " + ", ".join(result.files_edited))
+    return "Done: " + ("; ".join(parts) or "the last edit is in place") + "."
 
 
 def _label(call: ToolCall) -> str:

@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-BASE = """You are SmallCode, a careful coding agent working in the project at {root}.
+BASE = """You are SmallCode, a careful coding agent working in the project "{name}".
 You act by calling tools. Call one tool at a time and wait for its result.
 
 Tools:
@@ -18,7 +18,7 @@ How to work:
 - Change existing files with patch: `search` must be lines copied exactly from the file, `replace` the new lines.
 - Create new files with write_file (the whole content).
 - Use bash to run programs and tests; search and find_files to look around.
-- Paths are relative to the project root.
+- Paths are relative to the project root, e.g. src/app.py (never absolute).
 - When the task is done, answer with a short summary of what you did and no tool call.
 {format}"""
 
@@ -43,7 +43,7 @@ def describe_tools(schemas: list[dict[str, Any]]) -> str:
 def system_prompt(
     root: Path, schemas: list[dict[str, Any]], extra: list[str] | None = None, format_text: str | None = None
 ) -> str:
-    text = BASE.format(root=root, tools=describe_tools(schemas), format=format_text or DEFAULT_FORMAT)
+    text = BASE.format(name=root.name, tools=describe_tools(schemas), format=format_text or DEFAULT_FORMAT)
     text += f"\nSystem: {platform.system()}."
     for section in extra or []:
         if section.strip():

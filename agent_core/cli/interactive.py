@@ -49,6 +49,7 @@ class Session:
         agent.on("tool_start", self._on_tool_start)
         agent.on("tool_end", self._on_tool_end)
         agent.on("error", self._on_error)
+        agent.on("status", lambda payload: self.console.print(f"[dim]{payload['text']}[/dim]"))
 
     def _end_stream(self) -> None:
         if self.streaming:

@@ -267,3 +267,28 @@ async def test_patch_spiral_tells_the_model_to_rewrite_the_file(
     assert "write_file is allowed for this file now" not in first_failure
     assert "write_file is allowed for this file now" in second_failure
     assert (tmp_path / "a.py").read_text() == "x = 2\n"
+
+
+async def test_a_finished_edit_sent_again_is_not_redone_and_ends_the_run(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """Seen with the real 0.5B/1.5B models: after write_file succeeds they send the same call again."""
+    write = fenced("write_file", path="hello.py", content="print('hello world')\n")
+    model_server.extend([write] * 5)
+    async with agent_for(model_server, tmp_path) as agent:
+        result = await agent.run("create hello.py that prints hello world")
+    assert result.success
+    assert result.response == "Done: created hello.py."
+    assert [c.name for c in result.tool_calls] == ["write_file"]
+    assert len(model_server.requests) == 3
+    assert "already made" in model_server.requests[2]["messages"][-1]["content"]
+
+
+async def test_a_finished_edit_repeated_once_then_a_summary(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    write = fenced("write_file", path="hello.py", content="print('hi')\n")
+    model_server.extend([write, write, {"content": "Created hello.py."}])
+    async with agent_for(model_server, tmp_path) as agent:
+        result = await agent.run("create hello.py")
+    assert result.success and result.response == "Created hello.py."
