@@ -29,6 +29,12 @@ def create_files(ls: LanguageServer) -> bool:
     return bool(ops and types.ResourceOperationKind.Create in ops)
 
 
+def delete_files(ls: LanguageServer) -> bool:
+    ws = _caps(ls).workspace
+    ops = ws.workspace_edit.resource_operations if ws and ws.workspace_edit else None
+    return bool(ops and types.ResourceOperationKind.Delete in ops)
+
+
 def code_lens_refresh(ls: LanguageServer) -> bool:
     ws = _caps(ls).workspace
     return bool(ws and ws.code_lens and ws.code_lens.refresh_support)

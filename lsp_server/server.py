@@ -29,6 +29,10 @@ log = logging.getLogger("smallcode.lsp")
 
 __version__ = "0.1.0"
 
+ALLOW, DENY = "Allow", "Deny"
+CONFIRM_TIMEOUT = 300.0
+"""Seconds the user has to answer "the agent wants to run …" before the command is refused."""
+
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 EventListener = Callable[[Path, dict[str, Any]], Awaitable[None] | None]
 
@@ -62,6 +66,8 @@ class SmallCodeServer(LanguageServer):
         self.lens_refresh_pending = False
         self.completer: Any = None
         """features.completion.Completer (holds an HTTP client to close at shutdown)."""
+        self.save_request_unsupported = False
+        """The client answered smallcode/saveDocuments with MethodNotFound: the server saves files itself."""
         self._cancel_hooks: dict[Any, Callable[[], None]] = {}
         self._stale: set[Path] = set()
         self._shown: set[str] = set()
@@ -159,7 +165,32 @@ class SmallCodeServer(LanguageServer):
         except ConfigError as exc:
             raise UserError(f"{exc} (check the smallcode settings or smallcode.toml)") from None
         agent.on("*", functools.partial(self._on_agent_event, root))
+        agent.ctx.confirm = self.confirm_command
         return agent
+
+    async def confirm_command(self, command: str, reason: str) -> bool:
+        """Ask the user (window/showMessageRequest) before an ask-list shell command; no answer means no."""
+        params = types.ShowMessageRequestParams(
+            type=types.MessageType.Warning,
+            message=f"SmallCode: the agent wants to run: {command} ({reason})",
+            actions=[types.MessageActionItem(title=ALLOW), types.MessageActionItem(title=DENY)],
+        )
+        self.log(f"SmallCode: asking the user to confirm: {command}", types.MessageType.Log)
+        request = asyncio.ensure_future(self.window_show_message_request_async(params))
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(request), CONFIRM_TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the client cannot ask, or nobody answered: refused
+            self.log(
+                f"SmallCode: no confirmation for {command!r} ({exc or 'timed out'})", types.MessageType.Log
+            )
+            return False
+        allowed = answer is not None and getattr(answer, "title", None) == ALLOW
+        self.log(
+            f"SmallCode: {command!r} {'allowed' if allowed else 'denied'} by the user", types.MessageType.Log
+        )
+        return allowed
 
     async def _on_agent_event(self, root: Path, event: dict[str, Any]) -> None:
         for listener in list(self.event_listeners):

@@ -28,6 +28,8 @@ class LspOptions(BaseModel):
     """Bearer token for the endpoint, if it needs one."""
     apply_mode: Literal["preview", "auto"] = "preview"
     """"preview": edits ask for confirmation (VS Code's refactor preview); "auto": applied directly."""
+    save_after_edit: bool = True
+    """Save the files the agent changed once the editor applied the edit, so tests and linters see it."""
     completion: bool = True
     """Offer completions from the local model (inline completion where the client supports it)."""
     completion_debounce_ms: int = Field(default=300, ge=0, le=5000)

@@ -1,9 +1,10 @@
-"""The agent's edits as workspace/applyEdit requests: the editor applies them, the server never writes a file.
+"""The agent's edits as workspace/applyEdit requests: the editor applies them (never a write under its feet).
 
 Reads see the editor's unsaved buffer when the document is open. Each write becomes one WorkspaceEdit with a
 single TextEdit over the changed lines (or CreateFile + insert for a new file), annotated with a change
 annotation (label, description, needsConfirmation in "preview" mode) when the client supports them, so
 VS Code shows its refactor preview. A rejected edit comes back to the agent as "not applied" with the reason.
+An applied edit is then saved (lsp_server.save_documents), so the agent's tests and shell see the new text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pygls.uris import from_fs_path
 
 from agent_core.workspace import EditResult, Workspace, WorkspaceError, decode_text
 from lsp_server import capabilities
+from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_after_edit
 
 if TYPE_CHECKING:
     from lsp_server.server import SmallCodeServer
@@ -77,6 +79,11 @@ class LspWorkspace(Workspace):
         self.edits = []
         self._applied = {}
 
+    def forget(self, paths: list[Path]) -> None:
+        """Files changed behind the agent's back (an undo): read them afresh next time."""
+        for path in paths:
+            self._applied.pop(path, None)
+
     # reading ----------------------------------------------------------------------------------------
     def _uri(self, path: Path) -> str:
         return from_fs_path(str(path)) or path.as_uri()
@@ -116,6 +123,11 @@ class LspWorkspace(Workspace):
         old = await self.read_text(path) if await self.exists(path) else None
         if old == text:
             return EditResult(True, "no change")
+        doc = self._open_document(path)
+        # decided before the edit: may the server write this file if the editor does not save it?
+        disk_matched = await asyncio.to_thread(
+            buffer_matches_disk, path, str(doc.source) if doc is not None else None
+        )
         label = label or f"SmallCode: edit {rel}"
         proposed = ProposedEdit(path=rel, label=label, diff=unified_diff(old, text, rel))
         self.edits.append(proposed)
@@ -132,7 +144,10 @@ class LspWorkspace(Workspace):
             request.cancel()
             proposed.status, proposed.reason = "rejected", f"the editor did not apply the edit: {exc}"
             return EditResult(False, proposed.reason)
-        return self._record(answer, proposed, path, text)
+        result = self._record(answer, proposed, path, text)
+        if result.applied:
+            await save_after_edit(self.server, [PendingSave(path, self._uri(path), text, disk_matched)])
+        return result
 
     async def _settle(
         self, request: asyncio.Future[Any], proposed: ProposedEdit, path: Path, text: str
@@ -168,7 +183,7 @@ class LspWorkspace(Workspace):
         if old is None:
             text_edit = types.TextEdit(range=_range(0, 0, 0, 0), new_text=new)
         else:
-            text_edit = self._minimal_edit(old, new)
+            text_edit = self.minimal_edit(old, new)
         annotations = None
         if annotate:
             annotations = {
@@ -203,7 +218,7 @@ class LspWorkspace(Workspace):
         changes.append(document_edit)
         return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)
 
-    def _minimal_edit(self, old: str, new: str) -> types.TextEdit:
+    def minimal_edit(self, old: str, new: str) -> types.TextEdit:
         """One TextEdit over the lines that changed: the cursor and marks elsewhere in the buffer stay put."""
         a, b = _items(old), _items(new)
         prefix = 0

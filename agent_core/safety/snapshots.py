@@ -25,6 +25,7 @@ import shutil
 import stat
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,12 +170,14 @@ class SnapshotStore:
         digest = self.put_blob(path.read_bytes())
         return Entry(rel, existed=True, mode=stat.S_IMODE(st.st_mode), sha256=digest)
 
-    def restore(self, manifest: Manifest) -> dict[str, list[str]]:
-        """Put every file of `manifest` back as it was; returns {restored, removed, failed}."""
+    def restore(self, manifest: Manifest, skip: Collection[str] = ()) -> dict[str, list[str]]:
+        """Put every file of `manifest` back as it was (but those in `skip`); returns {restored, removed, failed}."""
         restored: list[str] = []
         removed: list[str] = []
         failed: list[str] = []
         for entry in manifest.entries:
+            if entry.path in skip:
+                continue
             path = self.root / entry.path
             try:
                 if entry.existed:
@@ -195,8 +198,11 @@ class SnapshotStore:
                 failed.append(f"{entry.path}: {exc}")
         return {"restored": restored, "removed": removed, "failed": failed}
 
-    def rollback(self, snapshot_id: str) -> dict[str, Any]:
-        """Revert the files of one snapshot; the state just before is saved as an "undo" snapshot first."""
+    def rollback(self, snapshot_id: str, skip: Collection[str] = ()) -> dict[str, Any]:
+        """Revert the files of one snapshot; the state just before is saved as an "undo" snapshot first.
+
+        Files in `skip` are recorded in that backup but left alone (an editor restores them itself).
+        """
         manifest = self.load(snapshot_id)
         backup = Manifest(
             id=f"{manifest.id}-undo-{uuid.uuid4().hex[:4]}",
@@ -209,7 +215,7 @@ class SnapshotStore:
             with contextlib.suppress(SnapshotError, OSError):
                 backup.entries.append(self.entry_for(self.root / entry.path))
         self.save(backup)
-        outcome = self.restore(manifest)
+        outcome = self.restore(manifest, skip)
         manifest.undone = True
         self.save(manifest)
         return {"snapshot": manifest.id, "turn": manifest.turn, "backup": backup.id, **outcome}
@@ -381,22 +387,53 @@ def rollback(root: Path, snapshot_id: str) -> dict[str, Any]:
     return SnapshotStore(root).rollback(snapshot_id)
 
 
-def undo_last(root: Path) -> dict[str, Any]:
-    """Revert the last turn that made edits and is not undone yet.
+@dataclass
+class RestoreItem:
+    path: str
+    """Workspace-relative POSIX path."""
+    data: bytes | None
+    """The bytes undo puts back; None when the turn created the file (undo removes it)."""
+    mode: int | None = None
 
-    Returns {ok, text, snapshot, turn, restored, removed, failed, backup}; `text` is one line for people.
+
+@dataclass
+class UndoPlan:
+    snapshot: str
+    turn: int
+    items: list[RestoreItem]
+    """Every file of the turn whose old state could be read."""
+
+
+def plan_undo(root: Path) -> UndoPlan | None:
+    """What `undo_last` would restore, changing nothing (None: nothing to undo).
+
+    For an editor that restores its open documents itself before `apply_undo` does the rest.
     """
     store = SnapshotStore(root)
     manifest = store.last_undoable()
     if manifest is None:
-        return {
-            "ok": False,
-            "text": "nothing to undo: no snapshot of an agent turn with edits",
-            "restored": [],
-            "removed": [],
-            "failed": [],
-        }
-    outcome = store.rollback(manifest.id)
+        return None
+    items: list[RestoreItem] = []
+    for entry in manifest.entries:
+        if not entry.existed:
+            items.append(RestoreItem(entry.path, None))
+            continue
+        with contextlib.suppress(OSError, SnapshotError):  # apply_undo reports it as failed
+            items.append(RestoreItem(entry.path, store.get_blob(entry.sha256 or ""), entry.mode))
+    return UndoPlan(manifest.id, manifest.turn, items)
+
+
+def apply_undo(root: Path, plan: UndoPlan, done_elsewhere: Collection[str] = ()) -> dict[str, Any]:
+    """Undo `plan`'s turn on disk (backup first, then mark it undone), except the files in `done_elsewhere`,
+    which the caller already restored (an editor's buffers); they are reported as restored or removed.
+
+    Returns {ok, text, snapshot, turn, restored, removed, failed, backup}; `text` is one line for people.
+    """
+    skip = set(done_elsewhere)
+    outcome = SnapshotStore(root).rollback(plan.snapshot, skip)
+    for item in plan.items:
+        if item.path in skip:
+            outcome["restored" if item.data is not None else "removed"].append(item.path)
     parts = []
     if outcome["restored"]:
         parts.append(f"restored {', '.join(outcome['restored'])}")
@@ -404,5 +441,22 @@ def undo_last(root: Path) -> dict[str, Any]:
         parts.append(f"removed {', '.join(outcome['removed'])}")
     if outcome["failed"]:
         parts.append(f"FAILED {'; '.join(outcome['failed'])}")
-    text = f"undid turn {manifest.turn} ({manifest.id}): " + ("; ".join(parts) or "no changes")
+    text = f"undid turn {plan.turn} ({plan.snapshot}): " + ("; ".join(parts) or "no changes")
     return {"ok": not outcome["failed"], "text": text, **outcome}
+
+
+def undo_last(root: Path) -> dict[str, Any]:
+    """Revert the last turn that made edits and is not undone yet.
+
+    Returns {ok, text, snapshot, turn, restored, removed, failed, backup}; `text` is one line for people.
+    """
+    plan = plan_undo(root)
+    if plan is None:
+        return {
+            "ok": False,
+            "text": "nothing to undo: no snapshot of an agent turn with edits",
+            "restored": [],
+            "removed": [],
+            "failed": [],
+        }
+    return apply_undo(root, plan)

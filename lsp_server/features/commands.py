@@ -1,4 +1,5 @@
 """workspace/executeCommand: every slash command as `smallcode.<name>`, plus ask, diff, cancel and planStep.
+(undo is the server's own: it restores open documents through the editor.)
 
 Each command is callable with no arguments (a command palette) or one object argument, and answers
 {"data": structured JSON, "text": short human text}. Handlers take `*args` and parse them here: pygls 2.x
@@ -11,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_core.commands import COMMANDS, NOT_YET, execute_command
-from lsp_server.features import plan_lenses
+from lsp_server.features import plan_lenses, undo
 from lsp_server.features.ask import parse_ask_args, run_ask
 from lsp_server.server import SmallCodeServer, UserError
 
@@ -89,6 +90,12 @@ async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     return _reply(report, str(report["diff"]) or "no edits proposed in this run")
 
 
+async def _undo(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    """The editor's undo: open documents are restored through workspace/applyEdit (features/undo.py)."""
+    arg = _one_arg(args)
+    return await undo.undo(ls, ls.root_for(arg.get("uri") if isinstance(arg, dict) else None))
+
+
 async def _cancel(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     states = list(ls.runs.values())
     for state in states:
@@ -109,7 +116,7 @@ def register(server: SmallCodeServer) -> None:
     handlers: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
         name: _slash(name) for name in SLASH_COMMANDS
     }
-    handlers.update({"ask": _ask, "diff": _diff, "cancel": _cancel, "planStep": _plan_step})
+    handlers.update({"ask": _ask, "diff": _diff, "cancel": _cancel, "planStep": _plan_step, "undo": _undo})
     for name, handler in handlers.items():
         guarded = server.guarded(f"smallcode.{name}", default=None)(handler)
         server.command(f"smallcode.{name}")(_answering(server, name, guarded))

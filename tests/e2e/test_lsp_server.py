@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.uris import from_fs_path, to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.features.commands import ALL_COMMANDS
+from lsp_server.save_documents import SAVE_DOCUMENTS
 from tests.support.scripted_server import ScriptedModelServer
 
 LOG_DIR = Path(tempfile.mkdtemp(prefix="smallcode-lsp-test-"))
@@ -36,12 +38,19 @@ FIXED = "def add(a, b):\n    return a + b\n"
 
 class Editor:
     """What the test client does with workspace/applyEdit: apply it to the files (like an editor that saves),
-    tell the server about open documents (didChange), and record every request."""
+    tell the server about open documents (didChange), and record every request. With `buffer_only`, like a
+    real editor: an edit changes the buffer (`buffers`), and the file only when saved (`save`)."""
 
     def __init__(self, client: LanguageClient) -> None:
         self.client = client
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.accept = True
+        self.buffer_only = False
+        self.buffers: dict[str, str] = {}
+        self.saver = "saves"
+        """Its answer to smallcode/saveDocuments: "saves", "missing" (MethodNotFound), "silent" (none)."""
+        self.save_calls: list[list[str]] = []
+        self.release = asyncio.Event()  # lets a "silent" editor's pending answers go at the end
         self.hold: asyncio.Event | None = None  # when set, answers wait for it (a user looking at a preview)
         self.received = asyncio.Event()
         self.open_docs: dict[str, int] = {}
@@ -50,14 +59,41 @@ class Editor:
     def open(self, path: Path, language: str = "python") -> str:
         uri = from_fs_path(str(path)) or path.as_uri()
         self.open_docs[uri] = 1
+        self.buffers[uri] = path.read_text()
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
-                    uri=uri, language_id=language, version=1, text=path.read_text()
+                    uri=uri, language_id=language, version=1, text=self.buffers[uri]
                 )
             )
         )
         return uri
+
+    def type(self, uri: str, text: str) -> None:
+        """The user changes an open buffer (unsaved)."""
+        self.buffers[uri] = text
+        self._changed(uri, text)
+
+    async def save_documents(self, uris: list[str]) -> dict[str, list[str]]:
+        if self.saver == "missing":
+            raise JsonRpcMethodNotFound.of(SAVE_DOCUMENTS)
+        self.save_calls.append(uris)
+        if self.saver == "silent":
+            await self.release.wait()
+        if self.buffer_only:
+            for uri in uris:
+                Path(to_fs_path(uri) or "").write_text(self.buffers[uri])
+        return {"saved": uris}
+
+    def _changed(self, uri: str, text: str) -> None:
+        if uri in self.open_docs:
+            self.open_docs[uri] += 1
+            self.client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.open_docs[uri]),
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+                )
+            )
 
     async def apply(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         self.edits.append(params)
@@ -75,25 +111,24 @@ class Editor:
                 path.touch()
             elif isinstance(change, types.TextDocumentEdit):
                 per_uri.append((change.text_document.uri, list(change.edits)))
+            elif isinstance(change, types.DeleteFile):
+                Path(to_fs_path(change.uri) or "").unlink(missing_ok=True)
+                self.buffers.pop(change.uri, None)
         for uri, edits in per_uri:
             path = Path(to_fs_path(uri) or "")
-            text = path.read_text() if path.exists() else ""
+            if self.buffer_only and uri in self.buffers:
+                text = self.buffers[uri]
+            else:
+                text = path.read_text() if path.exists() else ""
             for text_edit in sorted(
                 edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
             ):
                 text = _splice(text, text_edit.range, text_edit.new_text)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            if uri in self.open_docs:
-                self.open_docs[uri] += 1
-                self.client.text_document_did_change(
-                    types.DidChangeTextDocumentParams(
-                        text_document=types.VersionedTextDocumentIdentifier(
-                            uri=uri, version=self.open_docs[uri]
-                        ),
-                        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
-                    )
-                )
+            self.buffers[uri] = text
+            if not self.buffer_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+            self._changed(uri, text)
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
@@ -159,6 +194,10 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     async def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         return await editor.apply(params)
 
+    @lsp_client.feature(SAVE_DOCUMENTS)
+    async def save_documents(params: Any) -> dict[str, list[str]]:
+        return await editor.save_documents(list(params.uris))
+
     @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def lens_refresh(params: None) -> None:
         editor.lens_refreshes += 1
@@ -173,6 +212,7 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
         )
     )
     yield
+    editor.release.set()
     await asyncio.wait_for(lsp_client.shutdown_session(), 20)
 
 

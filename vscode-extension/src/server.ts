@@ -14,9 +14,19 @@ import {
 } from 'vscode-languageclient/node';
 import { activePython } from './python';
 import { CommandReply, isReply, StatusState, statusText } from './render';
+import { saveDocuments } from './save';
 import { explicitOptions, LaunchSettings, serverLaunch, serverOptions } from './settings';
 
 export const SECTION = 'smallcode';
+export const SAVE_DOCUMENTS = 'smallcode/saveDocuments';
+
+/** The loaded document for a uri the server sent (compared as resources: encodings of a path differ). */
+function findDocument(uri: string): vscode.TextDocument | undefined {
+  const target = vscode.Uri.parse(uri);
+  return vscode.workspace.textDocuments.find((d) =>
+    d.uri.scheme === 'file' && target.scheme === 'file' ? d.uri.fsPath === target.fsPath : d.uri.toString() === target.toString(),
+  );
+}
 
 export interface AskArgs {
   prompt?: string;
@@ -122,6 +132,8 @@ export class SmallCodeServer implements vscode.Disposable {
       else if (message.type === MessageType.Warning) void this.showWarning(message.message);
       else void vscode.window.showInformationMessage(message.message);
     });
+    // the server's applied edits are saved, so the agent's tests and shell see them (smallcode.saveAfterEdit)
+    client.onRequest(SAVE_DOCUMENTS, (params: unknown) => saveDocuments(params, findDocument));
     client.onNotification('smallcode/stream', (params: { text?: string; done?: boolean }) => {
       if (params.text) this.answers.append(params.text);
       if (params.done) this.answers.appendLine('');

@@ -108,6 +108,27 @@ local function on_attach(client, bufnr)
   end
 end
 
+--- smallcode/saveDocuments: after the editor applied an agent edit, the server asks to save those buffers, so
+--- the agent's tests and shell read the new text from disk. Answers the uris written (others: the server decides).
+function M.save_documents(_, params)
+  local saved = {}
+  for _, uri in ipairs((params or {}).uris or {}) do
+    local bufnr = vim.fn.bufnr(vim.uri_to_fname(uri))
+    if bufnr ~= -1 and vim.api.nvim_buf_is_loaded(bufnr) then
+      local ok = true
+      if vim.bo[bufnr].modified then
+        ok = pcall(vim.api.nvim_buf_call, bufnr, function()
+          vim.cmd("silent lockmarks write")
+        end)
+      end
+      if ok and not vim.bo[bufnr].modified then
+        table.insert(saved, uri)
+      end
+    end
+  end
+  return { saved = saved }
+end
+
 local function client_config(root)
   return {
     name = "smallcode",
@@ -116,6 +137,7 @@ local function client_config(root)
     init_options = M.config.settings,
     settings = { smallcode = M.config.settings },
     handlers = {
+      ["smallcode/saveDocuments"] = M.save_documents,
       ["smallcode/stream"] = function(_, params)
         if params and params.runId then
           streams[params.runId] = (streams[params.runId] or "") .. (params.text or "")

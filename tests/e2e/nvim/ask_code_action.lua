@@ -8,6 +8,7 @@ local function finish(ok, message)
   result.ok = ok
   result.message = message
   result.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  result.disk = vim.fn.filereadable(env.NVIM_TEST_FILE) == 1 and vim.fn.readfile(env.NVIM_TEST_FILE) or {}
   local handle = io.open(env.NVIM_TEST_RESULT, "w")
   handle:write(vim.json.encode(result))
   handle:close()
@@ -55,6 +56,10 @@ local ok, err = pcall(function()
     return finish(false, "the buffer did not change")
   end
   table.insert(result.steps, "buffer changed")
+  -- then the file: this Neovim has no smallcode/saveDocuments, so the server writes it (the buffer was unmodified)
+  vim.wait(15000, function()
+    return table.concat(vim.fn.readfile(env.NVIM_TEST_FILE), "\n"):find("return a + b", 1, true) ~= nil
+  end, 50)
   finish(true, "ok")
 end)
 if not ok then

@@ -4,6 +4,7 @@
 --   3. the "Ask SmallCode…" code action, the prompt typed into vim.ui.input -> the buffer changes
 --   4. :SmallCode budget -> a floating window with the context budget
 --   5. :SmallCode model -> vim.ui.select offers the server's models; the answer in a floating window
+--   6. :SmallCode undo -> the code action's edit is reverted in the buffer and on disk
 -- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT, SC_LEGACY (SC_SCREEN:
 -- stop after step 1 with the budget window open, for a screenshot).
 -- Writes what it saw to SC_RESULT as JSON.
@@ -71,6 +72,9 @@ local ok, err = pcall(function()
   vim.cmd("2,3SmallCode ask fix the bug in add")
   result.ask_float = take_float("SmallCode: ask")
   result.after_ask = text(bufnr)
+  -- saved by the plugin when the server asked (smallcode/saveDocuments)
+  result.modified_after_ask = vim.bo[bufnr].modified
+  result.disk_after_ask = table.concat(vim.fn.readfile(env.SC_FILE), "\n")
   table.insert(result.steps, "ask")
   if env.SC_SCREEN then
     -- for the screenshot (tests/editors/screenshots.py): the fixed buffer, its lens, the budget window
@@ -133,6 +137,13 @@ local ok, err = pcall(function()
   vim.cmd("SmallCode model")
   result.model_float = take_float("SmallCode: model")
   table.insert(result.steps, "model")
+
+  -- 6. undo: the code action's turn is reverted in the buffer (a workspace edit), and saved
+  vim.cmd("SmallCode undo")
+  result.undo_float = take_float("SmallCode: undo")
+  result.after_undo = text(bufnr)
+  result.disk_after_undo = table.concat(vim.fn.readfile(env.SC_FILE), "\n")
+  table.insert(result.steps, "undo")
   finish(true, "ok")
 end)
 if not ok then

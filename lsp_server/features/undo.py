@@ -1,0 +1,122 @@
+"""smallcode.undo in the editor: revert the agent's last turn without writing under the editor's open buffers.
+
+Files open in the editor get their old text back through one workspace/applyEdit (then saved like any applied
+edit); open files the turn created are deleted through it where the client can delete files. Everything else
+is restored on disk as `/undo` does (agent_core.safety.snapshots.apply_undo). If the editor refuses the edit,
+nothing is changed and the turn stays undoable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import from_fs_path
+
+from agent_core.safety.snapshots import RestoreItem, apply_undo, plan_undo
+from agent_core.workspace import WorkspaceError, decode_text
+from lsp_server import capabilities
+from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_after_edit
+from lsp_server.server import SmallCodeServer
+from lsp_server.workspace_edits import APPLY_TIMEOUT, LspWorkspace
+
+
+def _reply(data: dict[str, Any], text: str, ok: bool = True) -> dict[str, Any]:
+    return {"data": data, "text": text, "ok": ok}
+
+
+async def undo(ls: SmallCodeServer, root: Path) -> dict[str, Any]:
+    if root in ls.runs:
+        return _reply(
+            {"error": "busy"}, "SmallCode is working on a task here; cancel it or wait, then undo", False
+        )
+    plan = await asyncio.to_thread(plan_undo, root)
+    if plan is None:
+        return _reply(
+            {"restored": [], "removed": [], "failed": []},
+            "nothing to undo: no snapshot of an agent turn with edits",
+            False,
+        )
+    workspace = ls.workspaces.get(root) or LspWorkspace(root, ls)
+    in_editor: list[tuple[RestoreItem, Any, str | None]] = []  # item, open document, text to restore
+    for item in plan.items:
+        doc = ls.workspace.text_documents.get(_uri(root / item.path))
+        if doc is None:
+            continue
+        if item.data is None:
+            if capabilities.delete_files(ls) and capabilities.document_changes(ls):
+                in_editor.append((item, doc, None))
+            continue
+        try:
+            in_editor.append((item, doc, decode_text(item.data, item.path)))
+        except WorkspaceError:  # binary: restored on disk
+            continue
+    saves: list[PendingSave] = []
+    if in_editor:
+        for item, doc, text in in_editor:
+            if text is not None:
+                path = root / item.path
+                matched = await asyncio.to_thread(buffer_matches_disk, path, str(doc.source))
+                saves.append(PendingSave(path, doc.uri, text, matched))
+        edit = _restore_edit(ls, workspace, in_editor)
+        label = f"SmallCode: undo turn {plan.turn}"
+        try:
+            answer = await asyncio.wait_for(
+                ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
+                APPLY_TIMEOUT,
+            )
+        except Exception as exc:
+            answer, reason = None, str(exc) or "no answer"
+        else:
+            reason = getattr(answer, "failure_reason", None) or "the edit was rejected"
+        if answer is None or not getattr(answer, "applied", False):
+            return _reply(
+                {"snapshot": plan.snapshot, "error": reason},
+                f"undo not done: the editor did not apply it ({reason}); nothing changed",
+                False,
+            )
+    done = [item.path for item, _, _ in in_editor]
+    outcome = await asyncio.to_thread(apply_undo, root, plan, done)
+    await save_after_edit(ls, saves)
+    for item, _, text in in_editor:  # modes too, as /undo restores them
+        if text is not None and item.mode is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(root / item.path, item.mode)
+    workspace.forget([root / item.path for item in plan.items])
+    return _reply({**outcome, "editor": done}, str(outcome["text"]), bool(outcome["ok"]))
+
+
+def _uri(path: Path) -> str:
+    return from_fs_path(str(path)) or path.as_uri()
+
+
+def _restore_edit(
+    ls: SmallCodeServer, workspace: LspWorkspace, items: list[tuple[RestoreItem, Any, str | None]]
+) -> types.WorkspaceEdit:
+    """One edit: each open document back to its old text (only the changed lines), created files deleted."""
+    if not capabilities.document_changes(ls):
+        return types.WorkspaceEdit(
+            changes={
+                doc.uri: [workspace.minimal_edit(str(doc.source), text)]
+                for _, doc, text in items
+                if text is not None
+            }
+        )
+    changes: list[Any] = []
+    for _, doc, text in items:
+        if text is None:
+            changes.append(
+                types.DeleteFile(uri=doc.uri, options=types.DeleteFileOptions(ignore_if_not_exists=True))
+            )
+            continue
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+                edits=[workspace.minimal_edit(str(doc.source), text)],
+            )
+        )
+    return types.WorkspaceEdit(document_changes=changes)
