@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from agent_core.config import Settings
@@ -38,6 +39,25 @@ EMPTY_REPLY = (
 )
 
 
+class _RunOver(Exception):
+    """Ends a run: the final response and whether the task succeeded."""
+
+    def __init__(self, response: str, success: bool = False) -> None:
+        super().__init__(response)
+        self.response = response
+        self.success = success
+
+
+@dataclass
+class _RunState:
+    early_stop: EarlyStop
+    format_errors: int = 0
+    """Consecutive replies without a usable call."""
+    last_good_edit: str | None = None
+    """The last edit call that succeeded (name and arguments), to catch it being sent again."""
+    repeated_done: int = 0
+
+
 class AgentLoop:
     def __init__(
         self,
@@ -64,81 +84,90 @@ class AgentLoop:
 
     async def run(self, history: list[Message], result: RunResult, task: str = "") -> None:
         """Run turns on `history` (which it extends in place) and fill `result`."""
-        format_errors = 0
-        last_good_edit: str | None = None
-        repeated_done = 0
         plan = self.ctx.plan
-        early_stop = EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1)
-        for turn in range(1, self.settings.max_turns + 1):
-            result.turns = turn
-            begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
-            if begin_turn is not None:  # snapshots are taken per turn, before its first edit
-                begin_turn(turn)
-            await self.events.emit("turn", {"n": turn})
-            reply, outcome = await self._ask_model(history, result, turn)
-            history.append(_assistant_message(reply, outcome))
+        state = _RunState(EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1))
+        try:
+            for turn in range(1, self.settings.max_turns + 1):
+                result.turns = turn
+                begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
+                if begin_turn is not None:  # snapshots are taken per turn, before its first edit
+                    begin_turn(turn)
+                await self.events.emit("turn", {"n": turn})
+                reply, outcome = await self._ask_model(history, result, turn)
+                history.append(_assistant_message(reply, outcome))
+                if outcome.calls:
+                    state.format_errors = 0
+                    await self._run_calls(outcome, history, result, state)
+                else:
+                    await self._without_calls(reply, outcome, history, result, state)
+            raise _RunOver(
+                f"Stopped after {self.settings.max_turns} turns without a final answer "
+                "(raise --max-turns or split the task)."
+            )
+        except _RunOver as over:
+            result.response = over.response
+            result.success = over.success
 
-            if not outcome.calls and not outcome.errors:
-                blocks_output = await self._edit_blocks(reply.content, result)
-                if blocks_output is not None:
-                    history.append(tool_result_message("edit blocks", blocks_output.text, None))
-                    continue
+    async def _without_calls(
+        self,
+        reply: ChatResponse,
+        outcome: ParseOutcome,
+        history: list[Message],
+        result: RunResult,
+        state: _RunState,
+    ) -> None:
+        """A reply with no usable call: edit blocks in prose, the final answer, or a problem to report back."""
+        if not outcome.errors:
+            blocks_output = await self._edit_blocks(reply.content, result)
+            if blocks_output is not None:
+                history.append(tool_result_message("edit blocks", blocks_output.text, None))
+                return
+        problem = "\n".join(outcome.errors) or (EMPTY_REPLY if not reply.content.strip() else "")
+        if not problem:
+            advice = state.early_stop.observe_answer(reply.content)
+            if isinstance(advice, StopReason):
+                raise _RunOver(f"Stopped: {advice.removeprefix('stopped: ')}.")
+            if advice is None:
+                raise _RunOver(reply.content.strip(), success=True)
+            history.append({"role": "user", "content": advice})  # e.g. the task re-injected after a greeting
+            return
+        state.format_errors += 1
+        if state.format_errors >= MAX_FORMAT_ERRORS:
+            raise _RunOver(
+                f"Stopped: the model's last {state.format_errors} replies had no usable tool call. {problem}"
+            )
+        history.append({"role": "user", "content": problem})
 
-            if not outcome.calls:
-                problem = "\n".join(outcome.errors) or (EMPTY_REPLY if not reply.content.strip() else "")
-                if not problem:
-                    advice = early_stop.observe_answer(reply.content)
-                    if isinstance(advice, StopReason):
-                        result.response = f"Stopped: {advice.removeprefix('stopped: ')}."
-                        return
-                    if advice is None:
-                        result.response = reply.content.strip()
-                        result.success = True
-                        return
-                    history.append({"role": "user", "content": advice})
-                    continue
-                format_errors += 1
-                if format_errors >= MAX_FORMAT_ERRORS:
-                    result.response = f"Stopped: the model's last {format_errors} replies had no usable tool call. {problem}"
-                    return
-                history.append({"role": "user", "content": problem})
+    async def _run_calls(
+        self, outcome: ParseOutcome, history: list[Message], result: RunResult, state: _RunState
+    ) -> None:
+        edited: list[str] = []
+        for call in outcome.calls:
+            if call.name in EDIT_TOOLS and _key(call) == state.last_good_edit:
+                # Small models often send a finished edit again instead of ending: don't redo it.
+                state.repeated_done += 1
+                if state.repeated_done >= MAX_REPEATED_DONE:
+                    raise _RunOver(_finished_summary(result), success=True)
+                history.append(tool_result_message(_label(call), ALREADY_DONE, call.id))
                 continue
-            format_errors = 0
-
-            edited: list[str] = []
-            for call in outcome.calls:
-                if call.name in EDIT_TOOLS and _key(call) == last_good_edit:
-                    # Small models often send a finished edit again instead of ending: don't redo it.
-                    repeated_done += 1
-                    if repeated_done >= MAX_REPEATED_DONE:
-                        result.response = _finished_summary(result)
-                        result.success = True
-                        return
-                    history.append(tool_result_message(_label(call), ALREADY_DONE, call.id))
-                    continue
-                advice = early_stop.observe_call(call.name, call.arguments)
-                if isinstance(advice, StopReason):
-                    result.response = f"Stopped: {advice.removeprefix('stopped: ')} without making progress."
-                    self.trace.write("loop_detected", call={"name": call.name, "arguments": call.arguments})
-                    return
-                if advice is not None:  # a repeated call is not run again; the model is told why
-                    history.append(tool_result_message(_label(call), advice, call.id))
-                    continue
-                output = await self._run_tool(call, result)
-                if call.name in EDIT_TOOLS:
-                    self._after_edit(call, output)
-                    last_good_edit = _key(call) if output.ok else None
-                edited += output.created + output.edited
-                history.append(tool_result_message(_label(call), output.text, call.id))
-            if edited and (plan is None or plan.plan is None):
-                await self._check_syntax(history, edited)
-            if outcome.errors:
-                history.append({"role": "user", "content": "\n".join(outcome.errors)})
-
-        result.response = (
-            f"Stopped after {self.settings.max_turns} turns without a final answer "
-            "(raise --max-turns or split the task)."
-        )
+            advice = state.early_stop.observe_call(call.name, call.arguments)
+            if isinstance(advice, StopReason):
+                self.trace.write("loop_detected", call={"name": call.name, "arguments": call.arguments})
+                raise _RunOver(f"Stopped: {advice.removeprefix('stopped: ')} without making progress.")
+            if advice is not None:  # a repeated call is not run again; the model is told why
+                history.append(tool_result_message(_label(call), advice, call.id))
+                continue
+            output = await self._run_tool(call, result)
+            if call.name in EDIT_TOOLS:
+                self._after_edit(call, output)
+                state.last_good_edit = _key(call) if output.ok else None
+            edited += output.created + output.edited
+            history.append(tool_result_message(_label(call), output.text, call.id))
+        plan = self.ctx.plan
+        if edited and (plan is None or plan.plan is None):
+            await self._check_syntax(history, edited)
+        if outcome.errors:
+            history.append({"role": "user", "content": "\n".join(outcome.errors)})
 
     def _after_edit(self, call: ToolCall, output: ToolOutput) -> None:
         """Adaptive temperature and the patch spiral: two failed patches on one file → rewrite it whole."""
