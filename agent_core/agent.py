@@ -25,6 +25,7 @@ from agent_core.safety.endpoints import EndpointError, check_url
 from agent_core.safety.snapshots import SnapshottingWorkspace
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
+from agent_core.tools.routing import routing_enabled, routing_prompt
 from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class SmallCode:
         self.workspace = SnapshottingWorkspace(
             workspace or FileWorkspace(self.root), enabled=settings.snapshot
         )
-        self.tools = ToolRegistry(default_tools() + plan_tools())
+        self.tools = ToolRegistry(default_tools() + ([] if settings.plan_disable else plan_tools()))
         self.ctx = ToolContext(root=self.root, settings=self.settings, workspace=self.workspace)
         self.project: ProjectInfo | None = None
         self.counter = TokenCounter()
@@ -253,7 +254,7 @@ class SmallCode:
             self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
 
     def _task_message(self, task: str) -> str:
-        if not needs_plan(task, self.settings):
+        if self.settings.plan_disable or not needs_plan(task, self.settings):
             return task
         return (
             f"{task}\n\nThis task has several steps. First call the plan tool with a short list of atomic steps "
@@ -265,6 +266,8 @@ class SmallCode:
 
         schemas = self.tools.schemas()
         extra = [self.project.prompt_lines()] if self.project is not None else []
+        if routing_enabled(self.settings.tool_routing, self.context_window):
+            extra.append(routing_prompt())
         profile = profile_for(self.settings.model or "", self.root)
         return system_prompt(self.root, schemas, extra, format_text=format_instructions(profile, schemas))
 

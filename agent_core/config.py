@@ -62,8 +62,12 @@ class Settings(BaseSettings):
     """Run the bash tool inside bubblewrap: "auto" when it works here, "on" always (refuse without), "off" never."""
     shell_network: bool = False
     """Give sandboxed shell commands network access."""
+    tool_routing: Literal["auto", "on", "off"] = "auto"
+    """Two-stage tool routing: the model picks a category, then sees only its tools ("auto": under 16k)."""
     plan: bool = False
     """Force plan-then-execute."""
+    plan_disable: bool = False
+    """Never plan: no plan instruction and no plan/todo tools (wins over `plan`; the plan benchmark's "off" arm)."""
     test_runner: str | None = None
     """Override the auto-detected test command."""
     test_disable: bool = False

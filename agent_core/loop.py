@@ -23,10 +23,18 @@ from agent_core.planning.validate import check_syntax
 from agent_core.result import RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
 from agent_core.tools.edit_blocks import apply_blocks
+from agent_core.tools.routing import (
+    CATEGORIES,
+    parse_category,
+    routing_enabled,
+    routing_tool_schema,
+    schemas_for,
+)
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
 EDIT_TOOLS = frozenset({"write_file", "patch"})
+ROUTING_TOOL = "choose_category"
 MAX_REPEATED_DONE = 2
 """Re-sends of an edit that already succeeded before the run is ended as done."""
 ALREADY_DONE = (
@@ -56,6 +64,8 @@ class _RunState:
     last_good_edit: str | None = None
     """The last edit call that succeeded (name and arguments), to catch it being sent again."""
     repeated_done: int = 0
+    category: str | None = None
+    """With two-stage routing: the category whose tools are offered now."""
 
 
 class AgentLoop:
@@ -78,6 +88,9 @@ class AgentLoop:
         self.budget = budget
         self.trace = trace
         self.schemas = tools.schemas()
+        self.routing = routing_enabled(settings.tool_routing, budget.window)
+        """Two-stage routing: small windows see `choose_category` plus one category's tools at a time."""
+        self.parse_schemas = [*self.schemas, routing_tool_schema()] if self.routing else self.schemas
         self.temperature = TemperatureSchedule(settings)
         self.spiral = PatchSpiralTracker()
         """Failed patches per file in this run; after two, the model is told to rewrite the file whole."""
@@ -93,7 +106,7 @@ class AgentLoop:
                 if begin_turn is not None:  # snapshots are taken per turn, before its first edit
                     begin_turn(turn)
                 await self.events.emit("turn", {"n": turn})
-                reply, outcome = await self._ask_model(history, result, turn)
+                reply, outcome = await self._ask_model(history, result, turn, self._offered(state))
                 history.append(_assistant_message(reply, outcome))
                 if outcome.calls:
                     state.format_errors = 0
@@ -143,6 +156,9 @@ class AgentLoop:
     ) -> None:
         edited: list[str] = []
         for call in outcome.calls:
+            if call.name == ROUTING_TOOL:
+                history.append(tool_result_message(_label(call), self._choose_category(call, state), call.id))
+                continue
             if call.name in EDIT_TOOLS and _key(call) == state.last_good_edit:
                 # Small models often send a finished edit again instead of ending: don't redo it.
                 state.repeated_done += 1
@@ -205,6 +221,21 @@ class AgentLoop:
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
 
+    def _choose_category(self, call: ToolCall, state: _RunState) -> str:
+        category = parse_category(call.arguments.get("category"))
+        if category is None:
+            return f"Unknown category {call.arguments.get('category')!r}; choose one of: {', '.join(CATEGORIES)}."
+        state.category = category
+        names = [s["function"]["name"] for s in schemas_for(category, self.schemas)]
+        return f"Category {category}: you can now call {', '.join(names)}."
+
+    def _offered(self, state: _RunState) -> list[dict[str, Any]]:
+        """The tool schemas sent this turn: all of them, or (routing) the chooser and one category's tools."""
+        if not self.routing:
+            return self.schemas
+        chosen = schemas_for(state.category, self.schemas) if state.category else []
+        return [routing_tool_schema(), *chosen]
+
     async def _check_syntax(self, history: list[Message], files: list[str]) -> None:
         """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?
 
@@ -230,13 +261,13 @@ class AgentLoop:
         return [*messages, {"role": "user", "content": text}] if text else messages
 
     async def _ask_model(
-        self, history: list[Message], result: RunResult, turn: int
+        self, history: list[Message], result: RunResult, turn: int, offered: list[dict[str, Any]]
     ) -> tuple[ChatResponse, ParseOutcome]:
         messages = self._with_plan(wire_messages(self.budget.fit(history)))
         started = time.monotonic()
         reply = await self.client.chat(
             messages,
-            tools=self.schemas,
+            tools=offered,
             temperature=self.temperature.current(),
             max_tokens=self.settings.max_tokens,
             stream=self.settings.stream,
@@ -249,12 +280,14 @@ class AgentLoop:
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
         result.usage.add(reply.usage)
-        outcome = parse_reply(reply.content, reply.tool_calls, self.schemas, reasoning=reply.reasoning)
+        # Every real tool is recognised, offered this turn or not: a call the model meant is still run.
+        outcome = parse_reply(reply.content, reply.tool_calls, self.parse_schemas, reasoning=reply.reasoning)
         self.trace.write(
             "turn",
             n=turn,
             ms=int((time.monotonic() - started) * 1000),
             messages=messages,
+            offered=[s["function"]["name"] for s in offered],
             reply={
                 "content": reply.content,
                 "reasoning": reply.reasoning,

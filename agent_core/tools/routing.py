@@ -96,3 +96,17 @@ def _schema_name(schema: dict[str, Any]) -> str:
     fn = schema.get("function", schema) if isinstance(schema, dict) else {}
     name = fn.get("name", "") if isinstance(fn, dict) else ""
     return name if isinstance(name, str) else ""
+
+
+def routing_enabled(mode: str, context_window: int) -> bool:
+    """SMALLCODE_TOOL_ROUTING: "on", "off", or "auto" (on for windows under 16k)."""
+    return mode == "on" or (mode == "auto" and needs_routing(context_window))
+
+
+def routing_prompt() -> str:
+    """The system prompt's lines about routing (kept stable across turns, so servers can reuse their cache)."""
+    listing = "\n".join(f"- {name}: {text}" for name, text in DESCRIPTIONS.items())
+    return (
+        "Tools come in categories. Call choose_category with one of them to get its tools for the next step "
+        f"(a tool you already know can be called directly):\n{listing}"
+    )
