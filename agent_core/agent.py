@@ -208,7 +208,8 @@ class SmallCode:
     async def _detect_window(self, client: ChatClient) -> int:
         from agent_core.llm.profiles import profile_for
 
-        served = getattr(self._embedded, "context", None)  # the embedded server knows its n_ctx
+        # The embedded server knows its n_ctx; other servers may say it (/props, /models).
+        served = getattr(self._embedded, "context", None) or await client.server_context()
         profile = profile_for(self.settings.model or "", self.root, server_context=served)
         return int(profile.context_length or DEFAULT_WINDOW)
 

@@ -228,6 +228,22 @@ class ChatClient:
             "— set SMALLCODE_MODEL or --model to one of them"
         )
 
+    async def server_context(self) -> int | None:
+        """The context window the server runs the model with, when it says: llama-server's /props
+        (`default_generation_settings.n_ctx`), else the model's entry in /models (vLLM `max_model_len`,
+        LM Studio / OpenRouter `context_length` / `max_context_length`). None when it doesn't."""
+        root = self.base_url.removesuffix("/v1")
+        for url in (f"{root}/props", f"{self.base_url}/models"):
+            try:
+                response = await self._http.get(url)
+                data = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                continue
+            found = _context_from(data, self.model)
+            if found:
+                return found
+        return None
+
     @staticmethod
     def _known(model: str, models: list[str]) -> bool:
         wanted = model.lower()
@@ -502,3 +518,24 @@ def _try_json(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _context_from(data: Any, model: str | None) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    settings = data.get("default_generation_settings")
+    if isinstance(settings, dict) and isinstance(settings.get("n_ctx"), int):
+        return int(settings["n_ctx"])
+    entries = data.get("data")
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if not isinstance(entry, dict) or (
+            model and entry.get("id") not in (model, None) and len(entries) > 1
+        ):
+            continue
+        for key in ("max_model_len", "context_length", "max_context_length"):
+            value = entry.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+    return None

@@ -292,3 +292,11 @@ async def test_a_finished_edit_repeated_once_then_a_summary(
     async with agent_for(model_server, tmp_path) as agent:
         result = await agent.run("create hello.py")
     assert result.success and result.response == "Created hello.py."
+
+
+async def test_context_window_from_the_server(tmp_path: Path) -> None:
+    body = json.dumps({"data": [{"id": "scripted-model", "max_model_len": 12288}]})
+    with ScriptedModelServer([{"content": "hi"}], models_body=body) as server:
+        async with agent_for(server, tmp_path) as agent:
+            await agent.run("hello")
+            assert agent.context_window == 12288

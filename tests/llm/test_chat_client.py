@@ -403,3 +403,18 @@ async def test_count_tokens_without_tokenizer_returns_none_and_remembers(
 async def test_count_tokens_when_the_server_is_down() -> None:
     async with ChatClient(f"http://127.0.0.1:{_closed_port()}/v1", "m") as client:
         assert await client.count_tokens("text") is None
+
+
+async def test_server_context_from_the_models_list() -> None:
+    import json as _json
+
+    from agent_core.llm.client import ChatClient
+    from tests.support.scripted_server import ScriptedModelServer
+
+    body = _json.dumps({"data": [{"id": "scripted-model", "max_model_len": 12288}]})
+    with ScriptedModelServer(models_body=body) as server:
+        async with ChatClient(server.base_url, "scripted-model") as client:
+            assert await client.server_context() == 12288
+    with ScriptedModelServer() as server:
+        async with ChatClient(server.base_url, "scripted-model") as client:
+            assert await client.server_context() is None
