@@ -30,6 +30,9 @@ from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
 
+PLAN_TOOLS = frozenset({"plan", "todo"})
+"""Offered only when a task needs a plan (or one is in progress)."""
+
 
 class SmallCode:
     """A coding agent bound to one workspace. Conversation, shell and model connection persist across runs."""
@@ -103,7 +106,7 @@ class SmallCode:
             )
             loop = AgentLoop(
                 client=client,
-                tools=self.tools,
+                tools=self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS),
                 ctx=self.ctx,
                 settings=self.settings,
                 events=self.events,
@@ -254,18 +257,27 @@ class SmallCode:
         if not (self.history and self.history[0].get("role") == "system"):
             self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
 
+    def _planning(self, task: str) -> bool:
+        """Plan tools are offered only for multi-step work (or a plan in progress): fewer tools, fewer mistakes."""
+        if self.settings.plan_disable:
+            return False
+        in_progress = self.ctx.plan is not None and self.ctx.plan.plan is not None
+        return in_progress or needs_plan(task, self.settings)
+
     def _task_message(self, task: str) -> str:
         if self.settings.plan_disable or not needs_plan(task, self.settings):
             return task
         return (
             f"{task}\n\nThis task has several steps. First call the plan tool with a short list of atomic steps "
-            "(what, which file), then do them one at a time and mark each with the todo tool when it is done."
+            '(plan {"steps": ["...", "..."]}), then do them one at a time and mark each done with the todo tool '
+            '(todo {"step": 1, "status": "done"}).'
         )
 
     def build_system_prompt(self) -> str:
         from agent_core.llm.profiles import format_instructions, profile_for
 
-        schemas = self.tools.schemas()
+        # Plan tools are described where a task needs them (the task message), keeping this prompt stable.
+        schemas = self.tools.without(PLAN_TOOLS).schemas()
         extra = [self.project.prompt_lines()] if self.project is not None else []
         if routing_enabled(self.settings.tool_routing, self.context_window):
             extra.append(routing_prompt())

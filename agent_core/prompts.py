@@ -18,7 +18,7 @@ How to work:
 - Change existing files with patch: `search` must be lines copied exactly from the file, `replace` the new lines.
 - Create new files with write_file (the whole content).
 - Use bash to run programs and tests; search and find_files to look around.
-- Paths are relative to the project root, e.g. src/app.py (never absolute).
+- Paths are relative to the project root (never absolute).
 - When the task is done, answer with a short summary of what you did and no tool call.
 {format}"""
 

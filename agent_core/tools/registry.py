@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,6 +45,11 @@ class ToolRegistry:
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
+
+    def without(self, names: Iterable[str]) -> ToolRegistry:
+        """The same tools minus `names` (e.g. plan tools for a one-step task)."""
+        drop = set(names)
+        return ToolRegistry([tool for name, tool in self._tools.items() if name not in drop])
 
     def schemas(self) -> list[dict[str, Any]]:
         return [tool.schema() for tool in self._tools.values()]
