@@ -30,6 +30,8 @@ from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
 
+UNREPORTED_WINDOW_CAP = 8192
+"""Context window assumed at most when neither the server nor SMALLCODE_CONTEXT says (see _detect_window)."""
 PLAN_TOOLS = frozenset({"plan", "todo"})
 """Offered only when a task needs a plan (or one is in progress)."""
 
@@ -214,7 +216,11 @@ class SmallCode:
         # The embedded server knows its n_ctx; other servers may say it (/props, /models).
         served = getattr(self._embedded, "context", None) or await client.server_context()
         profile = profile_for(self.settings.model or "", self.root, server_context=served)
-        return int(profile.context_length or DEFAULT_WINDOW)
+        if served:
+            return int(served)
+        # A profile gives what the model was trained for; servers often run it with less (LM Studio and
+        # Ollama default to a few thousand tokens), and overflowing is worse than evicting early.
+        return min(int(profile.context_length or DEFAULT_WINDOW), UNREPORTED_WINDOW_CAP)
 
     def _status(self, text: str) -> None:
         """Progress of long start-up work ("loading Qwen2.5-Coder-1.5B…"), as a `status {text}` event."""

@@ -498,6 +498,13 @@ class ChatClient:
         return ModelError(f"the model server rejected the request (HTTP {status}: {message})")
 
     def _down(self, exc: httpx.HTTPError) -> str:
+        if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+            # Connected, then the server hung up without an answer: llama-cpp-python does this when the
+            # prompt exceeds its context window.
+            return (
+                f"the model server at {self.base_url} closed the connection without answering — the prompt may "
+                "exceed its context window: set SMALLCODE_CONTEXT to the server's context size"
+            )
         return f"cannot reach the model server at {self.base_url}: {_network_reason(exc)} — {_DOWN_HINT}"
 
     def _stalled(self) -> str:
@@ -505,6 +512,11 @@ class ChatClient:
 
     @staticmethod
     def _broke_off(answer: _Answer) -> str:
+        if not answer.chars:
+            return (
+                "the model server broke off before answering — the prompt may exceed its context window: "
+                "set SMALLCODE_CONTEXT to the server's context size"
+            )
         return f"the model server broke off mid-answer after {answer.chars} characters"
 
     async def _wait(self, attempt: int, why: str) -> None:
