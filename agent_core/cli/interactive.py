@@ -40,29 +40,56 @@ async def _lines(interactive: bool) -> AsyncIterator[str]:
             yield line.rstrip("\n")
 
 
+CALL_OPENERS = ("```", "<tool_call>", "<function", "{", "[", "<|")
+"""A reply starting like this is (most likely) a tool call: it is shown as "→ tool …", not as text."""
+
+
 class Session:
     def __init__(self, agent: SmallCode, console: Console) -> None:
         self.agent = agent
         self.console = console
-        self.streaming = False
+        self.pending = ""
+        """The start of this turn's reply, held back until it is clearly prose rather than a tool call."""
+        self.mode = "undecided"  # per turn: "undecided", "text" (streamed) or "hidden" (a tool call)
+        agent.on("turn", self._on_turn)
         agent.on("token", self._on_token)
         agent.on("tool_start", self._on_tool_start)
         agent.on("tool_end", self._on_tool_end)
         agent.on("error", self._on_error)
         agent.on("status", lambda payload: self.console.print(f"[dim]{payload['text']}[/dim]"))
 
+    def _write(self, text: str) -> None:
+        self.console.file.write(text)
+        self.console.file.flush()
+
+    async def _on_turn(self, payload: dict[str, Any]) -> None:
+        self._end_stream()
+        self.pending, self.mode = "", "undecided"
+
     def _end_stream(self) -> None:
-        if self.streaming:
-            self.console.file.write("\n")
-            self.streaming = False
+        if self.mode == "text":
+            self._write("\n")
+        self.mode = "hidden" if self.mode == "text" else self.mode
 
     async def _on_token(self, payload: dict[str, Any]) -> None:
-        self.streaming = True
-        self.console.file.write(payload["text"])
-        self.console.file.flush()
+        if self.mode == "hidden":
+            return
+        if self.mode == "text":
+            self._write(payload["text"])
+            return
+        self.pending += payload["text"]
+        head = self.pending.lstrip()
+        if len(head) < 12 and not head.endswith("\n"):
+            return  # not enough yet to tell prose from a call
+        if head.startswith(CALL_OPENERS):
+            self.mode = "hidden"
+        else:
+            self.mode = "text"
+            self._write(self.pending)
 
     async def _on_tool_start(self, payload: dict[str, Any]) -> None:
         self._end_stream()
+        self.mode = "hidden"
         self.console.print(
             f"[cyan]→ {describe_call(payload['name'], payload['args'])}[/cyan]", highlight=False, markup=True
         )
@@ -88,10 +115,11 @@ class Session:
             self.console.print(answer.text, highlight=False, markup=False)
             return True
         result = await self.agent.run(line)
+        streamed_answer = self.mode == "text"
         self._end_stream()
         files = result.files_created + result.files_edited
         status = "[green]done[/green]" if result.success else "[red]failed[/red]"
-        if result.response and not self.streaming:
+        if result.response and not (streamed_answer and result.success):
             self.console.print(result.response, highlight=False, markup=False)
         self.console.print(
             f"{status} · {result.turns} turn(s) · {len(result.tool_calls)} tool call(s) · "
