@@ -183,7 +183,8 @@ def test_interactive_session_runs_tasks_and_slash_commands(
     assert (tmp_path / "hello.py").exists()
     assert "/budget" in out  # help
     assert "→ write_file hello.py" in out
-    assert "All done." in out
+    assert out.count("All done.") == 1  # streamed once, not printed again
+    assert '"name": "write_file"' not in out  # the raw tool call shows as "→ write_file hello.py"
     assert "runs 1 (1 succeeded)" in out  # stats
     assert "tokens" in out and "free" in out  # budget bar
     assert "#1 uses pytest" in out  # memory
