@@ -34,6 +34,9 @@ from agent_core.tools.routing import (
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
 EDIT_TOOLS = frozenset({"write_file", "patch"})
+MIN_REPLY_TOKENS = 256
+REPLY_MARGIN = 64
+"""Tokens kept free beyond the estimate (chat template overhead the estimate does not see)."""
 ROUTING_TOOL = "choose_category"
 MAX_REPEATED_DONE = 2
 """Re-sends of an edit that already succeeded before the run is ended as done."""
@@ -269,7 +272,7 @@ class AgentLoop:
             messages,
             tools=offered,
             temperature=self.temperature.current(),
-            max_tokens=self.settings.max_tokens,
+            max_tokens=self._reply_budget(messages, offered),
             stream=self.settings.stream,
             on_token=self._on_token,
         )
@@ -299,6 +302,15 @@ class AgentLoop:
             finish_reason=reply.finish_reason,
         )
         return reply, outcome
+
+    def _reply_budget(self, messages: list[Message], offered: list[dict[str, Any]]) -> int:
+        """max_tokens for this request: the prompt plus the reply must fit the window (llama.cpp servers
+        refuse, or hang up, when prompt + max_tokens exceeds n_ctx). Tool schemas count: templates render them."""
+        prompt = self.budget.counter.count_messages(messages) + self.budget.counter.estimate(
+            json.dumps(offered)
+        )
+        room = self.budget.window - prompt - REPLY_MARGIN
+        return max(MIN_REPLY_TOKENS, min(self.settings.max_tokens, room))
 
     async def _on_token(self, text: str) -> None:
         await self.events.emit("token", {"text": text})

@@ -300,3 +300,24 @@ async def test_context_window_from_the_server(tmp_path: Path) -> None:
         async with agent_for(server, tmp_path) as agent:
             await agent.run("hello")
             assert agent.context_window == 12288
+
+
+async def test_reply_budget_keeps_prompt_plus_reply_inside_the_window(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """A prompt of ~2.2k tokens with max_tokens 2048 overflowed a 4096 llama.cpp server (seen in the plan bench)."""
+    from agent_core.context.tokens import TokenCounter
+
+    (tmp_path / "big.txt").write_text("several words on every line of this file\n" * 400)
+    model_server.extend([fenced("read_file", path="big.txt"), {"content": "read"}])
+    async with agent_for(
+        model_server, tmp_path, context=4096, max_tokens=2048, max_tool_result_chars=9000
+    ) as agent:
+        await agent.run("read big.txt")
+    counter = TokenCounter()
+    for request in model_server.requests:
+        prompt = counter.count_messages(request["messages"]) + counter.estimate(
+            json.dumps(request.get("tools", []))
+        )
+        assert prompt + request["max_tokens"] <= 4096
+    assert model_server.requests[1]["max_tokens"] < 2048
