@@ -294,6 +294,15 @@ async def run_tests(
     if result.exit_code == 0:
         return ValidationResult(True, "tests", f"Tests passed (`{runnable}`).", checks)
     if result.exit_code == 5 and "pytest" in runnable:
+        written = [f for f in files if _is_test_file(f)]
+        if written:  # the step wrote tests and none run: the step is not done (seen in the plan bench)
+            return ValidationResult(
+                False,
+                "tests",
+                f"No tests were collected from {', '.join(written)} (`{runnable}`): write test functions "
+                "named test_… that call the code and assert what it should do.",
+                checks,
+            )
         return ValidationResult(True, "tests", f"No tests collected (`{runnable}`).", checks)
     if result.exit_code == 127 or "No module named pytest" in result.output:
         # The runner itself is missing: not the step's fault, so it must not block the plan.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -206,3 +207,16 @@ def test_cap_output_and_relevant_command_helpers(tmp_path: Path) -> None:
         "uv run pytest tests/test_a.py"
     )
     assert relevant_test_command("npm test", tmp_path, ["tests/test_a.py"]) == "npm test"
+
+
+async def test_a_new_test_file_without_tests_fails_the_check(tmp_path: Path) -> None:
+    """Seen in the plan bench: a step that wrote tests/test_x.py with no test in it was accepted as done."""
+    from agent_core.planning.validate import run_tests
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text("import calc\n")
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    result = await run_tests(tmp_path, f"{sys.executable} -m pytest", ["tests/test_calc.py"])
+    assert not result.ok and "No tests were collected" in result.output
+    other = await run_tests(tmp_path, f"{sys.executable} -m pytest", ["calc.py"])
+    assert other.ok
