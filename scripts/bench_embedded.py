@@ -3,7 +3,12 @@ time the agent takes for "create hello.py that prints hello world" end to end.
 
     python scripts/bench_embedded.py                       # every embedded model that is installed
     python scripts/bench_embedded.py --models qwen2.5-coder-0.5b --json
-    python scripts/bench_embedded.py --record tests/e2e/recorded   # also save real replies to tool requests
+    python scripts/bench_embedded.py --no-agent --record DIR   # also save real replies to tool requests
+    python scripts/bench_embedded.py --models qwen2.5-coder-1.5b --record-agent DIR [--temperature 0.7]
+        # run the real agent on small scenarios; every request + raw reply becomes a draft corpus case
+
+Recorded replies are written in the golden corpus's case format (agent_core/bench/data/tool_corpus/,
+family "recorded"), with the parser's reading as a draft `expected`: review each by hand before adding it.
 
 Models are joined into SMALLCODE_MODELS_DIR (or the user cache) on first use. Status goes to stderr, results to
 stdout. Prompt speed comes from a 1-token completion of a fresh (uncached) prompt; generation speed from the
@@ -133,47 +138,16 @@ SYSTEM = (
     "You are a coding agent working in a repository. Act by calling one of the tools; call exactly one tool."
 )
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
-CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "write_file": (
-        "Create a file greet.py with a function greet(name) that returns 'Hello, ' + name.",
-        {"name": "write_file", "arguments": {}, "contains": {"path": "greet.py", "content": "def greet"}},
-    ),
-    "read_file": (
-        "What settings are in config.json? Read the file.",
-        {"name": "read_file", "arguments": {}, "contains": {"path": "config.json"}},
-    ),
-    "bash": (
-        "Run the tests with the command `python -m pytest -q`.",
-        {"name": "bash", "arguments": {}, "contains": {"command": "pytest"}},
-    ),
+CASES: dict[str, str] = {
+    "write_file": "Create a file greet.py with a function greet(name) that returns 'Hello, ' + name.",
+    "read_file": "What settings are in config.json? Read the file.",
+    "bash": "Run the tests with the command `python -m pytest -q`.",
     "patch": (
         f"calc.py contains:\n```python\n{CALC}```\nadd() subtracts instead of adding. "
-        "Fix that one line with the patch tool.",
-        {
-            "name": "patch",
-            "arguments": {},
-            "contains": {"path": "calc.py", "search": "a - b", "replace": "a + b"},
-        },
+        "Fix that one line with the patch tool."
     ),
-    "find_files": (
-        "List all the Python test files in the project (names like test_*.py).",
-        {"name": "find_files", "arguments": {}, "contains": {"pattern": "test_"}},
-    ),
+    "find_files": "List all the Python test files in the project (names like test_*.py).",
 }
-
-
-def _matches(reply: str, tools: list[dict[str, Any]], expected: dict[str, Any]) -> bool:
-    """Whether the reply (as the parser reads it today) holds the expected call; reviewed by hand after recording."""
-    from agent_core.parsing import parse_tool_calls
-
-    calls = parse_tool_calls(reply, tools)
-    if not calls or calls[0].name != expected["name"]:
-        return False
-    args = calls[0].arguments
-    # "contains" is checked on the string value: a path may come back absolute (inside the workspace).
-    return all(args.get(k) == v for k, v in expected["arguments"].items()) and all(
-        isinstance(args.get(k), str) and v in args[k] for k, v in expected["contains"].items()
-    )
 
 
 def _systems(model: str) -> list[tuple[str, str]]:
@@ -194,41 +168,219 @@ def _systems(model: str) -> list[tuple[str, str]]:
     return out
 
 
-async def record_replies(base_url: str, model: str, directory: Path) -> list[str]:
-    """Ask each CASES request once (temperature 0, the GGUF's own chat template) and save the raw reply."""
+def draft_case(
+    case_id: str,
+    source: str,
+    temperature: float,
+    tools: str,
+    messages: list[dict[str, Any]],
+    reply: dict[str, Any],
+    calls: list[dict[str, Any]],
+    errors: list[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A recorded reply in the corpus's case format (agent_core/bench/data/tool_corpus/). `expected` is the
+    parser's reading at recording time: a draft until reviewed by hand (then set "reviewed": true and say
+    in `note` what the model meant, or why no call is expected)."""
+    case: dict[str, Any] = {
+        "id": case_id, "family": "recorded", "source": source, "temperature": temperature,
+        "task": next((m["content"] for m in messages if m.get("role") == "user"), ""),
+        **extra, "note": "", "reviewed": False, "tools": tools, "context": messages,
+        "reply": reply.get("content") or "",
+    }  # fmt: skip
+    if reply.get("native_tool_calls"):
+        case["native"] = reply["native_tool_calls"]
+    if reply.get("reasoning"):
+        case["reasoning"] = reply["reasoning"]
+    case["expected"] = calls
+    if errors:
+        case["expect_errors"] = True
+    return case
+
+
+def _source(model: str) -> str:
+    import datetime
+
     import llama_cpp
 
+    return f"recorded {model} q4_k_m, llama-cpp-python {llama_cpp.__version__}, {datetime.date.today().isoformat()}"
+
+
+def _save(directory: Path, case: dict[str, Any]) -> str:
+    path = directory / f"{case['id']}.json"
+    path.write_text(json.dumps(case, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    status(f"recorded {path}")
+    return str(path)
+
+
+async def record_replies(base_url: str, model: str, directory: Path) -> list[str]:
+    """Ask each CASES request once (temperature 0, the GGUF's own chat template) and save the raw reply
+    as a draft corpus case (tool set `smallcode_core`: the six tools without plan/todo)."""
+    from agent_core.bench.tools_suite import actual, load_tool_sets
     from agent_core.tools import ToolRegistry, default_tools
 
     tools = ToolRegistry(default_tools()).schemas()
     directory.mkdir(parents=True, exist_ok=True)
     saved = []
     async with httpx.AsyncClient(timeout=600, trust_env=False) as http:
-        for (case, (prompt, expected)), (variant, system) in itertools.product(
-            CASES.items(), _systems(model)
-        ):
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        for case, (variant, system) in itertools.product(CASES, _systems(model)):
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": CASES[case]}]
             body = {"model": model, "messages": messages, "tools": tools, "temperature": 0, "max_tokens": 512}
             response = await http.post(f"{base_url}/chat/completions", json=body)
             response.raise_for_status()
             message = response.json()["choices"][0]["message"]
-            reply = message.get("content") or ""
-            record = {
-                "model": model,
-                "engine": f"llama-cpp-python {llama_cpp.__version__}, GGUF chat template, temperature 0",
-                "messages": messages,
-                "tools": tools,
-                "reply": reply,
-                "native_tool_calls": message.get("tool_calls") or [],
-                "expected": expected,
-                "reply_has_expected_call": _matches(reply, tools, expected),
-                "note": "expected: the call the task asks for; reply_has_expected_call: whether the reply holds it",
-            }
-            path = directory / f"{model}-{case}-{variant}.json"
-            path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            saved.append(str(path))
-            status(f"recorded {path}")
+            reply = {"content": message.get("content") or "", "native_tool_calls": [
+                {"id": c.get("id"), "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+                for c in message.get("tool_calls") or []
+            ]}  # fmt: skip
+            draft = draft_case(
+                f"rec_{model.removeprefix('qwen2.5-coder-')}_{case}_{variant}", _source(model), 0.0,
+                "smallcode_core", messages, reply, [], [],
+                prompt="the agent's system prompt" if variant == "agent" else "a one-line system prompt",
+            )  # fmt: skip
+            got = actual(draft, load_tool_sets())
+            draft["expected"] = got["calls"]
+            if got["errors"]:
+                draft["expect_errors"] = True
+            saved.append(_save(directory, draft))
     return saved
+
+
+# --- real agent turns: the agent's own system prompt, real tool results, several turns ---------------------
+# Each scenario is a small workspace and a realistic task; the real agent runs it (temperature fixed, no
+# adaptive retries) and every model request of the trace becomes a draft corpus case: the messages sent,
+# the raw reply, and the parser's reading at recording time as a *draft* expectation ("reviewed": false).
+# Review each draft by hand (the call the model meant, or no call) before it joins the corpus.
+_CALC_TEST = "from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
+_STATS = (
+    "def mean(values):\n    cnt = 0\n    total = 0\n    for v in values:\n        total += v\n        cnt += 1\n"
+    "    return total / cnt\n"
+)
+_CONFIG = "import json\n\n\ndef parse_config(path):\n    with open(path) as f:\n        return json.load(f)\n"
+_APP = "from config_loader import parse_config\n\nsettings = parse_config('settings.json')\nprint(settings['name'])\n"
+_GEOMETRY = (
+    "import math\n\n\ndef circle_area(r):\n    return math.pi * r * r\n\n\ndef square_area(side):\n"
+    "    return side * side\n"
+)
+_PKG = (
+    '{\n  "name": "todo-app",\n  "version": "1.0.0",\n  "scripts": {\n    "start": "node index.js"\n  }\n}\n'
+)
+_INDEX_JS = "const items = [];\n\nfunction add(item) {\n  items.push(item);\n}\n\nmodule.exports = { add };\n"
+_MAIN_GO = 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("serving on :8080")\n}\n'
+
+SCENARIOS: dict[str, tuple[dict[str, str], str]] = {
+    "fix_failing_test": (
+        {"calc.py": CALC, "test_calc.py": _CALC_TEST},
+        "The tests in test_calc.py fail. Find the bug in calc.py and fix it.",
+    ),
+    "add_function": (
+        {"utils.py": "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"},
+        "Add a function is_even(n) to utils.py that returns True for even numbers.",
+    ),
+    "new_script": (
+        {"README.md": "# tools\n"},
+        "Write a script wordcount.py that prints the number of words in the file named on the command line.",
+    ),
+    "where_defined": (
+        {"config_loader.py": _CONFIG, "app.py": _APP, "settings.json": '{"name": "demo"}\n'},
+        "Where is parse_config defined? Search the code.",
+    ),
+    "list_markdown": (
+        {
+            "docs/intro.md": "# Intro\n",
+            "docs/usage.md": "# Usage\n",
+            "README.md": "# demo\n",
+            "main.py": "print(1)\n",
+        },
+        "List all the Markdown files in this project.",
+    ),
+    "run_tests": (
+        {"calc.py": CALC, "test_calc.py": _CALC_TEST},
+        "Run the test suite and tell me what fails.",
+    ),
+    "rename_variable": ({"stats.py": _STATS}, "In stats.py rename the variable cnt to count."),
+    "docstrings": ({"geometry.py": _GEOMETRY}, "Add a one-line docstring to each function in geometry.py."),
+    "npm_script": (
+        {"package.json": _PKG, "index.js": _INDEX_JS},
+        'Add an npm script "test" that runs "node --test" to package.json.',
+    ),
+    "explain_go": ({"main.go": _MAIN_GO, "go.mod": "module demo\n\ngo 1.21\n"}, "What does main.go do?"),
+    "delete_file": (
+        {"old_helpers.py": "def unused():\n    pass\n", "main.py": "print('hi')\n"},
+        "Delete the unused file old_helpers.py.",
+    ),
+    "multi_step": (
+        {"README.md": "# shapes\n"},
+        "Create a package shapes with circle.py and square.py, each with an area function, "
+        "and then add tests for both in tests/test_shapes.py.",
+    ),
+}
+
+
+async def record_agent_turns(
+    base_url: str, model: str, directory: Path, temperature: float, names: list[str], max_turns: int
+) -> list[str]:
+    """Run the real agent on each scenario and save every model request + raw reply as a draft case."""
+    from agent_core import SmallCode
+    from agent_core.bench.tools_suite import load_tool_sets
+    from agent_core.observe.trace import read_trace
+
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = []
+    tag = "" if temperature == 0 else f"_t{str(temperature).replace('.', '')}"
+    for name in names:
+        files, task = SCENARIOS[name]
+        with tempfile.TemporaryDirectory(prefix="smallcode-record-") as tmp:
+            for rel, text in files.items():
+                (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / rel).write_text(text, encoding="utf-8")
+            agent = SmallCode(
+                model=model, base_url=base_url, cwd=tmp, temperature=temperature, temp_adapt=False,
+                trace=True, max_turns=max_turns, stream=False, snapshot=False, request_timeout=900.0,
+            )  # fmt: skip
+            async with agent:
+                result = await agent.run(task)
+            status(f"{name}: {result.turns} turns, success={result.success}: {result.response[:200]!r}")
+            if agent.tools.schemas() != load_tool_sets().get("smallcode"):
+                status("the agent's tool schemas differ from tool_corpus/tools/smallcode.json: update it")
+            trace = agent.last_trace
+            for entry in read_trace(trace.path) if trace is not None else []:
+                if entry.get("type") != "turn":
+                    continue
+                # The loop parses against every tool (+ choose_category when routing small windows),
+                # whatever this turn offered; the corpus parses against the same set.
+                offered = entry.get("offered") or []
+                routed = (
+                    "choose_category" in offered or "choose_category" in str(entry.get("messages"))[:20000]
+                )
+                draft = draft_case(
+                    f"rec_{model.removeprefix('qwen2.5-coder-')}_{name}{tag}_turn{entry.get('n')}",
+                    _source(model), temperature, "smallcode_routed" if routed else "smallcode",
+                    entry.get("messages", []), entry.get("reply") or {}, entry.get("calls", []),
+                    entry.get("parse_errors", []), workspace=tmp, offered=offered,
+                )  # fmt: skip
+                saved.append(_save(directory, draft))
+    return saved
+
+
+async def record_only(name: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """--record-agent: start the model, record the scenarios, stop (no speed measurements)."""
+    names = args.scenarios or list(SCENARIOS)
+    if args.base_url:  # a llama.cpp server already serving this model
+        saved = await record_agent_turns(
+            args.base_url, name, args.record_agent, args.temperature, names, args.max_turns
+        )
+        return {"model": name, "recorded": saved}
+    cfg = settings.model_copy(update={"embedded_model": name, "gguf": None})
+    server = EmbeddedServer(cfg, on_status=status)
+    base_url, model = await server.start()
+    try:
+        saved = await record_agent_turns(
+            base_url, model, args.record_agent, args.temperature, names, args.max_turns
+        )
+        return {"model": name, "recorded": saved}
+    finally:
+        await server.stop()
 
 
 async def bench_model(name: str, settings: Settings, with_agent: bool, record: Path | None) -> dict[str, Any]:
@@ -269,6 +421,18 @@ def main() -> int:
     parser.add_argument(
         "--record", type=Path, help="save real replies to tool requests as JSON into this directory"
     )
+    parser.add_argument(
+        "--record-agent", type=Path,
+        help="run the real agent on SCENARIOS and save every request + raw reply as draft corpus cases here",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scenarios", nargs="*", help=f"with --record-agent; default all: {', '.join(SCENARIOS)}"
+    )
+    parser.add_argument(
+        "--base-url", help="with --record-agent: use this running server (e.g. http://127.0.0.1:8080/v1)"
+    )
+    parser.add_argument("--temperature", type=float, default=0.0, help="with --record-agent (default 0)")
+    parser.add_argument("--max-turns", type=int, default=4, help="with --record-agent (default 4)")
     parser.add_argument("--json", action="store_true", help="print one JSON list")
     args = parser.parse_args()
     settings = Settings(models_dir=args.models_dir) if args.models_dir else Settings()
@@ -277,6 +441,10 @@ def main() -> int:
     if unknown or not names:
         status(f"bench_embedded: nothing to measure (unknown: {unknown}); run `smallcode models pull NAME`")
         return 2
+    if args.record_agent is not None:
+        recorded = [asyncio.run(record_only(name, settings, args)) for name in names]
+        print(json.dumps(recorded, indent=2))
+        return 0
     rows = []
     for name in names:
         rows.append(asyncio.run(bench_model(name, settings, not args.no_agent, args.record)))

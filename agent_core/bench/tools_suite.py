@@ -7,7 +7,10 @@ due). The bar: everything recovered, nothing false or wrong.
 
 The corpus ships in the package (agent_core/bench/data/tool_corpus/: one JSON file per case with `reply`,
 optional `native` and `reasoning`, `tools` naming a file under tools/, `expected` calls and optional
-`expect_errors`). Cases in <workspace>/.smallcode/tool_corpus/*.json are run too (recorded replies)."""
+`expect_errors`). Family "recorded" holds real replies of the embedded Qwen2.5-Coder models, each with its
+`source` (model, engine, date), `temperature`, the `context` messages it answered and a hand-review `note`
+(scripts/bench_embedded.py --record / --record-agent write new ones as drafts). Cases in
+<workspace>/.smallcode/tool_corpus/*.json are run too."""
 
 from __future__ import annotations
 

@@ -9,6 +9,10 @@ from typing import Any
 from agent_core.parsing.toolset import ToolInfo, ToolSet
 from agent_core.parsing.types import Family
 
+SHAPE_LEAD = 'Send it in this shape, with real values in place of "...":'
+"""Not "send exactly": small models then copy the example verbatim, placeholders and all (seen from the
+0.5B). A call that still holds only placeholders is refused (normalize.is_placeholder)."""
+
 
 def placeholder(schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
@@ -41,7 +45,10 @@ def expected_shape(tool: ToolInfo | None, family: Family, toolset: ToolSet) -> s
     if family == "python":
         inner = ", ".join(f"{k}={v!r}" for k, v in args.items())
         return f"{tool.name}({inner})"
-    return "<tool_call>" + json.dumps({"name": tool.name, "arguments": args}) + "</tool_call>"
+    call = json.dumps({"name": tool.name, "arguments": args})
+    if family == "json_fence":
+        return f"```json\n{call}\n```"
+    return f"<tool_call>{call}</tool_call>"
 
 
 def available(toolset: ToolSet) -> str:
@@ -51,19 +58,28 @@ def available(toolset: ToolSet) -> str:
 def no_name(family: Family, toolset: ToolSet) -> str:
     return (
         "Your tool call has no tool name, so nothing was run. "
-        f"Name one of: {available(toolset)}. Send exactly: {expected_shape(None, family, toolset)}"
+        f"Name one of: {available(toolset)}. {SHAPE_LEAD} {expected_shape(None, family, toolset)}"
     )
 
 
-def unknown_tool(name: str, family: Family, toolset: ToolSet) -> str:
+def unknown_tool(name: str, family: Family, toolset: ToolSet, fits: ToolInfo | None = None) -> str:
+    """`fits`: the one real tool whose parameters the call's arguments match (named as a hint, never run)."""
+    hint = f" Your arguments fit {fits.name}." if fits is not None else ""
     return (
-        f"There is no tool named {name[:60]!r}, so nothing was run. "
-        f"Use one of: {available(toolset)}. Send exactly: {expected_shape(None, family, toolset)}"
+        f"There is no tool named {name[:60]!r}, so nothing was run.{hint} "
+        f"Use one of: {available(toolset)}. {SHAPE_LEAD} {expected_shape(fits, family, toolset)}"
     )
 
 
 def bad_arguments(tool: ToolInfo, detail: str, family: Family, toolset: ToolSet) -> str:
     return (
         f"Could not read the arguments of your {tool.name} call: {detail}. Nothing was run. "
-        f"Send exactly: {expected_shape(tool, family, toolset)}"
+        f"{SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
+    )
+
+
+def placeholder_arguments(tool: ToolInfo, family: Family, toolset: ToolSet) -> str:
+    return (
+        f'Your {tool.name} call has placeholders ("...") instead of real values, so nothing was run. '
+        f"{SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 from agent_core.parsing import messages
@@ -47,7 +48,7 @@ def resolve(c: Candidate, toolset: ToolSet) -> Resolution:
                 "error",
                 errors=[
                     f"Could not read your tool call ({type(exc).__name__}). "
-                    f"Send exactly: {messages.expected_shape(None, c.family, toolset)}"
+                    f"{messages.SHAPE_LEAD} {messages.expected_shape(None, c.family, toolset)}"
                 ],
             )
         return Resolution("none")
@@ -55,7 +56,7 @@ def resolve(c: Candidate, toolset: ToolSet) -> Resolution:
 
 def _resolve(c: Candidate, toolset: ToolSet) -> Resolution:
     if c.problem and not c.has_obj:
-        if not c.explicit:
+        if not (c.explicit or c.attempt):
             return Resolution("none")
         name = toolset.resolve(c.name) if c.name else None
         if c.name and name is None:
@@ -125,8 +126,15 @@ def _one(
         return Resolution("none")
     name = toolset.resolve(raw_name, fuzzy=not exact_only)
     if name is None:
-        if c.explicit and not exact_only:
-            return Resolution("error", errors=[messages.unknown_tool(raw_name, c.family, toolset)])
+        attempted = c.explicit or (
+            bool(c.attempt)
+            and has_args
+            and isinstance(raw_args, dict)
+            and (c.attempt == "arguments" or not _looks_like_schema(raw_args))
+        )
+        if attempted and not exact_only:
+            fits = _tool_fitting(raw_args, toolset)
+            return Resolution("error", errors=[messages.unknown_tool(raw_name, c.family, toolset, fits)])
         return Resolution("none")
     tool = toolset.tools[name]
     args, problem = _decode_args(raw_args, tool)
@@ -144,7 +152,40 @@ def _one(
     if not has_args and not c.explicit and (not args or any(k not in tool.params for k in args)):
         return Resolution("none")
     args = {k: coerce(v, tool.params[k]) if k in tool.params else v for k, v in args.items()}
+    if _only_placeholders(args, tool):  # the example shape copied back: no real call to run
+        return Resolution("error", errors=[messages.placeholder_arguments(tool, c.family, toolset)])
     return Resolution("call", calls=[ToolCall(name=name, arguments=args)])
+
+
+_PLACEHOLDER = re.compile(r"\.\.\.|…|<[\w .\-]{1,40}>|\{[\w .\-]{1,40}\}")
+
+
+def is_placeholder(value: Any) -> bool:
+    """`...`, `…`, `<path>`, `{file}`: a template's blank, not a value anyone means."""
+    return isinstance(value, str) and bool(_PLACEHOLDER.fullmatch(value.strip()))
+
+
+def _only_placeholders(args: dict[str, Any], tool: ToolInfo) -> bool:
+    given = [args[r] for r in tool.required if r in args] or [v for v in args.values() if v is not None]
+    return bool(given) and all(is_placeholder(v) for v in given)
+
+
+def _tool_fitting(raw_args: Any, toolset: ToolSet) -> ToolInfo | None:
+    """The only tool whose required parameters the (renamed) arguments fill, that takes all of them, and
+    that alone has one of them (`command` → bash). A bare `path` fits read_file but says nothing about
+    intent (delete_file(path) is no read): no hint then."""
+    if not isinstance(raw_args, dict) or not raw_args:
+        return None
+    fitting = []
+    for tool in toolset.tools.values():
+        args = map_argument_names(raw_args, tool)
+        if all(k in tool.params for k in args) and all(r in args for r in tool.required):
+            fitting.append((tool, args))
+    if len(fitting) != 1:
+        return None
+    tool, args = fitting[0]
+    owners = {k: sum(k in t.params for t in toolset.tools.values()) for k in args}
+    return tool if any(n == 1 for n in owners.values()) else None
 
 
 def _error(c: Candidate, toolset: ToolSet, tool: ToolInfo | None, problem: str) -> Resolution:
@@ -153,7 +194,7 @@ def _error(c: Candidate, toolset: ToolSet, tool: ToolInfo | None, problem: str) 
             "error",
             errors=[
                 f"Could not read your tool call: {problem}. Nothing was run. "
-                f"Send exactly: {messages.expected_shape(None, c.family, toolset)}"
+                f"{messages.SHAPE_LEAD} {messages.expected_shape(None, c.family, toolset)}"
             ],
         )
     return Resolution("error", errors=[messages.bad_arguments(tool, problem, c.family, toolset)])
@@ -269,9 +310,14 @@ def coerce(value: Any, schema: dict[str, Any]) -> Any:
             return True if s in _TRUE else False if s in _FALSE else value
         elif main == "string":
             if isinstance(value, bool):
-                return str(value).lower()
+                # `"path": true` names no path (seen from the 1.5B): left for the tool to refuse, not
+                # turned into a path called "true"
+                return value
             if isinstance(value, int | float):
                 return str(value)
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                # patch search/replace or file content sent as a list of lines (seen from Qwen2.5-Coder)
+                return "\n".join(value)
             if isinstance(value, dict | list):
                 # e.g. write_file content given as the JSON object to write
                 return json.dumps(value, indent=2, ensure_ascii=False)

@@ -13,6 +13,10 @@ from agent_core.parsing.types import Candidate, Family
 _NAME_IN_JSON = re.compile(r"""["']?name["']?[ \t]*:[ \t]*["']([\w.\-]{1,80})["']""")
 _NAME_THEN_JSON = re.compile(r"([A-Za-z_][\w.\-]{0,80})[ \t]*(?:\n[ \t]*)?(?=\{)")
 _INNER_FENCE = re.compile(r"```[\w\-]*[ \t]*\n?")
+# `{"name": "x", "arguments": {` — the shape the prompt asks for; nothing else starts that way by chance.
+_ENVELOPE_HEAD = re.compile(
+    r"""\{\s*["']name["']\s*:\s*["'][\w.\-]{1,80}["']\s*,\s*["'](arguments|parameters)["']\s*:\s*\{"""
+)
 
 
 def json_candidates(
@@ -41,6 +45,8 @@ def _next_opener(text: str, pos: int, end: int) -> int:
 
 def decode_json(text: str, start: int, end: int, explicit: bool, family: Family = "json") -> Candidate:
     chunk = text[start:end]
+    head = _ENVELOPE_HEAD.match(chunk, 0, 200)
+    attempt = head.group(1) if head else ""
     try:
         value = load_json(chunk)
     except Unreadable as exc:
@@ -50,8 +56,9 @@ def decode_json(text: str, start: int, end: int, explicit: bool, family: Family 
             name=name.group(1) if name else None,
             args=chunk if name else None,
             problem=str(exc),
+            attempt=attempt,
         )  # fmt: skip
-    return Candidate(start, end, family, explicit, obj=value, has_obj=True)
+    return Candidate(start, end, family, explicit, obj=value, has_obj=True, attempt=attempt)
 
 
 def region_candidates(text: str, start: int, end: int, explicit: bool) -> list[Candidate]:

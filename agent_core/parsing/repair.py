@@ -7,12 +7,20 @@ depth are capped before handing text to it."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import json_repair
 
 MAX_REPAIR_CHARS = 200_000
 MAX_DEPTH = 40
+
+
+# A string value followed by code rather than `,` `}` `]`: `"Hello, {}".format(name)`, `"a" + name`.
+# json-repair would silently drop the code and keep a string the model did not mean; ask again instead.
+_CODE_AFTER_STRING = re.compile(
+    r"""(?<![\\])"[ \t]*(?:\.[ \t]*[A-Za-z_]\w*[ \t]*\([^()"\n]*\)|[+%][ \t]*[A-Za-z_][\w.]*)[ \t]*(?=[,}\]\n])"""
+)
 
 
 class Unreadable(ValueError):
@@ -40,6 +48,19 @@ def load_json(text: str) -> Any:
         return json.loads(text, strict=False)  # strict=False: raw newlines/tabs inside strings are fine
     except (ValueError, RecursionError) as exc:
         first_error = exc
+    quoted = escape_stray_quotes(text)
+    if quoted != text:
+        try:
+            return json.loads(quoted, strict=False)
+        except (ValueError, RecursionError):
+            pass  # not the only problem: json-repair gets the original text below
+    code = _CODE_AFTER_STRING.search(text)
+    if code:
+        snippet = code.group(0)[1:].strip()[:40]
+        raise Unreadable(
+            f"not plain JSON: a string is followed by code ({snippet}); "
+            "write each value as one finished JSON string"
+        )
     if len(text) > MAX_REPAIR_CHARS:
         raise Unreadable(f"too long to repair ({len(text)} characters)")
     if nesting_depth(text) > MAX_DEPTH:
@@ -57,3 +78,39 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     return "not valid JSON"
+
+
+def escape_stray_quotes(text: str) -> str:
+    """Escape a `"` inside a string that cannot be its end: one followed by neither `,` `:` `}` `]`, the
+    end of the text, nor (across a line break) the next key's quote. Small models write code such as
+    `import (\n\t"fmt\"` without escaping every quote; json-repair would cut the string there.
+    One pass, linear."""
+    out: list[str] = []
+    in_string = False
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if in_string and ch == "\\":
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            if not in_string:
+                in_string = True
+            elif _closes(text, i + 1):
+                in_string = False
+            else:
+                out.append('\\"')
+                i += 1
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _closes(text: str, j: int) -> bool:
+    newline = False
+    while j < len(text) and text[j] in " \t\r\n":
+        newline = newline or text[j] == "\n"
+        j += 1
+    return j >= len(text) or text[j] in ",:}]" or (newline and text[j] == '"')

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Family = Literal["json", "xml", "python", "text"]
-"""The shape a call was written in; error messages show the expected shape in the same family."""
+Family = Literal["json", "json_fence", "xml", "python", "text"]
+"""The shape a call was written in; error messages show the expected shape in the same family
+(`json_fence`: JSON in a ```json block, as the Qwen-Coder prompt asks)."""
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Candidate:
     """`obj` is meaningful (it may legitimately be None / null)."""
     positional: list[Any] = field(default_factory=list)
     """Positional arguments of a Python-style call, mapped to the schema's parameters in order."""
+    attempt: str = ""
+    """Unmarked, but shaped exactly like a call envelope (`{"name": "x", "arguments": {...}}`): the model
+    clearly tried to call a tool, so an unknown name or unreadable arguments are reported to it. Holds the
+    envelope's key: "arguments" (a call), or "parameters" (a call, unless it holds a schema: a definition)."""
 
 
 Status = Literal["call", "error", "none"]

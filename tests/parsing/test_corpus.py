@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_core.bench import tools_suite
+from agent_core.parsing.messages import SHAPE_LEAD
 from tests.parsing.corpus import case_files, diff, load, regenerate
 
 TOOL_SETS = tools_suite.load_tool_sets()
@@ -20,7 +21,7 @@ def test_corpus_is_shipped_and_covers_every_family() -> None:
     assert len(case_files()) >= 100
     for family in ("native", "openai_text", "hermes", "qwen_xml", "llama", "mistral", "vendor_tokens",
                    "python_call", "fenced", "yaml_like", "plain_text", "think", "repair", "envelope",
-                   "argnames", "coercion", "names", "never"):  # fmt: skip
+                   "argnames", "coercion", "names", "never", "recorded"):  # fmt: skip
         assert family in families
 
 
@@ -35,6 +36,6 @@ def test_golden_case(path: Path) -> None:
     )
     if case.get("expect_errors"):
         assert got["errors"], f"{case['id']}: an unrecoverable call must produce a message for the model"
-        assert all("Send exactly:" in e for e in got["errors"]), got["errors"]
+        assert all(SHAPE_LEAD in e for e in got["errors"]), got["errors"]
     else:
         assert got["errors"] == [], f"{case['id']}: unexpected messages {got['errors']}"

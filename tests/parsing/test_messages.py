@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_core.bench import tools_suite
 from agent_core.llm.types import NativeToolCall
 from agent_core.parsing import parse_reply
+from agent_core.parsing.messages import SHAPE_LEAD
 
 TOOLS = tools_suite.load_tool_sets()["default"]
 
@@ -16,7 +17,8 @@ def test_no_name_message_lists_tools_and_exact_shape() -> None:
     assert "no tool name" in message
     assert "read_file, write_file, patch, bash, search, find_files" in message
     assert (
-        'Send exactly: <tool_call>{"name": "read_file", "arguments": {"path": "..."}}</tool_call>' in message
+        f'{SHAPE_LEAD} <tool_call>{{"name": "read_file", "arguments": {{"path": "..."}}}}</tool_call>'
+        in message
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from agent_core.bench import tools_suite
 from agent_core.llm.profiles import ModelProfile, format_instructions, profile_for, shipped_profiles
-from agent_core.parsing import parse_tool_calls
+from agent_core.parsing import parse_reply, parse_tool_calls
 
 TOOLS = tools_suite.load_tool_sets()["default"]
 
@@ -90,11 +90,16 @@ def test_every_shipped_profile_is_complete() -> None:
 
 @pytest.mark.parametrize("fmt", ["native", "hermes", "json", "xml", "python-call", "text"])
 def test_format_instructions_example_is_itself_parsed(fmt: str) -> None:
-    """The example the prompt shows must be something the parser recovers: model and parser agree."""
+    """The example the prompt shows must be something the parser reads: model and parser agree. Its
+    values are "..." placeholders, so sent back verbatim it is refused with a message, never run."""
     text = format_instructions(ModelProfile(tool_format=fmt), TOOLS)  # type: ignore[arg-type]
     assert "write_file" in text and "Tools: read_file, write_file" in text
-    calls = parse_tool_calls(text, TOOLS)
-    assert [c.name for c in calls] == ["write_file"], text
+    outcome = parse_reply(text, [], TOOLS)
+    assert outcome.calls == [], text
+    assert [e.split(" call ")[0] for e in outcome.errors] == ["Your write_file"], outcome.errors
+    filled = text.replace("...", "a.py")  # the same example with real values is a call
+    calls = parse_tool_calls(filled, TOOLS)
+    assert [c.name for c in calls] == ["write_file"], filled
     assert set(calls[0].arguments) == {"path", "content"}
 
 

@@ -93,6 +93,11 @@ ADVERSARIAL = {
     "huge_valid_call": '<tool_call>{"name": "write_file", "arguments": {"path": "a", "content": "'
     + "x" * N
     + '"}}</tool_call>',
+    "stray_quotes": '{"a": "' + '"x ' * (N // 3),
+    "quotes_then_spaces": ('"' + " " * 50) * (N // 51),
+    "code_after_strings": '{"a": "x".f(' * (N // 12),
+    "string_concat_soup": '{"a": "x" + b ' * (N // 14),
+    "envelope_heads": '```json\n{"name": "nope", "arguments": {' * (N // 40),
     "long_broken_json": '```json\n{"name": "write_file", "arguments": {"path": "a", "content": "' + "y\n" * (N // 2),
 }  # fmt: skip
 

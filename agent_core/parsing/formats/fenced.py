@@ -32,5 +32,8 @@ def extract(ctx: Ctx) -> list[Candidate]:
         else:
             continue
         cands = region.region_candidates(ctx.text, fence.body_start, fence.body_end, explicit)
+        if fence.lang.startswith("json"):
+            for c in cands:  # told what went wrong in the block style it wrote
+                c.family = "json_fence" if c.family == "json" else c.family
         found.extend(region.claim(cands, fence.start, fence.end))
     return found
