@@ -169,7 +169,9 @@ def on_agent_event(ls: SmallCodeServer, root: Path, event: dict[str, Any]) -> No
         _report(ls, state, f"{event.get('name')} failed")
     elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts
         _report(ls, state, str(event.get("text", "")))
-        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=str(event.get("text"))))
+        ls.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Info, message=str(event.get("text")))
+        )
     elif name == "error":
         state.errors.append(str(event.get("error", "")))
 
