@@ -235,6 +235,9 @@ def _list_directory(ctx: ToolContext, path: Path) -> str:
 class WriteFileArgs(ToolArgs):
     path: str = Field(description="File to create or overwrite, relative to the workspace root.")
     content: str = Field(description="The complete new content of the file.")
+    append: bool = Field(
+        default=False, description="Optional: add content at the end of the file instead of replacing it."
+    )
 
 
 class WriteFileTool(Tool):
@@ -264,9 +267,15 @@ class WriteFileTool(Tool):
                 f"{name} already exists and you have not read it: read it first (read_file), then use patch "
                 "for a change. If you really mean to replace the whole file, call write_file again."
             )
+        content = args.content
+        if args.append and existed:  # small models ask for this; replacing the file instead would lose it
+            try:
+                content = await ctx.workspace.read_text(path) + args.content
+            except WorkspaceError as exc:
+                raise ToolError(str(exc)) from None
         made_dirs = _make_parents(path, ctx)
         try:
-            result = await ctx.workspace.write_text(path, args.content, label=f"write_file {name}")
+            result = await ctx.workspace.write_text(path, content, label=f"write_file {name}")
         except (WorkspaceError, OSError) as exc:
             _remove_dirs(made_dirs)
             raise ToolError(f"cannot write {name}: {exc}") from None
@@ -274,7 +283,11 @@ class WriteFileTool(Tool):
             _remove_dirs(made_dirs)
             return rejected(result)
         ctx.read_paths.add(path)
-        count = len(args.content.splitlines())
+        count = len(content.splitlines())
+        if existed and args.append:
+            return ToolOutput(
+                text=f"Appended {len(args.content.splitlines())} lines to {name}.", edited=[name]
+            )
         if existed:
             return ToolOutput(text=f"Wrote {name} ({count} lines).", edited=[name])
         return ToolOutput(text=f"Created {name} ({count} lines).", created=[name])

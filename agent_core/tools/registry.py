@@ -61,6 +61,18 @@ class ToolRegistry:
             return ToolOutput(
                 ok=False, text=f"Unknown tool {name!r}. Available tools: {', '.join(self._tools)}."
             )
+        garbled = [key for key in arguments if key not in tool.Args.model_fields and _looks_like_content(key)]
+        if garbled:
+            # Broken quoting turns file content into an argument *name* (seen with real small models):
+            # running the call would write an empty or truncated file.
+            return ToolOutput(
+                ok=False,
+                text=(
+                    f"The arguments of {name} are garbled: {garbled[0][:60]!r}… ended up as an argument name, so "
+                    "the JSON quoting broke. Send the call again with every value inside its own quotes, "
+                    'newlines written as \\n and quotes inside values as \\".'
+                ),
+            )
         try:
             args = tool.Args.model_validate(arguments)
         except ValidationError as exc:
@@ -71,6 +83,10 @@ class ToolRegistry:
             return ToolOutput(ok=False, text=str(exc))
         output.text = cap_text(output.text, ctx.settings.max_tool_result_chars, _read_more_hint(name))
         return output
+
+
+def _looks_like_content(key: str) -> bool:
+    return "\n" in key or len(key) > 60
 
 
 def _read_more_hint(name: str) -> str:

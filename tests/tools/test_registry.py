@@ -7,7 +7,7 @@ from tests.tools.helpers import call
 # DESIGN.md: the tool names and argument names the model sees are a public interface.
 INTERFACE = {
     "read_file": ({"path"}, {"path", "start_line", "end_line"}),
-    "write_file": ({"path", "content"}, {"path", "content"}),
+    "write_file": ({"path", "content"}, {"path", "content", "append"}),  # append: optional, beyond DESIGN.md
     "patch": ({"path", "search", "replace"}, {"path", "search", "replace"}),
     "bash": ({"command"}, {"command", "timeout"}),
     "search": ({"pattern"}, {"pattern", "path", "glob"}),
@@ -57,3 +57,16 @@ async def test_tool_errors_become_failed_outputs_not_exceptions(ctx: ToolContext
     assert not out.ok and "outside the workspace" in out.text
     out = await call(ctx, "read_file", path="")
     assert not out.ok and "path is empty" in out.text
+
+
+async def test_content_that_became_an_argument_name_is_refused(ctx: ToolContext) -> None:
+    """Seen in the plan bench: broken quoting gave {"content": "", "\\nimport pytest…": ""} and an empty file."""
+    registry = ToolRegistry(default_tools())
+    arguments = {
+        "path": "tests/test_stats.py",
+        "content": "",
+        "\nimport pytest\ndef test_mean():\n    pass\n": "",
+    }
+    out = await registry.execute("write_file", arguments, ctx)
+    assert not out.ok and "garbled" in out.text
+    assert not (ctx.root / "tests" / "test_stats.py").exists()

@@ -138,3 +138,14 @@ async def test_patch_diff_is_compact_for_big_changes(ctx: ToolContext) -> None:
     assert out.ok
     assert out.text.splitlines()[-1] == "[… 165 more diff lines]"
     assert len(out.text.splitlines()) == 42
+
+
+async def test_append_adds_to_the_end_instead_of_replacing(ctx: ToolContext) -> None:
+    """The 1.5B model sent write_file(..., append: true); ignoring it would have replaced the file."""
+    (ctx.root / "notes.txt").write_text("first\n")
+    await call(ctx, "read_file", path="notes.txt")
+    out = await call(ctx, "write_file", path="notes.txt", content="second\n", append=True)
+    assert out.ok and out.edited == ["notes.txt"]
+    assert (ctx.root / "notes.txt").read_text() == "first\nsecond\n"
+    new = await call(ctx, "write_file", path="new.txt", content="only\n", append=True)
+    assert new.created == ["new.txt"] and (ctx.root / "new.txt").read_text() == "only\n"
