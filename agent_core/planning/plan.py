@@ -149,7 +149,13 @@ class Plan(BaseModel):
         if len(exact) == 1:
             return exact[0]
         partial = [s for s in self.steps if lowered in s.title.lower()]
-        return partial[0] if len(partial) == 1 else None
+        if len(partial) == 1:
+            return partial[0]
+        # "1. Fix mean() in stats.py": the id the plan shows, followed by the title (seen with the 1.5B model).
+        numbered = re.match(r"^(?:step\s*|#)?(\d+(?:\.\d+)*)[.):]?\s+\S", text, flags=re.IGNORECASE)
+        if numbered:
+            return next((s for s in self.steps if s.id == numbered.group(1)), None)
+        return None
 
     def current(self) -> PlanStep | None:
         """The step being worked on: the first running one, else the first pending one."""

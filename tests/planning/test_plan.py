@@ -223,3 +223,12 @@ def test_no_plan_for_single_steps_and_questions(task: str) -> None:
 def test_settings_plan_forces_planning() -> None:
     assert needs_plan("Rename foo to bar", Settings(plan=True))
     assert not needs_plan("Rename foo to bar", Settings(plan=False))
+
+
+def test_find_accepts_the_shown_id_followed_by_the_title() -> None:
+    """The 1.5B model sent todo(step="1. Fix mean() in stats.py")."""
+    plan = Plan(steps=[PlanStep(id="1", title="Fix mean in stats"), PlanStep(id="2", title="Add median")])
+    step = plan.find("1. Fix mean() in stats.py")
+    assert step is not None and step.id == "1"
+    assert plan.find("2) add the median function") is not None
+    assert plan.find("7. nothing") is None
