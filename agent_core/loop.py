@@ -25,6 +25,7 @@ from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
 from agent_core.tools.edit_blocks import apply_blocks
 from agent_core.tools.routing import (
     CATEGORIES,
+    category_of,
     parse_category,
     routing_enabled,
     routing_tool_schema,
@@ -102,6 +103,8 @@ class AgentLoop:
         """Run turns on `history` (which it extends in place) and fill `result`."""
         plan = self.ctx.plan
         state = _RunState(EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1))
+        if self.routing:  # start with the category the task's own words name ("create …" → write), if any
+            state.category = parse_category(task)
         try:
             for turn in range(1, self.settings.max_turns + 1):
                 result.turns = turn
@@ -177,6 +180,8 @@ class AgentLoop:
                 history.append(tool_result_message(_label(call), advice, call.id))
                 continue
             output = await self._run_tool(call, result)
+            if self.routing and call.name in self.tools:
+                state.category = category_of(call.name)[0]  # keep offering the kind of tool just used
             if call.name in EDIT_TOOLS:
                 self._after_edit(call, output)
                 state.last_good_edit = _key(call) if output.ok else None

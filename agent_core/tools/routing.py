@@ -33,6 +33,8 @@ DESCRIPTIONS: dict[str, str] = {
 
 _SYNONYMS: dict[str, str] = {
     "reading": "read", "view": "read", "open": "read", "inspect": "read", "look": "read",
+    "fix": "write", "add": "write", "update": "write", "rename": "write", "refactor": "write", "implement": "write",
+    "list": "search", "show": "read", "explain": "read",
     "edit": "write", "writing": "write", "create": "write", "modify": "write", "change": "write", "patch": "write",
     "find": "search", "grep": "search", "searching": "search", "locate": "search",
     "execute": "run", "shell": "run", "bash": "run", "test": "run", "command": "run", "running": "run",

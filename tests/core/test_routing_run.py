@@ -30,7 +30,7 @@ async def test_small_window_routes_through_categories(
     async with SmallCode(
         model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
     ) as agent:
-        result = await agent.run("create hello.py")
+        result = await agent.run("hello.py, printing hello")
     assert result.success and (tmp_path / "hello.py").exists()
     assert offered(model_server.requests[0]) == ["choose_category"]
     assert offered(model_server.requests[1]) == ["choose_category", "read_file", "write_file", "patch"]
@@ -74,3 +74,17 @@ async def test_large_windows_and_off_see_every_tool(
         await agent.run("hi")
     for request in model_server.requests:
         assert "choose_category" not in offered(request) and "bash" in offered(request)
+
+
+async def test_the_tasks_words_and_the_last_tool_pick_the_category(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """With only the chooser offered after a direct call, the real 0.5B model lost its way (wrote the tool result
+    into the file); offering the kind of tool just used kept it on track."""
+    model_server.extend([call("find_files", pattern="*.py"), {"content": "none found"}])
+    async with SmallCode(
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
+    ) as agent:
+        await agent.run("create hello.py")
+    assert offered(model_server.requests[0]) == ["choose_category", "read_file", "write_file", "patch"]
+    assert offered(model_server.requests[1]) == ["choose_category", "read_file", "search", "find_files"]

@@ -182,11 +182,17 @@ async def test_an_agent_run_whose_server_dies_ends_with_a_clear_message(
     assert not (tmp_path / "hello.py").exists()
 
 
+@pytest.mark.timeout(600)
 async def test_the_real_model_creates_a_file(server: EmbeddedServer, tmp_path: Path) -> None:
     from agent_core import SmallCode
 
     async with SmallCode(
-        model=server.model_name, base_url=server.base_url, cwd=tmp_path, temperature=0.0, max_turns=6
+        model=server.model_name,
+        base_url=server.base_url,
+        cwd=tmp_path,
+        temperature=0.0,
+        max_turns=6,
+        max_tokens=512,
     ) as agent:
         result = await agent.run("create hello.py that prints hello world")
     hello = tmp_path / "hello.py"

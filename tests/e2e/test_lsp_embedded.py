@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,8 +30,18 @@ SERVER = [sys.executable, "-m", "lsp_server", "--log-file", str(LOG)]
 
 
 def model_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if MODELS_DIR in line and "pytest" not in line]
+    """Command lines of running processes that serve a model from MODELS_DIR (read from /proc: `ps` cuts)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if MODELS_DIR in cmdline and "--model" in cmdline:
+            found.append(cmdline)
+    return found
 
 
 @pytest.fixture(scope="module", autouse=True)
