@@ -22,6 +22,7 @@ from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.planning.validate import check_syntax
 from agent_core.result import RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
+from agent_core.tools.base import describe_call
 from agent_core.tools.edit_blocks import apply_blocks
 from agent_core.tools.routing import (
     CATEGORIES,
@@ -360,8 +361,7 @@ def _finished_summary(result: RunResult) -> str:
 
 
 def _label(call: ToolCall) -> str:
-    target = call.arguments.get("path") or call.arguments.get("command") or call.arguments.get("pattern")
-    return f"{call.name} {str(target)[:60]}" if target else call.name
+    return describe_call(call.name, call.arguments, width=60)
 
 
 def _assistant_message(reply: ChatResponse, outcome: ParseOutcome) -> Message:

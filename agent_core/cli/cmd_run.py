@@ -7,9 +7,10 @@ import asyncio
 import sys
 from typing import Any
 
-from agent_core.cli.common import add_agent_options, attach_confirm, describe_call, error, make_agent
+from agent_core.cli.common import add_agent_options, attach_confirm, error, make_agent
 from agent_core.config import ConfigError
 from agent_core.result import RunResult
+from agent_core.tools.base import describe_call
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

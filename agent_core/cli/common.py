@@ -25,12 +25,6 @@ def error(message: str) -> None:
     print(f"smallcode: {message}", file=sys.stderr)
 
 
-def describe_call(name: str, args: dict[str, Any]) -> str:
-    target = args.get("path") or args.get("command") or args.get("pattern") or ""
-    target = str(target).replace("\n", " ")
-    return f"{name} {target[:70]}{'…' if len(target) > 70 else ''}".rstrip()
-
-
 async def terminal_confirm(command: str, reason: str) -> bool:
     """Ask the user at the terminal before a command on the shell policy's ask list runs."""
     from prompt_toolkit import PromptSession

@@ -12,9 +12,10 @@ from typing import Any
 from rich.console import Console
 
 from agent_core.agent import SmallCode
-from agent_core.cli.common import attach_confirm, describe_call, error
+from agent_core.cli.common import attach_confirm, error
 from agent_core.commands import execute_command
 from agent_core.config import ConfigError
+from agent_core.tools.base import describe_call
 
 BANNER = "SmallCode — type a task, /help for commands, /quit to leave."
 

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from agent_core.tools.shell import ShellSession
 
 
+def describe_call(name: str, args: dict[str, Any], width: int = 70) -> str:
+    """A one-line label for a call, for people and for result headers: `write_file hello.py`."""
+    target = str(args.get("path") or args.get("command") or args.get("pattern") or "").replace("\n", " ")
+    return f"{name} {target[:width]}{'…' if len(target) > width else ''}".rstrip()
+
+
 class ToolError(Exception):
     """A tool could not do what was asked; the message is written for the model (what to do instead)."""
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pygls.uris import to_fs_path
 
 from agent_core.agent import SmallCode
+from agent_core.tools.base import describe_call
 from lsp_server import capabilities
 from lsp_server.server import SmallCodeServer, UserError
 
@@ -162,9 +163,7 @@ def on_agent_event(ls: SmallCodeServer, root: Path, event: dict[str, Any]) -> No
         ls.protocol.notify(STREAM, {"runId": state.run_id, "text": str(event.get("text", ""))})
     elif name == "tool_start":
         state.tools += 1
-        args = event.get("args") or {}
-        target = args.get("path") or args.get("command") or args.get("pattern") or ""
-        _report(ls, state, f"{event.get('name')} {str(target)[:80]}".strip())
+        _report(ls, state, describe_call(str(event.get("name")), event.get("args") or {}, width=80))
     elif name == "tool_end" and not event.get("ok", True):
         _report(ls, state, f"{event.get('name')} failed")
     elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts
