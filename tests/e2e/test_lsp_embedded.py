@@ -30,7 +30,7 @@ SERVER = [sys.executable, "-m", "lsp_server", "--log-file", str(LOG)]
 
 
 def model_processes() -> list[str]:
-    """Command lines of running processes that serve a model from MODELS_DIR (read from /proc: `ps` cuts)."""
+    """Command lines of running processes serving this test's model from MODELS_DIR (read from /proc: `ps` cuts)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -39,7 +39,7 @@ def model_processes() -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if MODELS_DIR in cmdline and "--model" in cmdline:
+        if MODELS_DIR in cmdline and f"--model_alias {FAST_MODEL}" in cmdline:
             found.append(cmdline)
     return found
 
@@ -78,6 +78,7 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
                 "embeddedModel": FAST_MODEL,
                 "modelsDir": MODELS_DIR,
                 "maxTurns": 3,
+                "maxTokens": 256,
                 "applyMode": "auto",
             },
         )
@@ -86,6 +87,7 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     await asyncio.wait_for(lsp_client.shutdown_session(), 30)
 
 
+@pytest.mark.timeout(900)
 async def test_ask_starts_the_embedded_model_and_reports_it(client: LanguageClient, project: Path) -> None:
     params = types.ExecuteCommandParams(
         command="smallcode.ask",
