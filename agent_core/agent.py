@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +308,3 @@ class SmallCode:
         messages = self.history or [{"role": "system", "content": self.build_system_prompt()}]
         split = budget.split(messages)
         return {**split.as_dict(), "bar": split.bar()}
-
-    def subscribe_all(self, callback: Callable[[dict[str, Any]], Any]) -> None:
-        self.events.on("*", callback)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,3 @@ def system_prompt(
         if section.strip():
             text += "\n\n" + section.strip()
     return text
-
-
-def compact_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -90,7 +90,6 @@ class ContextBudget:
         self.counter = counter
         # Never reserve more than a third of a tiny window for the reply.
         self.reserve = min(reserve, window // 3)
-        self.evictions = 0
 
     @property
     def limit(self) -> int:
@@ -150,7 +149,6 @@ class ContextBudget:
         before = self.counter.count_messages([message])
         message["content"] = new_content
         message["smallcode_evicted"] = True
-        self.evictions += 1
         return before - self.counter.count_messages([message])
 
 

@@ -6,7 +6,6 @@ language server can serve unsaved buffers and turn writes into editor edits.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 from pydantic import Field
 
-from agent_core.patch import PatchError, apply_search_replace
+from agent_core.patch import PatchError, apply_search_replace, unified_diff
 from agent_core.safety.paths import PathError, is_sensitive, relative, resolve_in_workspace
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
 from agent_core.workspace import MAX_FILE_BYTES, EditResult, WorkspaceError
@@ -365,12 +364,8 @@ class PatchTool(Tool):
 
 
 def compact_diff(before: str, after: str, name: str) -> str:
-    """A unified diff with one line of context, cut to MAX_DIFF_LINES lines."""
-    lines = list(
-        difflib.unified_diff(
-            before.splitlines(), after.splitlines(), f"a/{name}", f"b/{name}", n=1, lineterm=""
-        )
-    )
+    """The patch engine's unified diff with one line of context, cut to MAX_DIFF_LINES lines."""
+    lines = unified_diff(name, before, after, context=1).splitlines()
     if len(lines) > MAX_DIFF_LINES:
         cut = len(lines) - MAX_DIFF_LINES
         lines = lines[:MAX_DIFF_LINES] + [f"[… {cut} more diff lines]"]
