@@ -10,6 +10,7 @@ from typing import Any
 
 from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
+from agent_core.context.task_files import task_files_context
 from agent_core.context.tokens import TokenCounter
 from agent_core.llm.client import ChatClient
 from agent_core.llm.types import Message, ModelError
@@ -25,6 +26,7 @@ from agent_core.safety.snapshots import SnapshottingWorkspace
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
+from agent_core.verify import Verdict, Verifier, asks_for_change
 from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
@@ -101,20 +103,41 @@ class SmallCode:
         try:
             client = await self._connect()
             self._prepare(task)
-            self.history.append({"role": "user", "content": self._task_message(task)})
             budget = ContextBudget(
                 self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048)
             )
-            loop = AgentLoop(
-                client=client,
-                tools=self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS),
-                ctx=self.ctx,
-                settings=self.settings,
-                events=self.events,
-                budget=budget,
-                trace=trace,
+            verifier = (
+                None if self.settings.test_disable else Verifier(self.root, self.project, self.settings, task)
             )
-            await loop.run(self.history, result, task)
+            self.ctx.protected = verifier.protects if verifier is not None else None
+            opening, baseline = await self._opening(task, budget, verifier)
+            start = len(self.history)
+            self.history.append({"role": "user", "content": opening})
+            for attempt in range(1, self.settings.attempts + 1):
+                settings = self.settings
+                if attempt > 1:  # another try from the same files, sampled differently
+                    settings = settings.model_copy(
+                        update={"temperature": min(1.0, settings.temperature + 0.3 * (attempt - 1))}
+                    )
+                loop = AgentLoop(
+                    client=client,
+                    tools=self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS),
+                    ctx=self.ctx,
+                    settings=settings,
+                    events=self.events,
+                    budget=budget,
+                    trace=trace,
+                    verifier=verifier,
+                    change_task=asks_for_change(task),
+                    end_when_green=baseline is not None and baseline.blocking,
+                )
+                await loop.run(self.history, result, task)
+                if (
+                    result.success
+                    or attempt == self.settings.attempts
+                    or not self._retry(result, start, trace)
+                ):
+                    break
             if self.ctx.plan is not None:
                 await self.ctx.plan.flush_events()
         except (ModelError, ConfigError) as exc:
@@ -175,7 +198,10 @@ class SmallCode:
     async def _connect(self) -> ChatClient:
         loop = asyncio.get_running_loop()
         if self._client is not None and self._client_loop is loop:
-            return self._client
+            if self._embedded is None or self._embedded.running:
+                return self._client
+            await self._client.aclose()  # the embedded server died (its cause was reported): start it again
+            self._client = None
         if self._client is not None:  # bound to a closed loop (an earlier run_sync): start afresh
             self._client = None
         base_url = self.settings.base_url
@@ -193,6 +219,9 @@ class SmallCode:
             api_key=self.settings.api_key,
             timeout=self.settings.request_timeout,
             retries=self.settings.retries,
+            # A dead embedded server says how it ended (signal, cause, log) instead of "connection refused".
+            diagnose=self._embedded.crash_report if self._embedded is not None else None,
+            counter=self.counter,
         )
         try:
             await client.check()
@@ -204,6 +233,7 @@ class SmallCode:
             self.ctx.settings = self.settings
         if not self.settings.context:
             self.context_window = await self._detect_window(client)
+        client.context_window = self.context_window
         if await client.count_tokens("def f(x):\n    return x") is not None:
             await self.counter.calibrate(client)
         self._client, self._client_loop = client, loop
@@ -244,7 +274,8 @@ class SmallCode:
                 f"no model server configured and the embedded model is unavailable ({exc}); "
                 "set SMALLCODE_BASE_URL or pip install 'smallcode[embedded]'"
             ) from None
-        self._embedded = EmbeddedServer(self.settings, on_status=self._status)
+        if self._embedded is None:  # else restart the one that died (start() reaps it and keeps its log)
+            self._embedded = EmbeddedServer(self.settings, on_status=self._status)
         base_url, model = await self._embedded.start()
         return str(base_url), str(model)
 
@@ -261,6 +292,45 @@ class SmallCode:
         self.ctx.plan.task = task
         if not (self.history and self.history[0].get("role") == "system"):
             self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
+
+    async def _opening(
+        self, task: str, budget: ContextBudget, verifier: Verifier | None
+    ) -> tuple[str, Verdict | None]:
+        """The first message of a run: the task, the files it names as they are now, and (when tests cover
+        them) how those tests fail — what a small model would otherwise spend its first turns finding out."""
+        message = self._task_message(task)
+        files = await task_files_context(
+            self.root,
+            task,
+            self.workspace,
+            self.counter,
+            budget_tokens=max(256, budget.window // 3),
+            allow_env_files=self.settings.allow_env_files,
+        )
+        self.ctx.read_paths.update(files.shown)
+        if files.text:
+            message += "\n\n" + files.text
+        baseline = None
+        if verifier is not None and files.named and asks_for_change(task):
+            baseline = await verifier.baseline(files.named)
+            if baseline is not None and baseline.blocking:
+                message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
+        return message, baseline
+
+    def _retry(self, result: RunResult, start: int, trace: TraceWriter) -> bool:
+        """After a failed attempt whose checks fail: put the files back and forget the attempt's turns."""
+        if result.checks is None or result.checks.status not in ("failed", "timeout", "syntax", "error"):
+            return False
+        rollback_run = getattr(self.workspace, "rollback_run", None)
+        if rollback_run is None:
+            return False
+        trace.write("attempt_failed", checks=result.checks.model_dump(), reverted=rollback_run())
+        del self.history[start + 1 :]
+        result.files_created.clear()
+        result.files_edited.clear()
+        result.checks = None
+        result.verified = False
+        return True
 
     def _planning(self, task: str) -> bool:
         """Plan tools are offered only for multi-step work (or a plan in progress): fewer tools, fewer mistakes."""

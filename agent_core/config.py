@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     """Override the auto-detected test command."""
     test_disable: bool = False
     """Do not run tests after edits."""
+    check_timeout: float = Field(default=120.0, gt=0)
+    """Seconds one check (the tests after a turn's edits) may take before it is stopped and reported."""
+    fix_rounds: int = Field(default=3, ge=0, le=20)
+    """Final answers refused while checks fail: each sends the failures back for another round of fixes."""
+    attempts: int = Field(default=1, ge=1, le=10)
+    """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = 2000
     """Maximum reasoning tokens."""
     thinking_disable: bool = False

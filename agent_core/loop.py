@@ -19,8 +19,7 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
-from agent_core.planning.validate import check_syntax
-from agent_core.result import RunResult, ToolCallRecord, Usage
+from agent_core.result import Checks, RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
 from agent_core.tools.base import describe_call
 from agent_core.tools.edit_blocks import apply_blocks
@@ -32,6 +31,7 @@ from agent_core.tools.routing import (
     routing_tool_schema,
     schemas_for,
 )
+from agent_core.verify import Verdict, Verifier
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
@@ -46,6 +46,15 @@ ALREADY_DONE = (
     "That exact edit was already made and succeeded; it was not applied again. If the task is complete, "
     "reply with a one-line summary and no tool call; otherwise make the next change."
 )
+
+NOT_DONE = (
+    "Not done yet: the checks fail after your changes.\n{feedback}\n"
+    "Fix the code (the tests are correct), then answer with a one-line summary when they pass."
+)
+CHECKS_PASS = (
+    "Checks passed: {summary}. If the task is complete, answer with a one-line summary and no tool call."
+)
+_DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
 
 EMPTY_REPLY = (
     "Your reply was empty. Call a tool to make progress, or answer with a short summary if the task is done."
@@ -71,6 +80,10 @@ class _RunState:
     repeated_done: int = 0
     category: str | None = None
     """With two-stage routing: the category whose tools are offered now."""
+    verdict: Verdict | None = None
+    """The last check, while nothing has changed since it ran (None: none yet, or stale)."""
+    fix_rounds: int = 0
+    """Final answers refused because the checks failed."""
 
 
 class AgentLoop:
@@ -84,8 +97,17 @@ class AgentLoop:
         events: EventBus,
         budget: ContextBudget,
         trace: TraceWriter,
+        verifier: Verifier | None = None,
+        change_task: bool = True,
+        end_when_green: bool = False,
     ) -> None:
         self.client = client
+        self.verifier = verifier
+        """Judges the run by the project's tests; None: the model's word is taken (no checks)."""
+        self.change_task = change_task
+        """Whether the task asks for a change (then a final answer is checked even if nothing was edited)."""
+        self.end_when_green = end_when_green
+        """Tests covering the task failed before the run: once the checks pass after an edit, it is done."""
         self.tools = tools
         self.ctx = ctx
         self.settings = settings
@@ -127,6 +149,9 @@ class AgentLoop:
         except _RunOver as over:
             result.response = over.response
             result.success = over.success
+            if result.checks is None and (result.files_created or result.files_edited):
+                # The run stopped early (turn limit, loop): still say where the code stands.
+                self._record_checks(result, await self._verify(result, state))
 
     async def _without_calls(
         self,
@@ -148,7 +173,8 @@ class AgentLoop:
             if isinstance(advice, StopReason):
                 raise _RunOver(f"Stopped: {advice.removeprefix('stopped: ')}.")
             if advice is None:
-                raise _RunOver(reply.content.strip(), success=True)
+                await self._finish(reply.content.strip(), history, result, state)
+                return
             history.append({"role": "user", "content": advice})  # e.g. the task re-injected after a greeting
             return
         state.format_errors += 1
@@ -170,7 +196,8 @@ class AgentLoop:
                 # Small models often send a finished edit again instead of ending: don't redo it.
                 state.repeated_done += 1
                 if state.repeated_done >= MAX_REPEATED_DONE:
-                    raise _RunOver(_finished_summary(result), success=True)
+                    await self._finish(_finished_summary(result), history, result, state)
+                    return
                 history.append(tool_result_message(_label(call), ALREADY_DONE, call.id))
                 continue
             advice = state.early_stop.observe_call(call.name, call.arguments)
@@ -187,10 +214,12 @@ class AgentLoop:
                 self._after_edit(call, output)
                 state.last_good_edit = _key(call) if output.ok else None
             edited += output.created + output.edited
+            if output.created or output.edited or call.name == "bash":
+                state.verdict = None  # files may have changed: the last check no longer holds
             history.append(tool_result_message(_label(call), output.text, call.id))
         plan = self.ctx.plan
         if edited and (plan is None or plan.plan is None):
-            await self._check_syntax(history, edited)
+            await self._check_turn(history, edited, result, state)
         if outcome.errors:
             history.append({"role": "user", "content": "\n".join(outcome.errors)})
 
@@ -245,23 +274,81 @@ class AgentLoop:
         chosen = schemas_for(state.category, self.schemas) if state.category else []
         return [routing_tool_schema(), *chosen]
 
-    async def _check_syntax(self, history: list[Message], files: list[str]) -> None:
-        """Without a plan, the cheapest check after a turn's edits: do the touched files still parse?
+    async def _check_turn(
+        self, history: list[Message], files: list[str], result: RunResult, state: _RunState
+    ) -> None:
+        """After a turn's edits: syntax, then the tests covering them; failures go back to the model.
 
-        With SMALLCODE_AUTO_ROLLBACK a failure is a hard fail: every edit of the turn is reverted."""
-        check = await check_syntax(self.ctx.root, sorted(set(files)))
-        if check.ok:
+        With SMALLCODE_AUTO_ROLLBACK a file that no longer parses is a hard fail: the turn's edits are reverted."""
+        if self.verifier is None or all(f.lower().endswith(_DOC_SUFFIXES) for f in files):
             return
-        message = f"Check after your edits failed:\n{check.output}"
+        verdict = await self.verifier.check(files)
+        state.verdict = verdict
+        self._record_checks(result, verdict)
+        self.trace.write("check", files=files, status=verdict.status, summary=verdict.summary())
+        if verdict.ok:
+            if self.end_when_green:  # the failing tests the task is about pass now: verified, no extra turn
+                raise _RunOver(f"{_finished_summary(result)} {verdict.summary().capitalize()}.", success=True)
+            history.append({"role": "user", "content": CHECKS_PASS.format(summary=verdict.summary())})
+            return
+        if not verdict.blocking:
+            return
+        message = f"Check after your edits failed:\n{verdict.feedback}"
         rollback_turn = getattr(self.ctx.workspace, "rollback_turn", None)
-        if self.settings.auto_rollback and rollback_turn is not None:
+        if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
             reverted = rollback_turn()
             self.trace.write("rollback", files=files, outcome=reverted)
             if reverted is not None:
                 message += (
                     "\nAll edits of that turn were reverted (auto-rollback); the files are as before it."
                 )
+                state.verdict = None
         history.append({"role": "user", "content": message})
+
+    async def _verify(self, result: RunResult, state: _RunState) -> Verdict | None:
+        """The check of everything the run changed (reusing the last one if nothing changed since)."""
+        if self.verifier is None:
+            return None
+        if state.verdict is None:
+            state.verdict = await self.verifier.check(result.files_created + result.files_edited)
+            self.trace.write(
+                "check", files=None, status=state.verdict.status, summary=state.verdict.summary()
+            )
+        return state.verdict
+
+    async def _finish(self, answer: str, history: list[Message], result: RunResult, state: _RunState) -> None:
+        """The model says it is done. Done means verified: the run ends as a success only if the checks pass
+        (or there are none); otherwise the failures go back, up to SMALLCODE_FIX_ROUNDS times."""
+        changed = bool(result.files_created or result.files_edited)
+        if self.verifier is None or not (changed or self.change_task):
+            raise _RunOver(answer, success=True)
+        verdict = await self._verify(result, state)
+        assert verdict is not None
+        self._record_checks(result, verdict)
+        if not verdict.blocking:
+            result.verified = verdict.ok
+            raise _RunOver(answer, success=True)
+        if state.fix_rounds < self.settings.fix_rounds:
+            state.fix_rounds += 1
+            history.append({"role": "user", "content": NOT_DONE.format(feedback=verdict.feedback)})
+            return
+        raise _RunOver(f"{answer}\n\nNot done: {verdict.summary()}.", success=False)
+
+    @staticmethod
+    def _record_checks(result: RunResult, verdict: Verdict | None) -> None:
+        if verdict is None:
+            return
+        previous = result.checks.restored_tests if result.checks is not None else []
+        result.checks = Checks(
+            command=verdict.command,
+            passed=verdict.passed,
+            failed=verdict.failed,
+            output_tail=verdict.output_tail,
+            status=str(verdict.status),
+            summary=verdict.summary(),
+            restored_tests=sorted({*previous, *verdict.restored}),
+        )
+        result.verified = verdict.ok
 
     def _with_plan(self, messages: list[Message]) -> list[Message]:
         """The plan and its current step, shown every turn (appended to this request only, not kept)."""

@@ -77,6 +77,14 @@ def print_summary(result: RunResult) -> None:
         lines.append("created: " + ", ".join(result.files_created))
     if result.files_edited:
         lines.append("edited: " + ", ".join(result.files_edited))
+    if result.checks is not None and result.checks.restored_tests:
+        lines.append(
+            "restored (the task did not ask to change tests): " + ", ".join(result.checks.restored_tests)
+        )
+    if result.checks is not None:
+        lines.append(result.checks.summary)
+    elif result.success:
+        lines.append("not verified: no checks ran")
     lines.append(
         f"{'done' if result.success else 'failed'} in {result.turns} turn(s), {len(result.tool_calls)} "
         f"tool call(s), {result.usage.total_tokens} tokens, {result.duration_ms / 1000:.1f} s"

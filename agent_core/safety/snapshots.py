@@ -369,6 +369,20 @@ class SnapshottingWorkspace(Workspace):
             return EditResult(False, f"{path.relative_to(self.root).as_posix()} does not exist")
         return EditResult(True)
 
+    def rollback_run(self) -> list[dict[str, Any]]:
+        """Revert every edit the current run made through this workspace, newest turn first (a fresh attempt
+        at the task starts from the files as they were). Changes made by shell commands are not covered."""
+        outcomes = []
+        mine = [
+            m for m in self.store.manifests() if m.run == self.run_id and m.kind == "turn" and not m.undone
+        ]
+        for manifest in sorted(mine, key=lambda m: m.turn, reverse=True):
+            if manifest.entries:
+                outcomes.append(self.store.rollback(manifest.id))
+        self.current = None
+        self._recorded = set()
+        return outcomes
+
     def rollback_turn(self) -> dict[str, Any] | None:
         """Revert every edit of the current turn (for auto-rollback on a validation hard-fail)."""
         if self.current is None:

@@ -54,6 +54,8 @@ class ToolContext:
     """Files the agent has read (or written) in this session: the write guard's memory."""
     guard_warned: set[Path] = field(default_factory=set)
     """Files whose first unread write was refused; a second attempt goes through."""
+    protected: Callable[[str], bool] | None = None
+    """Workspace-relative files the model may not edit in this run (tests that judge it); None: all editable."""
     shell: ShellSession | None = None
     plan: PlanStore | None = None
     """The session's TODO plan (plan/todo tools); created on first use when the agent attached none."""

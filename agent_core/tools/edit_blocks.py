@@ -9,7 +9,7 @@ from __future__ import annotations
 from agent_core.patch import EditBlock, apply_edit_blocks
 from agent_core.safety.paths import PathError
 from agent_core.tools.base import ToolContext, ToolError, ToolOutput
-from agent_core.tools.files import rel, resolve
+from agent_core.tools.files import check_editable, rel, resolve
 from agent_core.workspace import WorkspaceError
 
 
@@ -23,6 +23,7 @@ async def apply_blocks(blocks: list[EditBlock], ctx: ToolContext) -> ToolOutput:
             continue
         try:
             path = resolve(ctx, block.path)
+            check_editable(ctx, rel(ctx, path))
         except (ToolError, PathError) as exc:
             problems.append(str(exc))
             continue

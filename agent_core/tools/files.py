@@ -46,6 +46,22 @@ def rel(ctx: ToolContext, path: Path) -> str:
     return relative(ctx.root, path) or "."
 
 
+def check_editable(ctx: ToolContext, name: str) -> None:
+    """Refuse edits that would game the run or clutter SmallCode's state: the tests that judge the run
+    (unless the task asked to change tests) and anything under `.smallcode/`."""
+    if name == ".smallcode" or name.startswith(".smallcode/"):
+        wanted = name.split("/")[-1]
+        raise ToolError(
+            f"{name} is inside .smallcode/, SmallCode's own folder, not part of the project. "
+            f"Write the file in the project instead (e.g. path {wanted!r})."
+        )
+    if ctx.protected is not None and ctx.protected(name):
+        raise ToolError(
+            f"{name} is a test that checks your work and the task does not ask to change tests, so it stays "
+            "as it is. Change the code under test so that these tests pass."
+        )
+
+
 def rejected(result: EditResult) -> ToolOutput:
     return ToolOutput(ok=False, text=f"the user rejected this edit: {result.message or 'no reason given'}")
 
@@ -252,6 +268,7 @@ class WriteFileTool(Tool):
         name = rel(ctx, path)
         if path.is_dir():
             raise ToolError(f"{name} is a directory; give a file path.")
+        check_editable(ctx, name)
         if len(args.content.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
             raise ToolError(f"content for {name} is larger than {MAX_FILE_BYTES} bytes; write smaller files.")
         existed = await ctx.workspace.exists(path)
@@ -340,6 +357,7 @@ class PatchTool(Tool):
         name = rel(ctx, path)
         if path.is_dir():
             raise ToolError(f"{name} is a directory; give a file path.")
+        check_editable(ctx, name)
         if not await ctx.workspace.exists(path):
             raise ToolError(f"{name} does not exist; use write_file to create a new file.")
         try:

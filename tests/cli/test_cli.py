@@ -72,6 +72,8 @@ def test_run_json_prints_exactly_one_run_result(model_server: ScriptedModelServe
         "usage",
         "duration_ms",
         "turns",
+        "checks",
+        "verified",
     }
     assert result["success"] is True and result["files_created"] == ["hello.py"]
     assert result["tool_calls"][0]["name"] == "write_file"

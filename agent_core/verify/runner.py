@@ -1,0 +1,267 @@
+"""Run a project's tests and say what really happened: how many ran, passed and failed, and why they failed.
+
+pytest runs with a JUnit XML report, so counts and failure messages come from data rather than from scraping
+its console; unittest and other runners are read from their summary lines. A run that executed zero tests is
+`no_tests`, never a pass. Failures are condensed for a small context window: the failing test ids, the
+assertion or exception line, expected vs actual — about 1,500 characters at most.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agent_core.planning.validate import run_command
+
+Status = Literal["passed", "failed", "no_tests", "timeout", "unavailable", "error"]
+
+FEEDBACK_CHARS = 1500
+"""Failure text sent to the model after a check: enough for the ids and the first assertions."""
+TAIL_CHARS = 2000
+"""Output kept in RunResult.checks.output_tail."""
+_PYTEST_FILES = "test_*.py *_test.py"
+_ZERO_TESTS = re.compile(
+    r"\b(Ran 0 tests|NO TESTS RAN|running 0 tests|no tests (found|ran|to run)|0 passing|"
+    r"No tests found|testing: warning: no tests to run|0 examples)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class TestRun:
+    command: str
+    status: Status
+    passed: int = 0
+    failed: int = 0
+    output_tail: str = ""
+    failures: list[str] = field(default_factory=list)
+    """One condensed entry per failing test: its id and the lines that say why."""
+
+    @property
+    def ran(self) -> int:
+        return self.passed + self.failed
+
+    def feedback(self, limit: int = FEEDBACK_CHARS) -> str:
+        """The failures as the model should see them, within `limit` characters."""
+        if self.status == "timeout":
+            return (
+                f"The tests did not finish in time (`{self.command}`): look for an endless loop.\n"
+                + _tail(self.output_tail, limit // 2)
+            )
+        if self.status == "no_tests":
+            return f"No tests ran (`{self.command}`)."
+        if not self.failures:
+            return _tail(self.output_tail, limit)
+        head = f"{self.failed} failing, {self.passed} passing (`{self.command}`):"
+        out, used = [head], len(head)
+        for i, entry in enumerate(self.failures):
+            if used + len(entry) + 1 > limit and i > 0:
+                out.append(f"… and {len(self.failures) - i} more failing.")
+                break
+            out.append(entry[: limit - used] if i == 0 else entry)
+            used += len(entry) + 1
+        return "\n".join(out)
+
+
+def python_has_pytest(root: Path) -> bool:
+    """Whether the project's `python` can import pytest (pytest collects unittest classes too)."""
+    return _has_module(root, "pytest")
+
+
+_MODULE_CACHE: dict[tuple[str, str], bool] = {}
+
+
+def _has_module(root: Path, module: str) -> bool:
+    python = shutil.which("python") or shutil.which("python3")
+    if python is None:
+        return False
+    key = (python, module)
+    if key not in _MODULE_CACHE:
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                [python, "-c", f"import {module}"], cwd=root, capture_output=True, timeout=30, check=False
+            )
+            _MODULE_CACHE[key] = done.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _MODULE_CACHE[key] = False
+    return _MODULE_CACHE[key]
+
+
+def plan_command(root: Path, detected: str | None, scope: list[str], python_tests: bool) -> tuple[str, str]:
+    """(kind, command) for a test run over `scope` (all tests when empty): kind is pytest, unittest or other.
+
+    Python tests run under pytest whenever it is importable: `python -m unittest` alone discovers only
+    `test*.py`, so a suite in `calc_test.py` would "pass" having run nothing."""
+    command = (detected or "").strip()
+    py_scope = [s for s in scope if s.endswith(".py")]
+    if "pytest" in command:
+        return "pytest", _with_scope(command, py_scope)
+    wants_python = python_tests and (not command or "unittest" in command or command.startswith("python"))
+    if wants_python and python_has_pytest(root):
+        return "pytest", _with_scope("python -m pytest", py_scope)
+    if wants_python:
+        if py_scope:
+            modules = " ".join(shlex.quote(s[:-3].replace("/", ".")) for s in py_scope)
+            return "unittest", f"python -m unittest {modules}"
+        return "unittest", "python -m unittest discover -p '*test*.py'"
+    return "other", command
+
+
+def _with_scope(command: str, scope: list[str]) -> str:
+    return command + "".join(" " + shlex.quote(s) for s in scope)
+
+
+def _pytest_configures_files(root: Path) -> bool:
+    for name in ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"):
+        try:
+            if "python_files" in (root / name).read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+async def run_tests(root: Path, kind: str, command: str, timeout: float) -> TestRun:
+    """Run one test command and read what happened."""
+    if kind == "pytest":
+        return await _run_pytest(root, command, timeout)
+    result = await run_command(command, root, timeout, max_output=TAIL_CHARS * 3)
+    if result.exit_code is None:
+        return TestRun(command, "timeout", output_tail=_tail(result.output, TAIL_CHARS))
+    last_line = result.output.strip().splitlines()[-1] if result.output.strip() else ""
+    if result.exit_code == 127 or last_line.startswith("No module named"):
+        return TestRun(command, "unavailable", output_tail=_tail(result.output, TAIL_CHARS))
+    if kind == "unittest":
+        return _read_unittest(command, result.exit_code, result.output)
+    if _ZERO_TESTS.search(result.output):
+        return TestRun(command, "no_tests", output_tail=_tail(result.output, TAIL_CHARS))
+    if result.exit_code == 0:
+        return TestRun(
+            command, "passed", passed=_count_passed(result.output), output_tail=_tail(result.output)
+        )
+    return TestRun(
+        command,
+        "failed",
+        failed=max(1, _count_failed(result.output)),
+        output_tail=_tail(result.output, TAIL_CHARS),
+    )
+
+
+async def _run_pytest(root: Path, command: str, timeout: float) -> TestRun:
+    with tempfile.TemporaryDirectory(prefix="smallcode-junit-") as tmp:
+        report = Path(tmp) / "report.xml"
+        words = shlex.split(command)
+        at = words.index("pytest") + 1 if "pytest" in words else len(words)
+        flags = ["-q", "--tb=short", "-p", "no:cacheprovider", f"--junitxml={report}"]
+        if not _pytest_configures_files(root):
+            flags += ["-o", f"python_files={_PYTEST_FILES}"]
+        full = shlex.join([*words[:at], *flags, *words[at:]])
+        result = await run_command(full, root, timeout, max_output=TAIL_CHARS * 3)
+        tail = _tail(result.output, TAIL_CHARS)
+        if result.exit_code is None:
+            return TestRun(command, "timeout", output_tail=tail)
+        if result.exit_code == 127 or "No module named pytest" in result.output:
+            return TestRun(command, "unavailable", output_tail=tail)
+        if result.exit_code == 5:
+            return TestRun(command, "no_tests", output_tail=tail)
+        run = _read_junit(command, report, tail) if report.is_file() else None
+    if run is None:  # no report: usage error or a crash before collection
+        return TestRun(command, "error", failed=1, output_tail=tail, failures=[_tail(result.output, 600)])
+    if run.ran == 0:
+        run.status = "no_tests"
+    elif run.failed or result.exit_code != 0:
+        run.status = "failed"
+        run.failed = max(run.failed, 1)
+    return run
+
+
+def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
+    try:
+        tree = ET.parse(report)
+    except (ET.ParseError, OSError):
+        return None
+    run = TestRun(command, "passed", output_tail=tail)
+    for case in tree.iter("testcase"):
+        problem = next((c for c in case if c.tag in ("failure", "error")), None)
+        skipped = any(c.tag == "skipped" for c in case)
+        if problem is not None:
+            run.failed += 1
+            run.failures.append(_condense_case(case, problem))
+        elif not skipped:
+            run.passed += 1
+    return run
+
+
+def _condense_case(case: ET.Element, problem: ET.Element) -> str:
+    classname = case.get("classname") or ""
+    name = case.get("name") or "?"
+    test_id = f"{classname}::{name}" if classname else name
+    text = problem.text or ""
+    detail = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    where = [line.strip() for line in text.splitlines() if re.match(r"^\S+\.py:\d+", line.strip())]
+    lines = [f"- {test_id}"]
+    if detail:
+        lines += ["    " + d for d in detail[:6] if d]
+    else:
+        lines.append("    " + (problem.get("message") or text.strip().splitlines()[-1:] or ["failed"])[0])
+    if where:
+        lines.append("    at " + where[-1][:160])
+    return "\n".join(line[:240] for line in lines)
+
+
+_UNITTEST_BLOCK = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]*)\)", re.MULTILINE)
+
+
+def _read_unittest(command: str, exit_code: int, output: str) -> TestRun:
+    tail = _tail(output, TAIL_CHARS)
+    ran = re.search(r"^Ran (\d+) tests?", output, re.MULTILINE)
+    total = int(ran.group(1)) if ran else 0
+    if total == 0 or "NO TESTS RAN" in output:
+        return TestRun(command, "no_tests", output_tail=tail)
+    bad = re.search(r"FAILED \(([^)]*)\)", output)
+    failed = sum(int(n) for n in re.findall(r"(?:failures|errors)=(\d+)", bad.group(1))) if bad else 0
+    if exit_code != 0:
+        failed = max(failed, 1)
+    failures = []
+    blocks = list(_UNITTEST_BLOCK.finditer(output))
+    for i, match in enumerate(blocks):
+        end = blocks[i + 1].start() if i + 1 < len(blocks) else len(output)
+        body = output[match.end() : end]
+        last = [
+            line.strip()
+            for line in body.splitlines()
+            if re.match(r"^\s*\w+(Error|Exception)\b|^\s*AssertionError", line)
+        ]
+        where = re.findall(r'File "([^"]+)", line (\d+)', body)
+        entry = f"- {match.group(3)}.{match.group(2)}" if "." not in match.group(3) else f"- {match.group(3)}"
+        entry += "\n    " + (
+            last[-1] if last else body.strip().splitlines()[-1:][0] if body.strip() else "failed"
+        )
+        if where:
+            entry += f"\n    at {Path(where[-1][0]).name}:{where[-1][1]}"
+        failures.append(entry[:500])
+    status: Status = "failed" if failed else "passed"
+    return TestRun(command, status, passed=total - failed, failed=failed, output_tail=tail, failures=failures)
+
+
+def _count_passed(output: str) -> int:
+    numbers = re.findall(r"(\d+) (?:passed|passing|tests? passed)", output)
+    ok = re.search(r"^ok\s", output, re.MULTILINE)
+    return sum(int(n) for n in numbers) or (1 if ok else 0)
+
+
+def _count_failed(output: str) -> int:
+    return sum(int(n) for n in re.findall(r"(\d+) (?:failed|failing|failures?)\b", output))
+
+
+def _tail(text: str, limit: int = TAIL_CHARS) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]

@@ -1,0 +1,201 @@
+"""The verification loop's judge: after a turn's edits and before a run may end as a success.
+
+Syntax of the edited files first, then the tests: the detected test command (SMALLCODE_TEST_RUNNER overrides),
+scoped to the tests that cover the edited files, under SMALLCODE_CHECK_TIMEOUT. The tests that judge are the ones
+that existed before the run: unless the task asked for test changes, the test files are snapshotted when the run
+starts, edits to them are refused by the file tools, and a test file changed some other way (the shell) is put
+back before the check, and the user is told.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent_core.config import Settings
+from agent_core.planning.detect import ProjectInfo
+from agent_core.planning.validate import check_syntax
+from agent_core.verify.runner import Status, TestRun, plan_command, run_tests
+from agent_core.verify.testfiles import (
+    MAX_TEST_BYTES,
+    covering_tests,
+    find_test_files,
+    is_test_file,
+    task_changes_tests,
+)
+from agent_core.workspace import atomic_write
+
+_QUESTION = re.compile(
+    r"^\s*(what|why|how|where|which|who|when|is|are|does|do|can|could|should|explain|describe|summari[sz]e|"
+    r"list|show|tell|review)\b",
+    re.IGNORECASE,
+)
+_CHANGE = re.compile(
+    r"\b(fix|implement|add|make|change|update|create|write|refactor|rename|remove|delete|solve|complete|"
+    r"finish|correct|handle|support|replace|convert|edit|modify|build|port|repair|resolve)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_change(task: str) -> bool:
+    """Whether a task asks for code changes (then a final answer is checked even when nothing was edited:
+    "Done!" without a change is not done); questions and reviews are answered on the model's word."""
+    text = task.strip()
+    if _QUESTION.match(text) and (text.endswith("?") or not _CHANGE.search(text.split("\n")[0])):
+        return False
+    return bool(_CHANGE.search(text))
+
+
+@dataclass
+class Verdict:
+    """What one check found."""
+
+    status: Status | str
+    """passed, failed, no_tests, timeout, unavailable, error; `syntax` (a file doesn't parse); `none`
+    (nothing to run: no test command for this project)."""
+    command: str | None = None
+    passed: int = 0
+    failed: int = 0
+    output_tail: str = ""
+    feedback: str = ""
+    """Written for the model: what failed and where, within a small window's means."""
+    restored: list[str] = field(default_factory=list)
+    """Test files the run had changed and that were put back before checking."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def blocking(self) -> bool:
+        """A result that must not end a run as a success."""
+        return self.status in ("failed", "timeout", "syntax", "error")
+
+    def summary(self) -> str:
+        """One line for people: what ran and how it went."""
+        if self.status == "passed":
+            return f"checks passed: {self.passed} test{'s' if self.passed != 1 else ''} (`{self.command}`)"
+        if self.status == "failed":
+            return f"checks failed: {self.failed} failing, {self.passed} passing (`{self.command}`)"
+        if self.status == "no_tests":
+            return f"not verified: no tests ran (`{self.command}`)"
+        if self.status == "syntax":
+            return "checks failed: a changed file does not parse"
+        if self.status == "timeout":
+            return f"checks failed: the tests did not finish in time (`{self.command}`)"
+        if self.status == "unavailable":
+            return f"not verified: the test runner is not available here (`{self.command}`)"
+        if self.status == "error":
+            return f"checks failed: the test run broke (`{self.command}`)"
+        return "not verified: no tests found for this project"
+
+
+class Verifier:
+    """One per run: knows the tests as they were when the run started."""
+
+    def __init__(self, root: Path, info: ProjectInfo | None, settings: Settings, task: str) -> None:
+        self.root = root
+        self.info = info or ProjectInfo()
+        self.settings = settings
+        self.tests_may_change = task_changes_tests(task)
+        self.original_tests: dict[str, bytes] = {}
+        """Test files as they were at the start of the run (empty when the task asks for test changes)."""
+        if not self.tests_may_change and not settings.test_disable:
+            for rel in find_test_files(root):
+                path = root / rel
+                try:
+                    if path.stat().st_size <= MAX_TEST_BYTES:
+                        self.original_tests[rel] = path.read_bytes()
+                except OSError:
+                    continue
+
+    def protects(self, rel: str) -> bool:
+        """Whether edits to this workspace-relative file are refused (a test that existed before the run)."""
+        return rel in self.original_tests
+
+    def restore_tests(self) -> list[str]:
+        """Put back protected tests the run changed or deleted (through the shell); return their paths."""
+        restored = []
+        for rel, data in self.original_tests.items():
+            path = self.root / rel
+            try:
+                if not os.path.islink(path) and path.is_file() and path.read_bytes() == data:
+                    continue
+                if os.path.islink(path):
+                    path.unlink()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, data)
+                restored.append(rel)
+            except OSError:
+                continue
+        return restored
+
+    def test_command(self) -> str | None:
+        if self.settings.test_disable:
+            return None
+        return (self.settings.test_runner or "").strip() or self.info.test_command
+
+    async def baseline(self, files: list[str]) -> Verdict | None:
+        """Before the run: the tests covering `files` (the ones a task names), when there are any. Their
+        failures tell the model what to fix from its first turn; None when no test is known to cover them."""
+        command = self.test_command()
+        if self.settings.test_disable or not files:
+            return None
+        tests = find_test_files(self.root)
+        scope = covering_tests(self.root, [f for f in files if not is_test_file(f)] or files, tests)
+        if not scope:
+            return None
+        kind, command_line = plan_command(self.root, command, scope, any(t.endswith(".py") for t in tests))
+        if not command_line:
+            return None
+        run = await run_tests(self.root, kind, command_line, min(self.settings.check_timeout, 60.0))
+        return _verdict(run, [])
+
+    async def check(self, edited: list[str]) -> Verdict:
+        """Syntax of `edited`, then the tests covering them (all tests when none is known to)."""
+        edited = sorted(set(edited))
+        if edited:
+            syntax = await check_syntax(self.root, edited)
+            if not syntax.ok:
+                return Verdict("syntax", feedback=syntax.output)
+        restored = self.restore_tests()
+        if self.settings.test_disable:
+            return Verdict("none", restored=restored)
+        tests = find_test_files(self.root)
+        python_tests = any(t.endswith(".py") for t in tests)
+        detected = self.test_command()
+        if detected is None and not tests:
+            return Verdict("none", restored=restored)
+        scope = covering_tests(self.root, edited, tests) if edited else []
+        kind, command = plan_command(self.root, detected, scope, python_tests)
+        if not command:
+            return Verdict("none", restored=restored)
+        run = await run_tests(self.root, kind, command, self.settings.check_timeout)
+        if run.status == "passed" and scope and len(scope) < len(tests):
+            # The covering tests pass: the rest of the suite must not have been broken either.
+            kind, full = plan_command(self.root, detected, [], python_tests)
+            whole = await run_tests(self.root, kind, full, self.settings.check_timeout)
+            if whole.status in (
+                "passed",
+                "failed",
+                "error",
+            ):  # a slow or odd full run keeps the scoped verdict
+                run = whole
+        return _verdict(run, restored)
+
+
+def _verdict(run: TestRun, restored: list[str]) -> Verdict:
+    return Verdict(
+        run.status,
+        command=run.command,
+        passed=run.passed,
+        failed=run.failed,
+        output_tail=run.output_tail,
+        feedback=run.feedback(),
+        restored=restored,
+    )
+
+
+__all__ = ["Verdict", "Verifier", "asks_for_change", "is_test_file"]
