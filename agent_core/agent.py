@@ -10,7 +10,7 @@ from typing import Any
 
 from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
-from agent_core.context.task_files import task_files_context
+from agent_core.context.task_files import new_files_named, task_files_context
 from agent_core.context.tokens import TokenCounter
 from agent_core.llm.client import ChatClient
 from agent_core.llm.types import Message, ModelError
@@ -26,7 +26,7 @@ from agent_core.safety.snapshots import SnapshottingWorkspace
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
-from agent_core.verify import Verdict, Verifier, asks_for_change
+from agent_core.verify import Verdict, Verifier, asks_for_change, is_test_file
 from agent_core.workspace import FileWorkspace, Workspace
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ UNREPORTED_WINDOW_CAP = 8192
 """Context window assumed at most when neither the server nor SMALLCODE_CONTEXT says (see _detect_window)."""
 PLAN_TOOLS = frozenset({"plan", "todo"})
 """Offered only when a task needs a plan (or one is in progress)."""
+SMALL_TIER_TOOLS = ("read_file", "write_file", "patch", "bash")
+"""What a model of 4B or fewer is offered: fewer tools, fewer wrong choices (files are edited whole in fences)."""
 
 
 class SmallCode:
@@ -80,6 +82,8 @@ class SmallCode:
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._embedded: Any = None
         self._status_tasks: set[asyncio.Task[None]] = set()
+        self._named: list[str] = []
+        """Files the current task names (shown in its first message)."""
 
     # events -----------------------------------------------------------------------------------------
     def on(self, event: str, callback: Callback) -> None:
@@ -121,7 +125,7 @@ class SmallCode:
                     )
                 loop = AgentLoop(
                     client=client,
-                    tools=self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS),
+                    tools=self._tools_for(task),
                     ctx=self.ctx,
                     settings=settings,
                     events=self.events,
@@ -130,6 +134,10 @@ class SmallCode:
                     verifier=verifier,
                     change_task=asks_for_change(task),
                     end_when_green=baseline is not None and baseline.blocking,
+                    known_files=[
+                        *self._named,
+                        *new_files_named(self.root, task, self.settings.allow_env_files),
+                    ],
                 )
                 await loop.run(self.history, result, task)
                 if (
@@ -308,6 +316,7 @@ class SmallCode:
             allow_env_files=self.settings.allow_env_files,
         )
         self.ctx.read_paths.update(files.shown)
+        self._named = files.named
         if files.text:
             message += "\n\n" + files.text
         baseline = None
@@ -315,6 +324,12 @@ class SmallCode:
             baseline = await verifier.baseline(files.named)
             if baseline is not None and baseline.blocking:
                 message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
+        sources = [p for p in files.shown if not is_test_file(p.name)]
+        if self.small_tier() and len(sources) == 1 and asks_for_change(task):
+            rel = sources[0].relative_to(self.root).as_posix()
+            message += (
+                f"\n\nReply with the line {rel} and then the complete new {rel} in one fenced code block."
+            )
         return message, baseline
 
     def _retry(self, result: RunResult, start: int, trace: TraceWriter) -> bool:
@@ -332,15 +347,34 @@ class SmallCode:
         result.verified = False
         return True
 
+    def small_tier(self) -> bool:
+        """Whether the model gets the small scaffolding (4B and under, or its profile says so)."""
+        from agent_core.llm.profiles import model_tier, profile_for
+
+        model = self.settings.model or ""
+        return model_tier(model, profile_for(model, self.root)) == "small"
+
+    def _tools_for(self, task: str) -> ToolRegistry:
+        tools = self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS)
+        if self.small_tier():
+            tools = tools.without(set(tools.names()) - set(SMALL_TIER_TOOLS) - PLAN_TOOLS)
+        return tools
+
     def _planning(self, task: str) -> bool:
-        """Plan tools are offered only for multi-step work (or a plan in progress): fewer tools, fewer mistakes."""
+        """Plan tools are offered only for multi-step work (or a plan in progress): fewer tools, fewer mistakes.
+        Small models plan only when asked (SMALLCODE_PLAN): measured, the plan bookkeeping cost them more turns
+        than it saved (issue 12: 36 of 129 turns went to routing, plan and todo calls)."""
         if self.settings.plan_disable:
+            return False
+        if self.small_tier() and not self.settings.plan:
             return False
         in_progress = self.ctx.plan is not None and self.ctx.plan.plan is not None
         return in_progress or needs_plan(task, self.settings)
 
     def _task_message(self, task: str) -> str:
         if self.settings.plan_disable or not needs_plan(task, self.settings):
+            return task
+        if self.small_tier() and not self.settings.plan:
             return task
         return (
             f"{task}\n\nThis task has several steps. First call the plan tool with a short list of atomic steps "
@@ -352,6 +386,12 @@ class SmallCode:
         from agent_core.llm.profiles import format_instructions, profile_for
 
         # Plan tools are described where a task needs them (the task message), keeping this prompt stable.
+        if self.small_tier():
+            from agent_core.prompts import small_system_prompt
+
+            small = self.tools.without(set(self.tools.names()) - set(SMALL_TIER_TOOLS)).schemas()
+            profile = profile_for(self.settings.model or "", self.root)
+            return small_system_prompt(self.root, small, format_instructions(profile, small, example="bash"))
         schemas = self.tools.without(PLAN_TOOLS).schemas()
         extra = [self.project.prompt_lines()] if self.project is not None else []
         if routing_enabled(self.settings.tool_routing, self.context_window):

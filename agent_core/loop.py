@@ -18,6 +18,7 @@ from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
+from agent_core.patch.whole import parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.result import Checks, RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
@@ -100,6 +101,7 @@ class AgentLoop:
         verifier: Verifier | None = None,
         change_task: bool = True,
         end_when_green: bool = False,
+        known_files: list[str] | None = None,
     ) -> None:
         self.client = client
         self.verifier = verifier
@@ -107,6 +109,8 @@ class AgentLoop:
         self.change_task = change_task
         """Whether the task asks for a change (then a final answer is checked even if nothing was edited)."""
         self.end_when_green = end_when_green
+        self.known_files = list(known_files or [])
+        """Files the task names (existing or to be created): whole-file blocks for them are edits."""
         """Tests covering the task failed before the run: once the checks pass after an edit, it is done."""
         self.tools = tools
         self.ctx = ctx
@@ -166,6 +170,12 @@ class AgentLoop:
             blocks_output = await self._edit_blocks(reply.content, result)
             if blocks_output is not None:
                 history.append(tool_result_message("edit blocks", blocks_output.text, None))
+                changed = blocks_output.created + blocks_output.edited
+                if changed:
+                    state.verdict = None
+                    plan = self.ctx.plan
+                    if plan is None or plan.plan is None:
+                        await self._check_turn(history, changed, result, state)
                 return
         problem = "\n".join(outcome.errors) or (EMPTY_REPLY if not reply.content.strip() else "")
         if not problem:
@@ -192,6 +202,7 @@ class AgentLoop:
             if call.name == ROUTING_TOOL:
                 history.append(tool_result_message(_label(call), self._choose_category(call, state), call.id))
                 continue
+            self._fill_path(call, result)
             if call.name in EDIT_TOOLS and _key(call) == state.last_good_edit:
                 # Small models often send a finished edit again instead of ending: don't redo it.
                 state.repeated_done += 1
@@ -240,9 +251,10 @@ class AgentLoop:
                 output.text += "\n" + note
 
     async def _edit_blocks(self, content: str, result: RunResult) -> ToolOutput | None:
-        """SEARCH/REPLACE blocks in a reply without tool calls still edit; None when there are none."""
+        """SEARCH/REPLACE blocks or whole files in fences, in a reply without tool calls, still edit; None
+        when there are none."""
         if "<<<<<<<" not in content and "\n+++ " not in content:
-            return None
+            return await self._whole_files(content, result)
         try:
             blocks = parse_edit_blocks(content)
         except PatchError as exc:
@@ -258,6 +270,45 @@ class AgentLoop:
         output = await apply_blocks(blocks, self.ctx)
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
+
+    async def _whole_files(self, content: str, result: RunResult) -> ToolOutput | None:
+        """A file's path on a line, then its whole new content in a fence: written like write_file (so the
+        same guards apply), for the files this run knows about."""
+        if "```" not in content and "~~~" not in content:
+            return None
+        blocks = parse_whole_files(content, self._files_in_play(result))
+        if not blocks:
+            return None
+        outputs = []
+        for block in blocks:
+            call = ToolCall(name="write_file", arguments={"path": block.path, "content": block.content})
+            outputs.append(await self._run_tool(call, result))
+            self._after_edit(call, outputs[-1])
+        return ToolOutput(
+            ok=all(o.ok for o in outputs),
+            text="\n".join(o.text for o in outputs),
+            created=[p for o in outputs for p in o.created],
+            edited=[p for o in outputs for p in o.edited],
+        )
+
+    def _files_in_play(self, result: RunResult) -> set[str]:
+        """Workspace-relative files this run may edit without naming a tool: named in the task (existing or
+        to be created), read, or already changed."""
+        known = set(self.known_files) | set(result.files_created) | set(result.files_edited)
+        for path in self.ctx.read_paths:
+            try:
+                known.add(path.relative_to(self.ctx.root).as_posix())
+            except ValueError:
+                continue
+        return known
+
+    def _fill_path(self, call: ToolCall, result: RunResult) -> None:
+        """A file tool called without `path` while exactly one file is in play: that file is meant."""
+        if call.name not in ("patch", "write_file", "read_file") or call.arguments.get("path"):
+            return
+        known = self._files_in_play(result)
+        if len(known) == 1:
+            call.arguments["path"] = next(iter(known))
 
     def _choose_category(self, call: ToolCall, state: _RunState) -> str:
         category = parse_category(call.arguments.get("category"))

@@ -28,14 +28,36 @@ To call a tool, reply with only a JSON object in a ```json block, for example:
 ```"""
 
 
-def describe_tools(schemas: list[dict[str, Any]]) -> str:
+SMALL = """You are SmallCode, a coding agent working in the project "{name}".
+
+To create or change a file, reply with the file's path alone on one line, then the complete new content of
+the file in one fenced code block. Write the whole file, not only the changed lines.
+
+For anything else, call one tool and wait for its result:
+{tools}
+{format}
+
+Paths are relative to the project root. After a change the project's tests run and you see the result.
+When the task is done, reply with one short line and no code block."""
+"""The system prompt for small models (4B and under): one way to edit, four tools, under 400 tokens."""
+
+
+def small_system_prompt(root: Path, schemas: list[dict[str, Any]], format_text: str) -> str:
+    return SMALL.format(name=root.name, tools=describe_tools(schemas, brief=True), format=format_text.strip())
+
+
+def describe_tools(schemas: list[dict[str, Any]], brief: bool = False) -> str:
+    """One line per tool; `brief`: only the first sentence of each description."""
     lines = []
     for schema in schemas:
         fn = schema["function"]
         props = fn.get("parameters", {}).get("properties", {})
         required = set(fn.get("parameters", {}).get("required", []))
         args = ", ".join(f"{name}{'' if name in required else '?'}" for name in props)
-        lines.append(f"- {fn['name']}({args}): {fn.get('description', '').splitlines()[0]}")
+        text = fn.get("description", "").splitlines()[0]
+        if brief:
+            text = text.split(". ")[0].rstrip(".") + "."
+        lines.append(f"- {fn['name']}({args}): {text}")
     return "\n".join(lines)
 
 

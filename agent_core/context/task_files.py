@@ -20,6 +20,41 @@ MAX_NAMED = 6
 """Files taken from one task; a task naming more is about a wider change the model should explore itself."""
 MAX_SHOWN_LINES = 400
 _PATHISH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*\w\.[A-Za-z][\w]{0,7})(?![\w/])")
+_CODE_SUFFIXES = frozenset(
+    [
+        ".py",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".ts",
+        ".tsx",
+        ".jsx",
+        ".go",
+        ".rs",
+        ".java",
+        ".kt",
+        ".rb",
+        ".php",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".hpp",
+        ".cs",
+        ".swift",
+        ".sh",
+        ".lua",
+        ".html",
+        ".css",
+        ".json",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".md",
+        ".txt",
+        ".sql",
+    ]
+)
 _SKIP = frozenset({".git", ".smallcode", "node_modules", "__pycache__", ".venv", "venv"})
 
 
@@ -54,6 +89,24 @@ def named_files(root: Path, task: str, allow_env_files: bool = False) -> list[st
             if rel not in found:
                 found.append(rel)
     return found
+
+
+def new_files_named(root: Path, task: str, allow_env_files: bool = False) -> list[str]:
+    """Paths the task names that do not exist yet but could be created in the workspace (`create util.py`)."""
+    out: list[str] = []
+    for match in _PATHISH.finditer(task):
+        word = match.group(1).removeprefix("./")
+        if word.replace(".", "").isdigit() or Path(word).suffix.lower() not in _CODE_SUFFIXES:
+            continue
+        try:
+            path = resolve_in_workspace(root, word, allow_env_files=allow_env_files)
+        except PathError:
+            continue
+        if not path.exists():
+            rel = path.relative_to(root).as_posix()
+            if rel not in out and not rel.startswith(".smallcode/"):
+                out.append(rel)
+    return out[:MAX_NAMED]
 
 
 def _confined(root: Path, rel: str, allow_env_files: bool) -> Path | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 ToolFormat = Literal["native", "hermes", "json", "xml", "python-call", "text"]
+Tier = Literal["small", "full"]
+SMALL_TIER_MAX_B = 4.0
+"""Models of this many billion parameters or fewer get the small scaffolding (few tools, a short prompt)."""
+_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*b(?![a-z])")
 DEFAULT_CONTEXT = 8192
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,18 @@ class ModelProfile(BaseModel):
     notes: str = ""
     source: str = "default"
     """Where the profile came from: `shipped`, a user file path, or `default`."""
+    tier: Tier | None = None
+    """Scaffolding sized to the model: `small` (a few tools, a short system prompt, whole-file edits in fenced
+    blocks) or `full`; None: from the size in the model name (<= 4B is small), else full."""
+
+
+def model_tier(model_name: str, profile: ModelProfile | None = None) -> Tier:
+    """`small` for models of 4B parameters or fewer (by the profile, else the size in the name: `…-1.5b`,
+    `qwen3:4b`, `Phi-3-mini-3.8B`), `full` otherwise or when the size is unknown."""
+    if profile is not None and profile.tier is not None:
+        return profile.tier
+    sizes = [float(m) for m in _SIZE.findall((model_name or "").lower())]
+    return "small" if sizes and max(sizes) <= SMALL_TIER_MAX_B else "full"
 
 
 def _shipped_dir() -> Any:
@@ -128,15 +145,18 @@ def profile_for(model_name: str, root: Path | None = None, server_context: int |
     return profile
 
 
-def format_instructions(profile: ModelProfile, tools: list[dict[str, Any]]) -> str:
-    """The few lines of the system prompt that tell the model how to call tools, in its best format."""
+def format_instructions(
+    profile: ModelProfile, tools: list[dict[str, Any]], example: str = "write_file"
+) -> str:
+    """The few lines of the system prompt that tell the model how to call tools, in its best format
+    (`example`: the tool whose call is shown)."""
     from agent_core.parsing.messages import example_arguments
     from agent_core.parsing.toolset import ToolSet
 
     toolset = ToolSet(tools)
     if not toolset.tools:
         return ""
-    tool = toolset.get("write_file") or next(iter(toolset.tools.values()))
+    tool = toolset.get(example) or next(iter(toolset.tools.values()))
     args = example_arguments(tool)
     names = ", ".join(toolset.names())
     call_json = json.dumps({"name": tool.name, "arguments": args})

@@ -84,6 +84,14 @@ class EarlyStop:
             self._last_edit = key
         self._since_edit.append(key)
         count = self._since_edit.count(key)
+        if name == "read_file" and count >= 2 and count < self.repeat_limit + 2:
+            # Small models re-read a file they were just shown while they work up to the edit: not a loop
+            # yet. Point at what they have instead of stopping (the loop does not run the read again).
+            path = args.get("path", "the file") if isinstance(args, dict) else "the file"
+            return (
+                f"You already have {path} above, and it has not changed since. Now change it (write the whole "
+                "file, or patch), or answer if the task is done."
+            )
         if count < self.repeat_limit:
             return None
         shown = key if len(key) <= 160 else key[:157] + "..."

@@ -101,8 +101,14 @@ def _schema_name(schema: dict[str, Any]) -> str:
 
 
 def routing_enabled(mode: str, context_window: int) -> bool:
-    """SMALLCODE_TOOL_ROUTING: "on", "off", or "auto" (on for windows under 16k)."""
-    return mode == "on" or (mode == "auto" and needs_routing(context_window))
+    """SMALLCODE_TOOL_ROUTING: "on", "off", or "auto" (= off).
+
+    Auto no longer turns routing on for small windows: swapping the tool list every few turns changes the
+    top of the prompt (chat templates render tools first), so llama.cpp cannot reuse its prompt cache — a
+    turn took 35-68 s instead of 4 s on a laptop CPU (issue 12). Small models get a small fixed tool set
+    instead (agent.SMALL_TIER_TOOLS). `context_window` is kept for callers that decide per window."""
+    del context_window
+    return mode == "on"
 
 
 def routing_prompt() -> str:

@@ -28,7 +28,7 @@ async def test_small_window_routes_through_categories(
         ]
     )
     async with SmallCode(
-        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096, tool_routing="on"
     ) as agent:
         result = await agent.run("hello.py, printing hello")
     assert result.success and (tmp_path / "hello.py").exists()
@@ -44,7 +44,7 @@ async def test_a_known_tool_called_directly_still_runs(
 ) -> None:
     model_server.extend([call("find_files", pattern="*.py"), {"content": "none"}])
     async with SmallCode(
-        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096, tool_routing="on"
     ) as agent:
         result = await agent.run("list python files")
     assert result.tool_calls[0].name == "find_files" and result.tool_calls[0].ok
@@ -53,7 +53,7 @@ async def test_a_known_tool_called_directly_still_runs(
 async def test_unknown_category_is_explained(model_server: ScriptedModelServer, tmp_path: Path) -> None:
     model_server.extend([call("choose_category", category="dance"), {"content": "ok"}])
     async with SmallCode(
-        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096, tool_routing="on"
     ) as agent:
         await agent.run("do something")
     reply = str(model_server.requests[1]["messages"][-1]["content"])
@@ -83,7 +83,7 @@ async def test_the_tasks_words_and_the_last_tool_pick_the_category(
     into the file); offering the kind of tool just used kept it on track."""
     model_server.extend([call("find_files", pattern="*.py"), {"content": "none found"}])
     async with SmallCode(
-        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096
+        model="scripted-model", base_url=model_server.base_url, cwd=tmp_path, context=4096, tool_routing="on"
     ) as agent:
         await agent.run("create hello.py")
     assert offered(model_server.requests[0]) == ["choose_category", "read_file", "write_file", "patch"]

@@ -8,15 +8,27 @@ from agent_core.planning.plan import Plan
 
 def test_same_call_three_times_warns_then_stops() -> None:
     early = EarlyStop(task="fix it")
-    args = {"path": "a.py"}
-    assert early.observe_call("read_file", args) is None
-    assert early.observe_call("read_file", {"path": "a.py"}) is None
-    third = early.observe_call("read_file", dict(args))
+    args = {"pattern": "TODO"}
+    assert early.observe_call("search", args) is None
+    assert early.observe_call("search", {"pattern": "TODO"}) is None
+    third = early.observe_call("search", dict(args))
     assert third is not None and not isinstance(third, StopReason)
-    assert "same call 3 times" in third and "read_file" in third
-    assert not isinstance(early.observe_call("read_file", args), StopReason)
-    stop = early.observe_call("read_file", args)
-    assert isinstance(stop, StopReason) and "repeated the same tool call (read_file)" in stop
+    assert "same call 3 times" in third and "search" in third
+    assert not isinstance(early.observe_call("search", args), StopReason)
+    stop = early.observe_call("search", args)
+    assert isinstance(stop, StopReason) and "repeated the same tool call (search)" in stop
+
+
+def test_a_repeated_read_points_at_the_file_instead_of_stopping() -> None:
+    early = EarlyStop(task="fix it")
+    assert early.observe_call("read_file", {"path": "a.py"}) is None
+    for _ in range(3):  # re-reads get "you have it above; now change it", not a stop
+        advice = early.observe_call("read_file", {"path": "a.py"})
+        assert advice is not None and not isinstance(advice, StopReason)
+        assert "already have a.py above" in advice and "change it" in advice
+    # A model that keeps at it is still stopped in the end.
+    outcomes = [early.observe_call("read_file", {"path": "a.py"}) for _ in range(4)]
+    assert any(isinstance(o, StopReason) for o in outcomes)
 
 
 def test_argument_order_does_not_hide_a_loop() -> None:

@@ -1,0 +1,122 @@
+"""Scaffolding sized to the model: small models get four tools, a short stable prompt, and whole-file edits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_core import SmallCode
+from agent_core.context.tokens import TokenCounter
+from agent_core.patch.whole import parse_whole_files
+from tests.support.scripted_server import ScriptedModelServer
+
+SMALL = "qwen2.5-coder-1.5b"
+
+
+@pytest.fixture
+def small_server() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer(models=[SMALL]) as server:
+        yield server
+
+
+def fenced(name: str, **arguments: object) -> dict[str, str]:
+    return {"content": "```json\n" + json.dumps({"name": name, "arguments": arguments}) + "\n```"}
+
+
+def agent_for(server: ScriptedModelServer, root: Path, model: str = SMALL, **settings: object) -> SmallCode:
+    return SmallCode(model=model, base_url=server.base_url, cwd=root, **settings)
+
+
+def offered(body: dict) -> list[str]:
+    return [t["function"]["name"] for t in body.get("tools", [])]
+
+
+async def test_small_models_get_four_tools_and_a_short_stable_prompt(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    small_server.extend(
+        [
+            fenced("read_file", path="notes.py"),
+            fenced("bash", command="echo hi"),
+            {"content": "Nothing to do."},
+        ]
+    )
+    async with agent_for(small_server, tmp_path, shell_sandbox="off") as agent:
+        # A long multi-step task would switch planning on for a bigger model.
+        await agent.run(
+            "Add a docstring to notes.py, then rename x to y, and finally update README.md and setup.py"
+        )
+    bodies = small_server.requests
+    assert [offered(b) for b in bodies] == [["read_file", "write_file", "patch", "bash"]] * len(bodies)
+    systems = {b["messages"][0]["content"] for b in bodies}
+    assert len(systems) == 1  # byte-identical across turns: the server can reuse its prompt cache
+    system = systems.pop()
+    assert TokenCounter().estimate(system) < 400
+    assert "plan" not in json.dumps(bodies[0]["messages"][1:])  # no plan instruction for a small model
+    assert "choose_category" not in json.dumps(bodies)
+
+
+async def test_a_bigger_model_keeps_the_full_tool_set(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    model_server.extend([{"content": "ok"}])
+    async with agent_for(model_server, tmp_path, model="scripted-model") as agent:
+        await agent.run("say ok")
+    names = offered(model_server.requests[0])
+    assert {"search", "find_files", "read_file", "write_file", "patch", "bash"} <= set(names)
+
+
+async def test_a_whole_file_in_a_fence_edits_a_named_file(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    small_server.extend(
+        [{"content": "Here is the fix.\n\ncalc.py\n```python\ndef add(a, b):\n    return a + b\n```\n"}]
+    )
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py so that the tests pass.")
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert result.success and result.verified
+    assert [c.name for c in result.tool_calls] == ["write_file"]
+    assert len(small_server.requests) == 1
+
+
+async def test_a_code_sample_for_an_unknown_path_writes_nothing(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("print('app')\n")
+    small_server.extend([{"content": "You could write:\n\nexample.py\n```python\nprint('x')\n```\n"}])
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("How would I print x?")
+    assert not (tmp_path / "example.py").exists()
+    assert result.tool_calls == [] and result.success
+
+
+async def test_a_patch_without_path_goes_to_the_only_file_in_play(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "greet.py").write_text("def greet():\n    return 'helo'\n")
+    small_server.extend(
+        [fenced("patch", search="return 'helo'", replace="return 'hello'"), {"content": "Fixed the typo."}]
+    )
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix the typo in greet.py")
+    assert (tmp_path / "greet.py").read_text() == "def greet():\n    return 'hello'\n"
+    assert result.tool_calls[0].ok and result.tool_calls[0].args["path"] == "greet.py"
+
+
+def test_whole_file_blocks_need_a_known_path_and_a_closed_fence() -> None:
+    reply = "calc.py\n```python\nx = 1\n```\n\nother.py\n```python\ny = 2\n```"
+    assert [(b.path, b.content) for b in parse_whole_files(reply, {"calc.py"})] == [("calc.py", "x = 1\n")]
+    assert parse_whole_files("calc.py\n```python\nx = 1\n", {"calc.py"}) == []  # cut off: nothing
+    call = 'calc.py\n```json\n{"name": "write_file", "arguments": {}}\n```'
+    assert parse_whole_files(call, {"calc.py"}) == []  # a tool call is not file content
+    inside = "```python\n# calc.py\nx = 2\n```"
+    assert [(b.path, b.content) for b in parse_whole_files(inside, {"calc.py"})] == [("calc.py", "x = 2\n")]
