@@ -138,6 +138,7 @@ class SmallCode:
                         *self._named,
                         *new_files_named(self.root, task, self.settings.allow_env_files),
                     ],
+                    send_schemas=not self.small_tier(),
                 )
                 await loop.run(self.history, result, task)
                 if (

@@ -102,6 +102,7 @@ class AgentLoop:
         change_task: bool = True,
         end_when_green: bool = False,
         known_files: list[str] | None = None,
+        send_schemas: bool = True,
     ) -> None:
         self.client = client
         self.verifier = verifier
@@ -110,6 +111,11 @@ class AgentLoop:
         """Whether the task asks for a change (then a final answer is checked even if nothing was edited)."""
         self.end_when_green = end_when_green
         self.known_files = list(known_files or [])
+        self.send_schemas = send_schemas
+        """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
+        preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
+        write a file whole), the prompt is shorter, and the calls the system prompt describes are parsed from
+        the text as usual."""
         """Files the task names (existing or to be created): whole-file blocks for them are edits."""
         """Tests covering the task failed before the run: once the checks pass after an edit, it is done."""
         self.tools = tools
@@ -414,9 +420,9 @@ class AgentLoop:
         started = time.monotonic()
         reply = await self.client.chat(
             messages,
-            tools=offered,
+            tools=offered if self.send_schemas else None,
             temperature=self.temperature.current(),
-            max_tokens=self._reply_budget(messages, offered),
+            max_tokens=self._reply_budget(messages, offered if self.send_schemas else []),
             stream=self.settings.stream,
             on_token=self._on_token,
         )

@@ -51,11 +51,19 @@ async def test_small_models_get_four_tools_and_a_short_stable_prompt(
             "Add a docstring to notes.py, then rename x to y, and finally update README.md and setup.py"
         )
     bodies = small_server.requests
-    assert [offered(b) for b in bodies] == [["read_file", "write_file", "patch", "bash"]] * len(bodies)
+    assert all("tools" not in b for b in bodies)  # described in the prompt; no template tool preamble
     systems = {b["messages"][0]["content"] for b in bodies}
     assert len(systems) == 1  # byte-identical across turns: the server can reuse its prompt cache
     system = systems.pop()
     assert TokenCounter().estimate(system) < 400
+    assert [
+        n for n in ("read_file", "write_file", "patch", "bash", "search", "find_files") if f"- {n}(" in system
+    ] == [
+        "read_file",
+        "write_file",
+        "patch",
+        "bash",
+    ]
     assert "plan" not in json.dumps(bodies[0]["messages"][1:])  # no plan instruction for a small model
     assert "choose_category" not in json.dumps(bodies)
 
