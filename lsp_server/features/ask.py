@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pygls.uris import to_fs_path
 
 from agent_core.agent import SmallCode
+from agent_core.result import RunResult
 from agent_core.tools.base import describe_call
 from lsp_server import capabilities
 from lsp_server.server import SmallCodeServer, UserError
@@ -217,11 +218,13 @@ async def _run(
             del agent.history[history_len:]  # no dangling tool call: the conversation stays valid
             return {"data": {"cancelled": True, **edits}, "text": "cancelled"}
         result = run_task.result()
-        outcome = "done" if result.success else "failed"
+        verification = verification_line(result)
+        outcome = ("done" if result.success else "failed") + (f" — {verification}" if verification else "")
         if not result.success:
             _show_failure(ls, state, result.response)
         data = {**result.model_dump(), **edits}
-        return {"data": data, "text": result.response or outcome}
+        text = result.response or outcome
+        return {"data": data, "text": f"{text}\n{verification}" if verification else text}
     except Exception as exc:  # a bug in a tool or the loop: tell the user, keep the server
         outcome = "failed"
         ls.report_failure("the agent run", exc)
@@ -230,6 +233,17 @@ async def _run(
     finally:
         ls.protocol.notify(STREAM, {"runId": state.run_id, "text": "", "done": True})
         _end(ls, state, outcome)
+
+
+def verification_line(result: RunResult) -> str:
+    """Whether the run was verified, for the editor: "checks passed: 12 tests (…)" or "not verified: …"."""
+    if result.checks is not None:
+        return result.checks.summary
+    return (
+        "not verified: no checks ran"
+        if result.success and (result.files_created or result.files_edited)
+        else ""
+    )
 
 
 def _show_failure(ls: SmallCodeServer, state: RunState, response: str) -> None:

@@ -268,11 +268,28 @@ async def test_ask_agent_applies_edit_with_annotation_and_progress(
     [reports] = [r for r in client.progress_reports.values() if r]
     assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
     assert any(isinstance(r, types.WorkDoneProgressReport) and "patch" in (r.message or "") for r in reports)
-    assert isinstance(reports[-1], types.WorkDoneProgressEnd) and reports[-1].message == "done"
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    assert reports[-1].message == "done — not verified: no tests found for this project"
 
     diff = await command(client, "smallcode.diff")
     assert "-    return a - b" in diff["text"] and "+    return a + b" in diff["text"]
     assert diff["data"]["edits"][0]["status"] == "applied"
+
+
+async def test_ask_says_whether_the_tests_passed(
+    client: LanguageClient, model_server: ScriptedModelServer
+) -> None:
+    root: Path = client.root  # type: ignore[attr-defined]
+    (root / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    model_server.extend(FIX_SCRIPT)
+    answer = await command(client, "smallcode.ask", {"prompt": "fix add in calc.py"})
+    assert answer["data"]["success"] is True and answer["data"]["verified"] is True, answer
+    assert answer["data"]["checks"]["passed"] == 1
+    assert answer["text"].endswith("checks passed: 1 test (`python -m pytest test_calc.py`)"), answer["text"]
+    # The first prompt showed how the test fails before any change (calc.py is named in the task).
+    assert "assert -1 == 5" in model_server.requests[0]["messages"][-1]["content"]
 
 
 async def test_new_file_is_created_through_the_editor(
