@@ -32,7 +32,7 @@ from agent_core.tools.routing import (
     routing_tool_schema,
     schemas_for,
 )
-from agent_core.verify import Verdict, Verifier
+from agent_core.verify import Verdict, Verifier, is_test_file
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
@@ -282,7 +282,14 @@ class AgentLoop:
         same guards apply), for the files this run knows about."""
         if "```" not in content and "~~~" not in content:
             return None
-        blocks = parse_whole_files(content, self._files_in_play(result))
+        known = self._files_in_play(result)
+        editable = [
+            k
+            for k in known
+            if not is_test_file(k) and not (self.ctx.protected is not None and self.ctx.protected(k))
+        ]
+        default = editable[0] if len(editable) == 1 else None
+        blocks = parse_whole_files(content, known, default)
         if not blocks:
             return None
         outputs = []
@@ -434,7 +441,13 @@ class AgentLoop:
             )
         result.usage.add(reply.usage)
         # Every real tool is recognised, offered this turn or not: a call the model meant is still run.
-        outcome = parse_reply(reply.content, reply.tool_calls, self.parse_schemas, reasoning=reply.reasoning)
+        outcome = parse_reply(
+            reply.content,
+            reply.tool_calls,
+            self.parse_schemas,
+            reasoning=reply.reasoning,
+            finish_reason=reply.finish_reason,
+        )
         self.trace.write(
             "turn",
             n=turn,

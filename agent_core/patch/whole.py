@@ -23,8 +23,18 @@ class WholeFile:
     content: str
 
 
-def parse_whole_files(text: str, known: set[str]) -> list[WholeFile]:
-    """The whole-file blocks in `text` whose path is in `known` (workspace-relative POSIX paths)."""
+_LANG_SUFFIXES = {
+    "python": ".py", "py": ".py", "javascript": ".js", "js": ".js", "typescript": ".ts", "ts": ".ts",
+    "go": ".go", "rust": ".rs", "rs": ".rs", "java": ".java", "ruby": ".rb", "rb": ".rb", "c": ".c",
+    "cpp": ".cpp", "sh": ".sh", "bash": ".sh", "html": ".html", "css": ".css", "lua": ".lua", "php": ".php",
+}  # fmt: skip
+
+
+def parse_whole_files(text: str, known: set[str], default: str | None = None) -> list[WholeFile]:
+    """The whole-file blocks in `text` whose path is in `known` (workspace-relative POSIX paths).
+
+    `default`: the one file in play; a block with no path whose language fits it (```python for a .py file,
+    or no language) is taken as that file — small models often drop the path line."""
     lines = text.splitlines()
     found: list[WholeFile] = []
     i = 0
@@ -41,10 +51,17 @@ def parse_whole_files(text: str, known: set[str]) -> list[WholeFile]:
         body = lines[i + 1 : end]
         if body and (head := _clean_path(body[0])) and head in known and path is None:
             path, body = head, body[1:]  # the path as the fence's first line, e.g. "# calc.py"
+        if path is None and default is not None and _fits(opened.group(2), default):
+            path = default
         if path in known and body and len(body) <= MAX_WHOLE_LINES and not _is_call(body):
             found.append(WholeFile(path, "\n".join(body) + "\n"))
         i = end + 1
     return _last_per_path(found)
+
+
+def _fits(lang: str, path: str) -> bool:
+    lang = lang.lower()
+    return not lang or _LANG_SUFFIXES.get(lang) == "." + path.rsplit(".", 1)[-1].lower()
 
 
 def _path_before(lines: list[str], fence_at: int) -> str | None:

@@ -284,6 +284,12 @@ class WriteFileTool(Tool):
                 "for a change. If you really mean to replace the whole file, call write_file again."
             )
         content = args.content
+        if existed and not args.append and await _same_text(ctx, path, content):
+            return ToolOutput(
+                ok=False,
+                text=f"{name} already has exactly this content, so nothing changed. Make the change the task "
+                "asks for.",
+            )
         if args.append and existed:  # small models ask for this; replacing the file instead would lose it
             try:
                 content = await ctx.workspace.read_text(path) + args.content
@@ -307,6 +313,14 @@ class WriteFileTool(Tool):
         if existed:
             return ToolOutput(text=f"Wrote {name} ({count} lines).", edited=[name])
         return ToolOutput(text=f"Created {name} ({count} lines).", created=[name])
+
+
+async def _same_text(ctx: ToolContext, path: Path, content: str) -> bool:
+    try:
+        current = await ctx.workspace.read_text(path)
+    except (WorkspaceError, OSError):
+        return False
+    return current.rstrip("\n") == content.rstrip("\n")
 
 
 def _make_parents(path: Path, ctx: ToolContext) -> list[Path]:

@@ -128,3 +128,30 @@ def test_whole_file_blocks_need_a_known_path_and_a_closed_fence() -> None:
     assert parse_whole_files(call, {"calc.py"}) == []  # a tool call is not file content
     inside = "```python\n# calc.py\nx = 2\n```"
     assert [(b.path, b.content) for b in parse_whole_files(inside, {"calc.py"})] == [("calc.py", "x = 2\n")]
+
+
+async def test_a_whole_file_without_its_path_goes_to_the_one_file_in_play(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "calc_test.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    unchanged = "```python\ndef add(a, b):\n    return a - b\n```"
+    small_server.extend(
+        [{"content": unchanged}, {"content": "```python\ndef add(a, b):\n    return a + b\n```"}]
+    )
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py; the tests are in calc_test.py.")
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert result.success and result.verified
+    first, second = result.tool_calls
+    assert not first.ok and "nothing changed" in (first.error or "")  # the copy of the file is no edit
+    assert second.ok and second.args["path"] == "calc.py"
+
+
+def test_a_block_without_path_needs_a_fitting_language() -> None:
+    assert parse_whole_files("```js\nx = 1\n```", {"calc.py"}, default="calc.py") == []
+    assert [b.path for b in parse_whole_files("```\nx = 1\n```", {"calc.py"}, default="calc.py")] == [
+        "calc.py"
+    ]
