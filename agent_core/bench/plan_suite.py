@@ -10,18 +10,15 @@ Figures: successes per arm and their difference (on − off), turns, tool calls,
 a per-task table. Temperature 0 for the first try of every turn, so a rerun on the same machine repeats itself.
 The bar: planning does not lose tasks (on ≥ off). With no engine or model installed, the report says so.
 
-Model: SMALLCODE_BENCH_MODEL, else SMALLCODE_EMBEDDED_MODEL (default qwen2.5-coder-1.5b; qwen2.5-coder-0.5b is
-the quick one); SMALLCODE_GGUF serves any local GGUF instead. Turns per run: SMALLCODE_BENCH_MAX_TURNS (12).
+Model and turns: as for every model-driven suite (agent_core/bench/runner.py): SMALLCODE_BENCH_MODEL, else
+SMALLCODE_EMBEDDED_MODEL; SMALLCODE_GGUF; SMALLCODE_BENCH_MAX_TURNS (12).
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
-import logging
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -32,21 +29,23 @@ from pathlib import Path
 from typing import Any
 
 from agent_core.bench.report import BenchReport
-from agent_core.config import ConfigError, Settings, load_settings
+from agent_core.bench.runner import (
+    MAX_TURNS,
+    Status,
+    Unavailable,
+    agent_settings,
+    bench_settings,
+    model_endpoint,
+    model_label,
+    run_agent,
+    run_command,
+)
+from agent_core.config import ConfigError, Settings
 from agent_core.llm.types import ModelError
-from agent_core.result import RunResult
 
-log = logging.getLogger(__name__)
-
-MAX_TURNS = 12
-"""Model turns per run: enough for plan + edits + tests + marking steps, small enough to bound the run time."""
 RUN_TIMEOUT = 420.0
 """Wall seconds one run may take before it is abandoned (counted as a failure)."""
-CHECK_TIMEOUT = 60.0
-"""Seconds one check subprocess (pytest, a hidden assertion, running a script) may take."""
 ARMS = ("off", "on")
-
-Status = Callable[[str], None]
 
 _PYPROJECT = """\
 [project]
@@ -121,22 +120,6 @@ def require_tests(root: Path, rel: str, uses: tuple[str, ...], problems: Problem
     untested = [u for u in uses if u not in called]
     if untested:
         problems.append(f"{rel} does not test {', '.join(untested)}")
-
-
-def _env() -> dict[str, str]:
-    # Inner pytest: no third-party plugins (fast, isolated); no bytecode files left in the project.
-    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def run_command(root: Path, args: list[str]) -> tuple[int, str]:
-    try:
-        done = subprocess.run(
-            args, cwd=root, env=_env(), capture_output=True, text=True, timeout=CHECK_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return -1, f"timed out after {CHECK_TIMEOUT:.0f} s"
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def require_python(root: Path, code: str, problems: Problems) -> None:
@@ -406,87 +389,30 @@ class Arm:
 
 def arm_settings(base: Settings, on: bool, base_url: str, model: str, max_turns: int) -> Settings:
     """The agent's settings for one arm: only planning differs between the arms."""
-    return base.model_copy(
-        update={
-            "base_url": base_url,
-            "model": model,
-            "plan": on,
-            "plan_disable": not on,
-            "max_turns": max_turns,
-            "temperature": 0.0,
-            "test_runner": None,
-            "test_disable": False,
-        }
-    )
+    return agent_settings(base, base_url, model, max_turns, plan=on, plan_disable=not on, test_disable=False)
 
 
 async def run_task(
     task: PlanTask, on: bool, settings: Settings, workdir: Path, timeout: float = RUN_TIMEOUT
 ) -> dict[str, Any]:
-    from agent_core.agent import SmallCode  # the agent pulls in much; the module stays cheap to import
-
     arm = ARMS[on]
     root = workdir / f"{task.name}-{arm}"
     task.build(root)
-    agent = SmallCode(cwd=root, settings=settings)
-    started = time.monotonic()
-    response = ""
-    try:
-        response = (await asyncio.wait_for(agent.run(task.prompt), timeout)).response
-    except TimeoutError:
-        response = f"abandoned after {timeout:.0f} s"
-    except Exception as exc:  # a crash in the agent is a failed run with its reason, not the end of the suite
-        log.warning("the agent crashed on %s (planning %s)", task.name, arm, exc_info=True)
-        response = f"the agent crashed: {type(exc).__name__}: {exc}"
-    finally:
-        seconds = time.monotonic() - started
-        plan_made = bool(agent.ctx.plan is not None and agent.ctx.plan.plan is not None)
-        await agent.aclose()
-    # agent.run records its result even when it is cancelled or crashes: the figures of the part that ran.
-    result = agent.runs[-1] if agent.runs else RunResult()
+    done = await run_agent(root, task.prompt, settings, timeout)
     problems = await asyncio.to_thread(task.check, root)
     return {
         "task": task.name,
         "arm": arm,
         "success": not problems,
         "problems": list(problems),
-        "agent_done": result.success,
-        "plan_made": plan_made,
-        "turns": result.turns,
-        "tool_calls": len(result.tool_calls),
-        "tokens": result.usage.total_tokens,
-        "seconds": round(seconds, 1),
-        "response": response[:300],
+        "agent_done": done.result.success,
+        "plan_made": done.plan_made,
+        "turns": done.result.turns,
+        "tool_calls": len(done.result.tool_calls),
+        "tokens": done.result.usage.total_tokens,
+        "seconds": round(done.seconds, 1),
+        "response": done.response[:300],
     }
-
-
-def unavailable(settings: Settings) -> str | None:
-    """Why the embedded model cannot run here (one line), or None when it can."""
-    from agent_core.llm.embedded import engine_missing
-    from agent_core.llm.models import ModelsError, find_parts, get_model, models_dir, present_path
-
-    missing = engine_missing()
-    if missing:
-        return (
-            f"the embedded engine is not installed ({', '.join(missing)} missing): "
-            "pip install 'smallcode[embedded]' to run this benchmark"
-        )
-    if settings.gguf:
-        return (
-            None
-            if Path(settings.gguf).expanduser().is_file()
-            else f"SMALLCODE_GGUF {settings.gguf} is not a file"
-        )
-    try:
-        model = get_model(settings.embedded_model)
-    except ModelsError as exc:
-        return str(exc)
-    if present_path(model, models_dir(settings)) is None and find_parts(model)[1]:
-        return (
-            f"the embedded model {model.name} is not installed: run `smallcode models pull {model.name}` "
-            "(or pick another with SMALLCODE_BENCH_MODEL)"
-        )
-    return None
 
 
 async def run_suite(
@@ -504,42 +430,29 @@ async def run_suite(
 
     `workdir` keeps the projects (and their traces) there instead of in a deleted temporary directory."""
     say = status or (lambda _text: None)
-    server: Any = None
     started = time.monotonic()
+    label = model_label(settings, base_url, model)
     try:
-        if base_url is None:
-            reason = unavailable(settings)
-            if reason:
-                return _failed(reason)
-            from agent_core.llm.embedded import EmbeddedServer
-
-            server = EmbeddedServer(settings, on_status=say)
-            base_url, model = await server.start()
-            # The agent asks the server's window, not the model's nominal one (which would overflow n_ctx).
-            settings = settings.model_copy(update={"context": settings.context or server.context})
-        if not model:
-            return _failed("no model name given for the model server")
-        with tempfile.TemporaryDirectory(prefix="smallcode-bench-plan-") as tmp:
-            where = workdir or Path(tmp)
-            arms = {name: Arm() for name in ARMS}
-            total = len(tasks) * len(ARMS)
-            for i, task in enumerate(tasks):
-                for on in (False, True):
-                    say(f"[{2 * i + on + 1}/{total}] {task.name}, planning {ARMS[on]}…")
-                    cfg = arm_settings(settings, on, base_url, model, max_turns)
-                    row = await run_task(task, on, cfg, where, timeout)
-                    arms[ARMS[on]].add(row)
-                    say(f"  {'succeeded' if row['success'] else 'failed'} in {row['seconds']:.0f} s")
+        async with model_endpoint(settings, base_url, model, say) as endpoint:
+            with tempfile.TemporaryDirectory(prefix="smallcode-bench-plan-") as tmp:
+                where = workdir or Path(tmp)
+                arms = {name: Arm() for name in ARMS}
+                total = len(tasks) * len(ARMS)
+                for i, task in enumerate(tasks):
+                    for on in (False, True):
+                        say(f"[{2 * i + on + 1}/{total}] {task.name}, planning {ARMS[on]}…")
+                        cfg = arm_settings(
+                            endpoint.settings, on, endpoint.base_url, endpoint.model, max_turns
+                        )
+                        row = await run_task(task, on, cfg, where, timeout)
+                        arms[ARMS[on]].add(row)
+                        say(f"  {'succeeded' if row['success'] else 'failed'} in {row['seconds']:.0f} s")
+    except Unavailable as exc:
+        return _failed(str(exc))
     except (ModelError, ConfigError, OSError) as exc:
         return _failed(f"the plan benchmark could not run: {exc}")
-    finally:
-        if server is not None:
-            await server.stop()
     wall = time.monotonic() - started
-    name = model or ""
-    if server is not None:
-        name = settings.gguf or settings.embedded_model
-    return _report(arms, tasks, name, max_turns, wall)
+    return _report(arms, tasks, label, max_turns, wall)
 
 
 def _failed(message: str) -> BenchReport:
@@ -606,20 +519,11 @@ def _table(arms: dict[str, Arm], figures: dict[str, Any]) -> str:
 def run(cwd: Path) -> BenchReport:
     """The CLI entry: settings from the workspace, the embedded model, progress on stderr."""
     try:
-        settings = load_settings(cwd)
+        settings, max_turns = bench_settings(cwd)
     except ConfigError as exc:
         return _failed(str(exc))
-    updates: dict[str, Any] = {}
-    if os.environ.get("SMALLCODE_BENCH_MODEL"):
-        updates["embedded_model"] = os.environ["SMALLCODE_BENCH_MODEL"]
-    max_turns = MAX_TURNS
-    raw_turns = os.environ.get("SMALLCODE_BENCH_MAX_TURNS", "")
-    if raw_turns:
-        if not raw_turns.isdigit() or int(raw_turns) < 1:
-            return _failed(f"SMALLCODE_BENCH_MAX_TURNS must be a positive whole number, not {raw_turns!r}")
-        max_turns = int(raw_turns)
 
     def status(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    return asyncio.run(run_suite(settings.model_copy(update=updates), max_turns=max_turns, status=status))
+    return asyncio.run(run_suite(settings, max_turns=max_turns, status=status))

@@ -12,6 +12,7 @@ SUITES: dict[str, str] = {
     "tools": "agent_core.bench.tools_suite:run",
     "patch": "agent_core.bench.patch_suite:run",
     "plan": "agent_core.bench.plan_suite:run",
+    "tasks": "agent_core.bench.tasks_suite:run",
 }
 
 
