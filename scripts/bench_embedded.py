@@ -6,6 +6,8 @@ time the agent takes for "create hello.py that prints hello world" end to end.
     python scripts/bench_embedded.py --no-agent --record DIR   # also save real replies to tool requests
     python scripts/bench_embedded.py --models qwen2.5-coder-1.5b --record-agent DIR [--temperature 0.7]
         # run the real agent on small scenarios; every request + raw reply becomes a draft corpus case
+    python scripts/bench_embedded.py --no-agent --fill --context 4096 --server-arg n_ubatch=256
+        # memory tuning: peak memory after a prompt that fills 75% of the window, with other server options
 
 Recorded replies are written in the golden corpus's case format (agent_core/bench/data/tool_corpus/,
 family "recorded"), with the parser's reading as a draft `expected`: review each by hand before adding it.
@@ -96,6 +98,21 @@ async def stream_rate(
             if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
                 stamps.append(time.perf_counter())
     return (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+
+
+async def fill(base_url: str, model: str, context: int, share: float = 0.75) -> int:
+    """One fresh prompt of about `share` of the window (what a long agent session reaches); its prompt tokens."""
+    unit = "def step(x):\n    return x + 1  # one more line of code to read\n"
+    root = base_url.removesuffix("/v1")
+    async with httpx.AsyncClient(timeout=1800, trust_env=False) as http:
+        per_unit = (
+            len((await http.post(f"{root}/extras/tokenize", json={"input": unit * 100})).json()["tokens"])
+            / 100
+        )
+        # the nonce keeps any cache from helping; the chat template adds a few dozen tokens
+        text = f"[{uuid.uuid4()}] Summarise this code.\n" + unit * int((context * share - 64) / per_unit)
+        _, body = await complete(http, base_url, model, text, 1)
+    return int(body["usage"]["prompt_tokens"])
 
 
 async def speeds(base_url: str, model: str, repeat: int = 3) -> tuple[float, float]:
@@ -383,19 +400,32 @@ async def record_only(name: str, settings: Settings, args: argparse.Namespace) -
         await server.stop()
 
 
-async def bench_model(name: str, settings: Settings, with_agent: bool, record: Path | None) -> dict[str, Any]:
+async def bench_model(
+    name: str,
+    settings: Settings,
+    with_agent: bool,
+    record: Path | None,
+    tuning: dict[str, str] | None = None,
+    filled: bool = False,
+    repeat: int = 3,
+) -> dict[str, Any]:
     cfg = settings.model_copy(update={"embedded_model": name, "gguf": None})
-    server = EmbeddedServer(cfg, on_status=status)
+    server = EmbeddedServer(cfg, on_status=status, tuning=tuning)
     base_url, model = await server.start()
     try:
         assert server.pid is not None
-        prompt_rate, gen_rate = await speeds(base_url, model)
+        prompt_rate, gen_rate = await speeds(base_url, model, repeat)
         row: dict[str, Any] = {
             "model": name,
+            "context": server.context,
+            "tuning": server.tuning,
             "load_s": round(server.load_seconds or 0.0, 2),
             "prompt_tok_s": round(prompt_rate, 1),
             "gen_tok_s": round(gen_rate, 1),
+            "peak_rss_mb_before_fill": round(peak_rss(server.pid) / 1e6),
         }
+        if filled:
+            row["fill_prompt_tokens"] = await fill(base_url, model, server.context)
         if with_agent:
             try:
                 row["hello"] = await agent_hello(base_url, model)
@@ -434,8 +464,21 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=0.0, help="with --record-agent (default 0)")
     parser.add_argument("--max-turns", type=int, default=4, help="with --record-agent (default 4)")
     parser.add_argument("--json", action="store_true", help="print one JSON list")
+    parser.add_argument(
+        "--server-arg", action="append", default=[], metavar="NAME=VALUE",
+        help="override a llama-cpp-python server option (n_batch, n_ubatch, use_mmap, flash_attn, logits_all...)",
+    )  # fmt: skip
+    parser.add_argument("--context", type=int, help="the server's n_ctx (default: SMALLCODE_CONTEXT or 4096)")
+    parser.add_argument(
+        "--fill", action="store_true", help="before reading peak memory, send a prompt of 75%% of the window"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="speed measurements, best of N (default 3)")
     args = parser.parse_args()
-    settings = Settings(models_dir=args.models_dir) if args.models_dir else Settings()
+    tuning = dict(arg.split("=", 1) for arg in args.server_arg)
+    overrides: dict[str, Any] = {"context": args.context} if args.context else {}
+    if args.models_dir:
+        overrides["models_dir"] = args.models_dir
+    settings = Settings(**overrides)
     names = args.models or installed_models(settings)
     unknown = [n for n in names if n not in CATALOGUE]
     if unknown or not names:
@@ -447,7 +490,13 @@ def main() -> int:
         return 0
     rows = []
     for name in names:
-        rows.append(asyncio.run(bench_model(name, settings, not args.no_agent, args.record)))
+        rows.append(
+            asyncio.run(
+                bench_model(
+                    name, settings, not args.no_agent, args.record, tuning, args.fill, max(1, args.repeat)
+                )
+            )
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

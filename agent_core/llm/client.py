@@ -3,6 +3,10 @@
 Every failure ends in a `ModelError` whose message is one line a user can act on. Retries (with exponential
 backoff) cover connection errors and 5xx answers, never 4xx, and never once part of an answer has streamed
 out: by then the caller has shown tokens, and a second answer would contradict the first.
+
+On a connection error the client first asks `diagnose` (the embedded server's `crash_report`) whether the
+server process has died; if it has, its one-line cause is the error and nothing is retried. A server that hangs
+up without answering is blamed on the context window only when the request filled most of it.
 """
 
 from __future__ import annotations
@@ -18,17 +22,26 @@ from typing import Any
 
 import httpx
 
+from agent_core.context.tokens import TokenCounter
 from agent_core.llm.types import ChatResponse, Message, ModelError, NativeToolCall
 from agent_core.result import Usage
 
 log = logging.getLogger(__name__)
 
 TokenCallback = Callable[[str], Awaitable[None] | None]
+Diagnose = Callable[[], Awaitable[str | None]]
+"""Asked after a connection error: the one-line reason the server is gone (it crashed), or None."""
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection: a local server answers at once; a dead one should fail fast."""
 
 _DOWN_HINT = "is LM Studio / Ollama / llama-server running? set SMALLCODE_BASE_URL"
+
+CONTEXT_NEAR = 0.75
+"""A hang-up is put down to the context window only when the prompt took at least this share of it (or the
+prompt plus max_tokens did not fit at all)."""
+ASSUMED_WINDOW = 4096
+"""The window assumed for that judgement when nobody said (the usual default of llama.cpp servers)."""
 
 
 class _Retryable(Exception):
@@ -169,6 +182,10 @@ class ChatClient:
         timeout: float = 120.0,
         retries: int = 3,
         backoff: float = 0.5,
+        *,
+        diagnose: Diagnose | None = None,
+        context_window: int | None = None,
+        counter: TokenCounter | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ModelError(
@@ -188,6 +205,12 @@ class ChatClient:
         """False once the server has refused `stream_options` (then usage comes only if it sends it anyway)."""
         self._tokenizer: tuple[str, str] | None = None
         self._no_tokenizer = False
+        self.diagnose = diagnose
+        self.context_window = context_window
+        """The server's window in tokens when known: only for judging a hang-up (see _hangup_hint)."""
+        self.counter = counter or TokenCounter()
+        self._request_size: tuple[int, int] | None = None
+        """(estimated prompt tokens, max_tokens) of the chat request in flight."""
 
     def __repr__(self) -> str:  # never shows the API key
         return f"ChatClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -276,6 +299,7 @@ class ChatClient:
                         raise _Retryable(self._down(exc)) from None
                     raise ModelError(self._stalled()) from None
                 except httpx.HTTPError as exc:
+                    await self._raise_if_dead()
                     raise _Retryable(self._down(exc)) from None
                 if response.status_code >= 500:
                     raise _Retryable(self._http_error(response.status_code, response.content).args[0])
@@ -313,6 +337,11 @@ class ChatClient:
             body["stream_options"] = {"include_usage": True}
         if extra:
             body.update(extra)
+        self._request_size = (
+            self.counter.count_messages(messages)
+            + (self.counter.estimate(json.dumps(tools)) if tools else 0),
+            max_tokens or 0,
+        )
 
         attempt = 0
         while True:
@@ -326,7 +355,7 @@ class ChatClient:
                 body.pop("stream_options", None)
             except _Retryable as exc:
                 if answer.chars:
-                    raise ModelError(self._broke_off(answer)) from None
+                    raise ModelError(self._broke_off(answer, self._hangup_hint())) from None
                 if attempt >= self.retries:
                     raise ModelError(str(exc)) from None
                 await self._wait(attempt, str(exc))
@@ -360,12 +389,14 @@ class ChatClient:
                 message += f" (mid-answer, after {answer.chars} characters)"
             raise ModelError(message) from None
         except httpx.HTTPError as exc:
+            await self._raise_if_dead()
             if answer.chars:
-                raise ModelError(self._broke_off(answer)) from None
+                raise ModelError(self._broke_off(answer, self._hangup_hint())) from None
             # Dropped before any output (e.g. the server restarted): as good as a connection error.
             raise _Retryable(self._down(exc)) from None
         if not answer.done and answer.finish_reason is None:
-            raise _Retryable(self._broke_off(answer))
+            await self._raise_if_dead()
+            raise _Retryable(self._broke_off(answer, self._hangup_hint()))
 
     async def _read_stream(
         self,
@@ -497,32 +528,58 @@ class ChatClient:
             return ModelError(f"the model server failed (HTTP {status}: {message})")
         return ModelError(f"the model server rejected the request (HTTP {status}: {message})")
 
+    async def _raise_if_dead(self) -> None:
+        """A connection failed: when the server process is known to have died, say why, and stop here."""
+        if self.diagnose is None:
+            return
+        try:
+            reason = await self.diagnose()
+        except Exception as exc:  # the diagnosis is a bonus: never let it hide the connection error
+            log.debug("could not ask the model server how it ended: %s", exc)
+            return
+        if reason:
+            raise ModelError(reason)
+
     def _down(self, exc: httpx.HTTPError) -> str:
         if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
             # Connected, then the server hung up without an answer: llama-cpp-python does this when the
-            # prompt exceeds its context window.
-            return (
-                f"the model server at {self.base_url} closed the connection without answering — the prompt may "
-                "exceed its context window: set SMALLCODE_CONTEXT to the server's context size"
-            )
+            # prompt exceeds its context window, and any server does it when it crashes.
+            return f"the model server at {self.base_url} closed the connection without answering{self._hangup_hint()}"
         return f"cannot reach the model server at {self.base_url}: {_network_reason(exc)} — {_DOWN_HINT}"
+
+    def _hangup_hint(self) -> str:
+        return hangup_hint(self._request_size, self.context_window)
 
     def _stalled(self) -> str:
         return f"the model server stopped answering after {self.timeout:g}s"
 
     @staticmethod
-    def _broke_off(answer: _Answer) -> str:
+    def _broke_off(answer: _Answer, hint: str = "") -> str:
         if not answer.chars:
-            return (
-                "the model server broke off before answering — the prompt may exceed its context window: "
-                "set SMALLCODE_CONTEXT to the server's context size"
-            )
+            return f"the model server broke off before answering{hint}"
         return f"the model server broke off mid-answer after {answer.chars} characters"
 
     async def _wait(self, attempt: int, why: str) -> None:
         delay = self.backoff * (2**attempt)
         log.warning("%s; retrying in %.1fs (%d/%d)", why, delay, attempt + 1, self.retries)
         await asyncio.sleep(delay)
+
+
+def hangup_hint(request: tuple[int, int] | None, window: int | None) -> str:
+    """What to add to "the server hung up without answering": the context window, but only when the request
+    filled most of it (estimated prompt tokens >= CONTEXT_NEAR of the window, or prompt + max_tokens beyond
+    it); otherwise a pointer to the server's log, where a crash or a refusal would show."""
+    if request is not None:
+        prompt, max_tokens = request
+        size = window or ASSUMED_WINDOW
+        if prompt >= CONTEXT_NEAR * size or prompt + max_tokens > size:
+            said = f"its {size}-token context window" if window else "its context window"
+            reply = f", plus {max_tokens} for the reply" if max_tokens else ""
+            return (
+                f" — the prompt (about {prompt} tokens{reply}) may exceed {said}: "
+                "set SMALLCODE_CONTEXT to the server's context size"
+            )
+    return " — the server's log may say why"
 
 
 def _try_json(raw: bytes) -> Any:

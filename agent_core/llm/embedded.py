@@ -37,6 +37,13 @@ from agent_core.llm.types import ModelError
 log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = 4096
+SERVER_TUNING: dict[str, str] = {
+    "logits_all": "false",  # the server's default (true) keeps n_ctx x vocabulary floats: 2.5 GB at 4096 tokens
+    "n_batch": "512",
+    "n_ubatch": "512",
+    "use_mmap": "true",  # weights stay in the page cache: shared, reclaimable, and a second start is instant
+}
+"""llama-cpp-python server options for a laptop (measured in the README's embedded-model section)."""
 _ENGINE_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
 _STOP_GRACE = 5.0
 _PORT_TRIES = 3
@@ -90,8 +97,10 @@ class EmbeddedServer:
         settings: Settings,
         on_status: Callable[[str], None] | None = None,
         startup_timeout: float = 120.0,
+        tuning: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        self.tuning = {**SERVER_TUNING, **(tuning or {})}
         self.on_status = on_status
         self.startup_timeout = startup_timeout
         self.context = settings.context or DEFAULT_CONTEXT
@@ -102,6 +111,9 @@ class EmbeddedServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
         self._failed = False
+        self._crash: str | None = None
+        self._serving = False
+        """True from a successful start until stop(): an exit in between is a crash."""
 
     @property
     def pid(self) -> int | None:
@@ -122,6 +134,8 @@ class EmbeddedServer:
         """Start the server and wait until it answers; returns (base_url, model name to request)."""
         if self.running and self.base_url and self.model_name:
             return self.base_url, self.model_name
+        if self._proc is not None:  # it ended since the last start: reap it (its log is kept) and start anew
+            self.stop_sync()
         missing = engine_missing()
         if missing:
             raise ModelError(
@@ -150,6 +164,7 @@ class EmbeddedServer:
         self.load_seconds = time.monotonic() - started
         self.base_url = f"http://127.0.0.1:{port}/v1"
         self.model_name = model.alias
+        self._serving, self._crash = True, None
         self._status(f"{model.title} ready in {self.load_seconds:.1f} s")
         return self.base_url, self.model_name
 
@@ -167,6 +182,8 @@ class EmbeddedServer:
             "--host", "127.0.0.1", "--port", str(port),
             "--n_threads", str(thread_count()), "--n_ctx", str(self.context),
         ]  # fmt: skip
+        for name, value in self.tuning.items():
+            cmd += [f"--{name}", value]
         try:
             self._proc = subprocess.Popen(
                 cmd,
@@ -217,6 +234,27 @@ class EmbeddedServer:
             return ""
         return "\n".join([ln for ln in text.splitlines() if ln.strip()][-lines:])
 
+    async def crash_report(self, wait: float = 3.0) -> str | None:
+        """After a connection error: the one-line cause when the server has died since it started, else None.
+
+        A crashing process closes its sockets while it exits (after any core dump), so its exit status is
+        usually there at once; `wait` covers the rest. A server that is still running gets None (the failure
+        lies elsewhere). The first report is also logged (stderr in the CLI) and the log is kept."""
+        if self._crash is not None:
+            return self._crash
+        proc = self._proc
+        if proc is None or not self._serving:
+            return None
+        deadline = time.monotonic() + wait
+        while proc.poll() is None:
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+        self._failed = True  # keep the log
+        self._crash = crash_message(proc.returncode, self.log_tail(40), self.log_path)
+        log.error("%s", self._crash)
+        return self._crash
+
     async def stop(self) -> None:
         """Stop the server and everything in its process group (SIGTERM, then SIGKILL after a grace period)."""
         await self._terminate()
@@ -238,6 +276,9 @@ class EmbeddedServer:
         proc = self._proc
         if proc is None:
             return
+        if self._serving and proc.poll() not in (None, 0):
+            self._failed = True  # it died on its own: keep its log, whether or not anyone asked why
+        self._serving = False
         if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -276,6 +317,54 @@ class EmbeddedServer:
 
 class _PortTaken(Exception):
     pass
+
+
+REINSTALL_PORTABLE = (
+    "pip install --force-reinstall --no-deps --no-cache-dir -r requirements/llama-portable.txt"
+)
+"""Rebuilds llama-cpp-python for any x86-64 CPU with AVX2 (the wheel cache may hold a -march=native build)."""
+
+# Signal -> (what it is, the likely cause and what to do). Checked against the signals llama.cpp dies of.
+_SIGNAL_CAUSES: dict[int, tuple[str, str]] = {
+    signal.SIGILL: (
+        "illegal instruction",
+        "this llama.cpp build does not match the CPU (built for another processor, or with -march=native "
+        f"on a machine that advertises more than it runs); reinstall with `{REINSTALL_PORTABLE}`",
+    ),
+    signal.SIGSEGV: (
+        "segmentation fault",
+        "a crash inside llama.cpp: a damaged model file (`smallcode models pull NAME` again) or a llama.cpp "
+        f"bug; if it repeats, reinstall with `{REINSTALL_PORTABLE}`",
+    ),
+    signal.SIGBUS: (
+        "bus error",
+        "the model file changed or became unreadable while mapped; `smallcode models pull NAME` again",
+    ),
+    signal.SIGFPE: ("arithmetic error", "a crash inside llama.cpp; the log has its last words"),
+    signal.SIGABRT: ("aborted", "llama.cpp stopped on a failed internal check; the log has its last words"),
+    signal.SIGKILL: (
+        "killed",
+        "most likely the system ran out of memory (the kernel's OOM killer; see `dmesg`); use the smaller "
+        "model (SMALLCODE_EMBEDDED_MODEL=qwen2.5-coder-0.5b) or a smaller SMALLCODE_CONTEXT",
+    ),
+    signal.SIGTERM: ("terminated", "something outside SmallCode stopped it"),
+}
+
+
+def crash_message(returncode: int, log_text: str, log_path: Path | None) -> str:
+    """One line for a server that ended while serving: the signal by name with its likely cause and fix,
+    or the exit code with the log's own complaint; always the log's path."""
+    where = f" (log: {log_path})" if log_path else ""
+    if returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        what, cause = _SIGNAL_CAUSES.get(sig, ("killed by a signal", "the log may say more"))
+        return f"the embedded model server crashed: {what} ({name}) — {cause}{where}"
+    reason = failure_reason(log_text)
+    return f"the embedded model server exited with code {returncode} while answering: {reason}{where}"
 
 
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")

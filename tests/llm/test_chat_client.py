@@ -420,14 +420,17 @@ async def test_server_context_from_the_models_list() -> None:
             assert await client.server_context() is None
 
 
-async def test_a_server_that_hangs_up_before_answering_hints_at_the_context_window() -> None:
-    """llama-cpp-python closes the connection when a prompt exceeds its window (seen with the embedded model)."""
+async def test_a_server_that_hangs_up_on_a_prompt_near_its_window_hints_at_the_context_window() -> None:
+    """llama-cpp-python closes the connection when a prompt exceeds its window (seen with the embedded model);
+    the hint needs that evidence (a short prompt's hang-up is not blamed on it: tests/llm/test_crash_report.py)."""
     from agent_core.llm.client import ChatClient
     from agent_core.llm.types import ModelError
     from tests.support.scripted_server import ScriptedModelServer
 
     with ScriptedModelServer([{"content": "never sent", "cut_after": 0, "repeat": 2}]) as server:
-        async with ChatClient(server.base_url, "scripted-model", retries=1, backoff=0.01) as client:
+        async with ChatClient(
+            server.base_url, "scripted-model", retries=1, backoff=0.01, context_window=2048
+        ) as client:
             with pytest.raises(ModelError) as caught:
-                await client.chat([{"role": "user", "content": "hi"}], stream=True)
+                await client.chat([{"role": "user", "content": "word " * 1500}], stream=True)
     assert "SMALLCODE_CONTEXT" in str(caught.value)
