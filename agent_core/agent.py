@@ -327,9 +327,14 @@ class SmallCode:
                 message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
         sources = [p for p in files.shown if not is_test_file(p.name)]
         if self.small_tier() and len(sources) == 1 and asks_for_change(task):
+            # A small model keeps the task in view best when it comes last, after the code; asked for the
+            # file straight away, the 1.5B model copied it unchanged turn after turn (bench tasks).
             rel = sources[0].relative_to(self.root).as_posix()
+            message = message.removeprefix(self._task_message(task)).strip()
             message += (
-                f"\n\nReply with the line {rel} and then the complete new {rel} in one fenced code block."
+                f"\n\nTask: {task.strip()}\n\nFirst say in one or two sentences what must change in {rel} and "
+                f"why. Then write the line {rel} and the complete new {rel} in one fenced code block, with the "
+                "change made."
             )
         return message, baseline
 

@@ -173,7 +173,7 @@ class AgentLoop:
     ) -> None:
         """A reply with no usable call: edit blocks in prose, the final answer, or a problem to report back."""
         if not outcome.errors:
-            blocks_output = await self._edit_blocks(reply.content, result)
+            blocks_output = await self._edit_blocks(reply.content, result, state)
             if blocks_output is not None:
                 history.append(tool_result_message("edit blocks", blocks_output.text, None))
                 changed = blocks_output.created + blocks_output.edited
@@ -256,11 +256,11 @@ class AgentLoop:
             if note:
                 output.text += "\n" + note
 
-    async def _edit_blocks(self, content: str, result: RunResult) -> ToolOutput | None:
+    async def _edit_blocks(self, content: str, result: RunResult, state: _RunState) -> ToolOutput | None:
         """SEARCH/REPLACE blocks or whole files in fences, in a reply without tool calls, still edit; None
         when there are none."""
         if "<<<<<<<" not in content and "\n+++ " not in content:
-            return await self._whole_files(content, result)
+            return await self._whole_files(content, result, state)
         try:
             blocks = parse_edit_blocks(content)
         except PatchError as exc:
@@ -277,7 +277,7 @@ class AgentLoop:
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
 
-    async def _whole_files(self, content: str, result: RunResult) -> ToolOutput | None:
+    async def _whole_files(self, content: str, result: RunResult, state: _RunState) -> ToolOutput | None:
         """A file's path on a line, then its whole new content in a fence: written like write_file (so the
         same guards apply), for the files this run knows about."""
         if "```" not in content and "~~~" not in content:
@@ -295,6 +295,12 @@ class AgentLoop:
         outputs = []
         for block in blocks:
             call = ToolCall(name="write_file", arguments={"path": block.path, "content": block.content})
+            advice = state.early_stop.observe_call(call.name, call.arguments)
+            if isinstance(advice, StopReason):  # the same file sent again and again
+                raise _RunOver(f"Stopped: {advice.removeprefix('stopped: ')} without making progress.")
+            if advice is not None:
+                outputs.append(ToolOutput(ok=False, text=advice))
+                continue
             outputs.append(await self._run_tool(call, result))
             self._after_edit(call, outputs[-1])
         return ToolOutput(
