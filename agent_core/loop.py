@@ -18,6 +18,7 @@ from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
+from agent_core.patch.partial import splice_partial
 from agent_core.patch.whole import parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.result import Checks, RunResult, ToolCallRecord, Usage
@@ -33,6 +34,7 @@ from agent_core.tools.routing import (
     schemas_for,
 )
 from agent_core.verify import Verdict, Verifier, is_test_file
+from agent_core.workspace import WorkspaceError
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
@@ -294,7 +296,8 @@ class AgentLoop:
             return None
         outputs = []
         for block in blocks:
-            call = ToolCall(name="write_file", arguments={"path": block.path, "content": block.content})
+            content, note = await self._complete_partial(block.path, block.content)
+            call = ToolCall(name="write_file", arguments={"path": block.path, "content": content})
             advice = state.early_stop.observe_call(call.name, call.arguments)
             if isinstance(advice, StopReason):  # the same file sent again and again
                 raise _RunOver(f"Stopped: {advice.removeprefix('stopped: ')} without making progress.")
@@ -302,6 +305,8 @@ class AgentLoop:
                 outputs.append(ToolOutput(ok=False, text=advice))
                 continue
             outputs.append(await self._run_tool(call, result))
+            if note and outputs[-1].ok:
+                outputs[-1].text += " " + note
             self._after_edit(call, outputs[-1])
         return ToolOutput(
             ok=all(o.ok for o in outputs),
@@ -309,6 +314,24 @@ class AgentLoop:
             created=[p for o in outputs for p in o.created],
             edited=[p for o in outputs for p in o.edited],
         )
+
+    async def _complete_partial(self, rel: str, content: str) -> tuple[str, str]:
+        """A Python block that redefines some of a file's functions but drops others is spliced into the
+        file rather than replacing it (small models write only what they changed). Returns (content, note)."""
+        if not rel.endswith(".py"):
+            return content, ""
+        path = self.ctx.root / rel
+        try:
+            if not await self.ctx.workspace.exists(path):
+                return content, ""
+            original = await self.ctx.workspace.read_text(path)
+        except (WorkspaceError, OSError):
+            return content, ""
+        spliced = splice_partial(original, content)
+        if spliced is None:
+            return content, ""
+        given = ", ".join(spliced.replaced + spliced.added)
+        return spliced.text, f"(Your block had only {given}: spliced into {rel}, the rest of the file kept.)"
 
     def _files_in_play(self, result: RunResult) -> set[str]:
         """Workspace-relative files this run may edit without naming a tool: named in the task (existing or

@@ -155,3 +155,23 @@ def test_a_block_without_path_needs_a_fitting_language() -> None:
     assert [b.path for b in parse_whole_files("```\nx = 1\n```", {"calc.py"}, default="calc.py")] == [
         "calc.py"
     ]
+
+
+async def test_a_block_with_only_the_changed_function_keeps_the_rest_of_the_file(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text(
+        "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n"
+    )
+    (tmp_path / "test_calc.py").write_text(
+        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5 and double(2) == 4\n"
+    )
+    small_server.extend(
+        [{"content": "add must add.\n\ncalc.py\n```python\ndef add(a, b):\n    return a + b\n```"}]
+    )
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py.")
+    assert (
+        tmp_path / "calc.py"
+    ).read_text() == "def add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n"
+    assert result.success and result.verified
