@@ -83,6 +83,7 @@ class SmallCode:
         self._embedded: Any = None
         self._status_tasks: set[asyncio.Task[None]] = set()
         self._named: list[str] = []
+        self._shown: list[Path] = []
         """Files the current task names (shown in its first message)."""
 
     # events -----------------------------------------------------------------------------------------
@@ -139,6 +140,8 @@ class SmallCode:
                         *new_files_named(self.root, task, self.settings.allow_env_files),
                     ],
                     send_schemas=not self.small_tier(),
+                    baseline=baseline,
+                    edit_hint=self._edit_hint(),
                 )
                 await loop.run(self.history, result, task)
                 if (
@@ -318,6 +321,7 @@ class SmallCode:
         )
         self.ctx.read_paths.update(files.shown)
         self._named = files.named
+        self._shown = files.shown
         if files.text:
             message += "\n\n" + files.text
         baseline = None
@@ -325,18 +329,25 @@ class SmallCode:
             baseline = await verifier.baseline(files.named)
             if baseline is not None and baseline.blocking:
                 message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
-        sources = [p for p in files.shown if not is_test_file(p.name)]
-        if self.small_tier() and len(sources) == 1 and asks_for_change(task):
+        hint = self._edit_hint()
+        if hint and asks_for_change(task):
             # A small model keeps the task in view best when it comes last, after the code; asked for the
             # file straight away, the 1.5B model copied it unchanged turn after turn (bench tasks).
-            rel = sources[0].relative_to(self.root).as_posix()
             message = message.removeprefix(self._task_message(task)).strip()
-            message += (
-                f"\n\nTask: {task.strip()}\n\nFirst say in one or two sentences what must change in {rel} and "
-                f"why. Then write the line {rel} and the complete new {rel} in one fenced code block, with the "
-                "change made."
-            )
+            message += f"\n\nTask: {task.strip()}\n\n{hint}"
         return message, baseline
+
+    def _edit_hint(self) -> str:
+        """For a small model working on one file: the shape of its next edit, repeated with each failure
+        (the 1.5B model answered "the tests now pass" three times when only told that they fail)."""
+        sources = [p for p in self._shown if not is_test_file(p.name)]
+        if not self.small_tier() or len(sources) != 1:
+            return ""
+        rel = sources[0].relative_to(self.root).as_posix()
+        return (
+            f"First say in one or two sentences what must change in {rel} and why. Then write the line {rel} and "
+            f"the complete new {rel} in one fenced code block, with the change made."
+        )
 
     def _retry(self, result: RunResult, start: int, trace: TraceWriter) -> bool:
         """After a failed attempt whose checks fail: put the files back and forget the attempt's turns."""

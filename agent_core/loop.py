@@ -58,6 +58,10 @@ CHECKS_PASS = (
     "Checks passed: {summary}. If the task is complete, answer with a one-line summary and no tool call."
 )
 _DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
+WORSE = (
+    "That change made things worse ({now}; before it: {before}), so it was undone: the files are back as "
+    "they were. Still to fix:\n{feedback}"
+)
 
 EMPTY_REPLY = (
     "Your reply was empty. Call a tool to make progress, or answer with a short summary if the task is done."
@@ -87,6 +91,8 @@ class _RunState:
     """The last check, while nothing has changed since it ran (None: none yet, or stale)."""
     fix_rounds: int = 0
     """Final answers refused because the checks failed."""
+    best: Verdict | None = None
+    """The failing check with the most tests passing so far: an edit that does worse is undone."""
 
 
 class AgentLoop:
@@ -105,6 +111,8 @@ class AgentLoop:
         end_when_green: bool = False,
         known_files: list[str] | None = None,
         send_schemas: bool = True,
+        baseline: Verdict | None = None,
+        edit_hint: str = "",
     ) -> None:
         self.client = client
         self.verifier = verifier
@@ -113,6 +121,10 @@ class AgentLoop:
         """Whether the task asks for a change (then a final answer is checked even if nothing was edited)."""
         self.end_when_green = end_when_green
         self.known_files = list(known_files or [])
+        self.baseline = baseline
+        """The tests' state before the run: the first "best so far" that an edit must not make worse."""
+        self.edit_hint = edit_hint
+        """Added to failure feedback: how this model should send its next edit (small models forget)."""
         self.send_schemas = send_schemas
         """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
         preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
@@ -138,6 +150,7 @@ class AgentLoop:
         """Run turns on `history` (which it extends in place) and fill `result`."""
         plan = self.ctx.plan
         state = _RunState(EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1))
+        state.best = self.baseline if self.baseline is not None and self.baseline.blocking else None
         if self.routing:  # start with the category the task's own words name ("create …" → write), if any
             state.category = parse_category(task)
         try:
@@ -386,8 +399,30 @@ class AgentLoop:
             return
         if not verdict.blocking:
             return
-        message = f"Check after your edits failed:\n{verdict.feedback}"
         rollback_turn = getattr(self.ctx.workspace, "rollback_turn", None)
+        best = state.best
+        if best is not None and _worse(verdict, best) and rollback_turn is not None:
+            # Hill-climbing for small models: a change that breaks more than it fixes is undone at once,
+            # so the next try starts from the best version so far, not from the wreck.
+            reverted = rollback_turn()
+            self.trace.write("rollback", files=files, outcome=reverted, reason="worse")
+            if reverted is not None:
+                self.temperature.edit_failed()  # sample the next attempt differently
+                state.verdict = best
+                self._record_checks(result, best)
+                history.append(
+                    {
+                        "role": "user",
+                        "content": WORSE.format(
+                            now=verdict.summary(), before=best.summary(), feedback=best.feedback
+                        )
+                        + self._hint(),
+                    }
+                )
+                return
+        if best is None or not _worse(verdict, best):
+            state.best = verdict
+        message = f"Check after your edits failed:\n{verdict.feedback}{self._hint()}"
         if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
             reverted = rollback_turn()
             self.trace.write("rollback", files=files, outcome=reverted)
@@ -423,9 +458,14 @@ class AgentLoop:
             raise _RunOver(answer, success=True)
         if state.fix_rounds < self.settings.fix_rounds:
             state.fix_rounds += 1
-            history.append({"role": "user", "content": NOT_DONE.format(feedback=verdict.feedback)})
+            history.append(
+                {"role": "user", "content": NOT_DONE.format(feedback=verdict.feedback) + self._hint()}
+            )
             return
         raise _RunOver(f"{answer}\n\nNot done: {verdict.summary()}.", success=False)
+
+    def _hint(self) -> str:
+        return f"\n{self.edit_hint}" if self.edit_hint else ""
 
     @staticmethod
     def _record_checks(result: RunResult, verdict: Verdict | None) -> None:
@@ -531,6 +571,16 @@ class AgentLoop:
         self.trace.write(
             "tool", name=call.name, arguments=call.arguments, ok=output.ok, ms=ms, output=output.text
         )
+
+
+def _worse(new: Verdict, old: Verdict) -> bool:
+    """Whether a check after an edit is worse than an earlier failing one: the code no longer parses or the
+    test run broke where tests used to run, or fewer tests pass in the same run."""
+    if new.status in ("syntax", "error", "timeout"):
+        return old.status == "failed" or (new.status == "syntax" and old.status != "syntax")
+    if new.status == "failed" and old.status == "failed" and new.command == old.command:
+        return new.passed < old.passed
+    return False
 
 
 def _key(call: ToolCall) -> str:

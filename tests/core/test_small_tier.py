@@ -175,3 +175,26 @@ async def test_a_block_with_only_the_changed_function_keeps_the_rest_of_the_file
         tmp_path / "calc.py"
     ).read_text() == "def add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n"
     assert result.success and result.verified
+
+
+async def test_an_edit_that_makes_things_worse_is_undone(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text(
+        "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n"
+    )
+    (tmp_path / "calc_test.py").write_text(
+        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_double():\n    assert double(2) == 4\n"
+    )
+    worse = "calc.py\n```python\ndef add(a, b):\n    return a - b\n\n\ndef double(a):\n    return a\n```"
+    fixed = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n```"
+    small_server.extend([{"content": worse}, {"content": fixed}])
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py.")
+    second = small_server.requests[1]["messages"][-1]["content"]
+    assert "made things worse" in second and "undone" in second
+    assert "test_add" in second  # what is still to fix
+    assert "write the line calc.py and the complete new calc.py" in second  # the shape of the next edit
+    assert result.success and result.verified
+    assert "return 2 * a" in (tmp_path / "calc.py").read_text()
