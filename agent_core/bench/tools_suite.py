@@ -6,8 +6,9 @@ error-message mismatches (an unrecoverable attempt not reported to the model, or
 due). The bar: everything recovered, nothing false or wrong.
 
 The corpus ships in the package (agent_core/bench/data/tool_corpus/: one JSON file per case with `reply`,
-optional `native` and `reasoning`, `tools` naming a file under tools/, `expected` calls and optional
-`expect_errors`). Family "recorded" holds real replies of the embedded Qwen2.5-Coder models, each with its
+optional `native`, `reasoning`, `finish_reason` and `task`, `tools` naming a file under tools/, `expected` calls
+and optional `expect_errors`). Every case has a `family` (the format or rule it exercises; its negative cases,
+replies that hold no call, carry the same label), and the report gives the figures per family. Family "recorded" holds real replies of the embedded Qwen2.5-Coder models, each with its
 `source` (model, engine, date), `temperature`, the `context` messages it answered and a hand-review `note`
 (scripts/bench_embedded.py --record / --record-agent write new ones as drafts). Cases in
 <workspace>/.smallcode/tool_corpus/*.json are run too."""
@@ -57,7 +58,14 @@ def actual(case: dict[str, Any], tool_sets: dict[str, list[dict[str, Any]]]) -> 
     """What the parser makes of a case: {"calls": [{name, arguments}], "errors": [...]}."""
     tools = tool_sets.get(case.get("tools", "default"), tool_sets.get("default", []))
     native = [NativeToolCall.model_validate(n) for n in case.get("native", [])]
-    outcome = parse_reply(case.get("reply", ""), native, tools, reasoning=case.get("reasoning", ""))
+    outcome = parse_reply(
+        case.get("reply", ""),
+        native,
+        tools,
+        reasoning=case.get("reasoning", ""),
+        finish_reason=case.get("finish_reason"),
+        task=case.get("task"),
+    )
     return {
         "calls": [{"name": c.name, "arguments": c.arguments} for c in outcome.calls],
         "errors": outcome.errors,
@@ -109,10 +117,27 @@ def run(cwd: Path) -> BenchReport:
         "error_mismatches": count["error_mismatch"],
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    figures["families"] = _families(rows)
     ok = count["recovered"] == positive and not (
         count["false_call"] or count["wrong"] or count["error_mismatch"]
     )
     return BenchReport(suite="tools", figures=figures, cases=rows, text=_table(rows, figures), ok=ok)
+
+
+def _families(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per family: cases, replies with calls and how many came out right, replies without a call, and the
+    failures by kind."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        f = out.setdefault(r["family"] or "-", {
+            "cases": 0, "with_calls": 0, "recovered": 0, "without_calls": 0, "no_call": 0,
+            "false_calls": 0, "wrong_calls": 0, "missed": 0, "error_mismatches": 0,
+        })  # fmt: skip
+        f["cases"] += 1
+        f["with_calls" if r["expected"] else "without_calls"] += 1
+        key = {"false_call": "false_calls", "wrong": "wrong_calls", "error_mismatch": "error_mismatches"}
+        f[key.get(r["verdict"], r["verdict"])] += 1
+    return dict(sorted(out.items()))
 
 
 def _table(rows: list[dict[str, Any]], figures: dict[str, Any]) -> str:
@@ -120,14 +145,14 @@ def _table(rows: list[dict[str, Any]], figures: dict[str, Any]) -> str:
         f"tool-call parsing: {figures['recovered']}/{figures['with_calls']} recovered "
         f"({figures['recovery_rate']:.1%}), {figures['false_calls']} false, {figures['wrong_calls']} wrong, "
         f"{figures['missed']} missed, {figures['error_mismatches']} error-message mismatches "
-        f"({figures['cases']} cases, {figures['total_ms']} ms)"
+        f"({figures['cases']} cases, {figures['total_ms']} ms)",
+        f"  {'family':<14} {'recovered':>11} {'no call':>9} {'false':>6} {'wrong':>6} {'missed':>7} {'msg':>4}",
     ]
-    by_family: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_family.setdefault(r["family"] or "-", []).append(r)
-    for family, items in sorted(by_family.items()):
-        good = sum(r["verdict"] in ("recovered", "no_call") for r in items)
-        lines.append(f"  {family:<14} {good}/{len(items)}")
+    for family, f in figures["families"].items():
+        lines.append(
+            f"  {family:<14} {f['recovered']:>5}/{f['with_calls']:<5} {f['no_call']:>4}/{f['without_calls']:<4} "
+            f"{f['false_calls']:>6} {f['wrong_calls']:>6} {f['missed']:>7} {f['error_mismatches']:>4}"
+        )
     for r in rows:
         if r["verdict"] not in ("recovered", "no_call"):
             lines.append(f"  ✗ {r['id']}: {r['verdict']} — got {json.dumps(r['got'])[:200]}")

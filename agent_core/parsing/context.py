@@ -1,4 +1,5 @@
-"""What every format extractor gets: the text segment, the tools, and where the code fences are."""
+"""What every format extractor gets: the text segment, the tools, where the code fences are, and the
+user's task when the caller knows it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Ctx:
     text: str
     tools: ToolSet
     fences: list[Fence] = field(default_factory=list)
+    task: str | None = None
     index: FenceIndex = field(init=False)
 
     def __post_init__(self) -> None:
@@ -21,3 +23,7 @@ class Ctx:
 
     def in_fence(self, pos: int) -> bool:
         return self.index.containing(pos) is not None
+
+    def only(self, start: int, end: int) -> bool:
+        """Whether [start, end) is the whole reply, give or take surrounding whitespace."""
+        return not self.text[:start].strip() and not self.text[end:].strip()

@@ -83,3 +83,58 @@ def placeholder_arguments(tool: ToolInfo, family: Family, toolset: ToolSet) -> s
         f'Your {tool.name} call has placeholders ("...") instead of real values, so nothing was run. '
         f"{SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
     )
+
+
+CUT_OFF_LEAD = "Your reply was cut off"
+"""Every cut-off message starts so (the parser keeps one of them when a reply holds several)."""
+
+
+def _append_tool(toolset: ToolSet) -> ToolInfo | None:
+    """A tool that writes a file and can add to its end (`append`), for writing a long file in parts."""
+    for tool in toolset.tools.values():
+        kind = tool.params.get("append", {}).get("type")
+        if kind == "boolean" and "content" in tool.params:
+            return tool
+    return None
+
+
+def cut_off(tool: ToolInfo | None, family: Family, toolset: ToolSet, limit: bool = False) -> str:
+    """The reply stopped before it ended (`limit`: at the token limit; else it ends mid-call): nothing
+    ran; how to go on."""
+    what = f"before your {tool.name} call was finished" if tool else "before it was finished"
+    if limit:
+        what += " (it reached the token limit)"
+    writer = _append_tool(toolset)
+    if writer is not None and (tool is None or "content" in tool.params or tool.name == writer.name):
+        advice = (
+            "Send a shorter call. For a long file, write it in parts: the first part with "
+            f'{writer.name}, then each next part with {writer.name} and "append": true.'
+        )
+    else:
+        advice = (
+            "Send a shorter call: one call, no long text before it, and big changes split into smaller ones."
+        )
+    text = f"{CUT_OFF_LEAD} {what} (it reached the token limit), so nothing in it was run. {advice}"
+    if tool is not None:
+        text += f" {SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
+    return text
+
+
+def ambiguous_argument(tool: ToolInfo, key: str, targets: list[str], family: Family, toolset: ToolSet) -> str:
+    """An argument name that could mean several of the tool's parameters: ask rather than guess."""
+    options = " or ".join(targets)
+    return (
+        f"Your {tool.name} call has an argument {key[:40]!r} that could be {options}, so nothing was run. "
+        f"Name each argument exactly as the tool does. {SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
+    )
+
+
+def unknown_arguments(
+    tool: ToolInfo, unknown: list[str], missing: list[str], family: Family, toolset: ToolSet
+) -> str:
+    """Arguments the tool does not take while a required one is missing: which was meant is unclear."""
+    return (
+        f"Your {tool.name} call has arguments it does not take ({', '.join(k[:40] for k in unknown[:5])}) "
+        f"and lacks {', '.join(missing)}, so nothing was run. Use the tool's own argument names. "
+        f"{SHAPE_LEAD} {expected_shape(tool, family, toolset)}"
+    )

@@ -9,11 +9,18 @@ import re
 from typing import Any
 
 from agent_core.parsing import messages
+from agent_core.parsing.formats.python_call import parse_arguments
 from agent_core.parsing.repair import Unreadable, load_json
 from agent_core.parsing.toolset import ToolInfo, ToolSet, snake
 from agent_core.parsing.types import Candidate, Resolution, ToolCall
 
-NAME_KEYS = ("name", "tool", "tool_name", "toolname", "function_name", "function", "action", "recipient_name")
+NAME_KEYS = (
+    "name", "tool", "tool_name", "toolname", "function_name", "functionname", "function", "action",
+    "recipient_name",
+)  # fmt: skip
+WEAK_NAME_KEYS = ("title", "method", "call")
+"""Keys that name the tool only beside an arguments key (`{"title": "read_file", "arguments": {...}}`):
+alone, a title is a title."""
 ARG_KEYS = (
     "arguments", "parameters", "args", "input", "params", "tool_input", "action_input", "kwargs",
     "argument", "inputs", "tool_args", "tool_arguments", "function_args",
@@ -39,9 +46,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def resolve(c: Candidate, toolset: ToolSet) -> Resolution:
-    """Never raises: anything unexpected turns into "none" (or an error when the call was explicit)."""
+    """Never raises: anything unexpected turns into "none" (or an error when the call was explicit).
+    A call the reply stopped inside (`c.cut_off`) is never run: the model is told it was cut off."""
     try:
-        return _resolve(c, toolset)
+        r = _resolve(c, toolset)
+        if c.cut_off and r.status != "none":
+            tool = toolset.get(r.tool) if r.tool else None
+            return Resolution("error", errors=[messages.cut_off(tool, c.family, toolset)], tool=r.tool)
+        return r
     except Exception as exc:  # defensive: a parser bug must not crash the agent loop
         if c.explicit:
             return Resolution(
@@ -61,7 +73,9 @@ def _resolve(c: Candidate, toolset: ToolSet) -> Resolution:
         name = toolset.resolve(c.name) if c.name else None
         if c.name and name is None:
             return Resolution("error", errors=[messages.unknown_tool(c.name, c.family, toolset)])
-        return _error(c, toolset, toolset.get(name) if name else None, c.problem)
+        r = _error(c, toolset, toolset.get(name) if name else None, c.problem)
+        r.tool = name
+        return r
     if c.has_obj:
         entries = list(_unwrap(c.obj, 0))
         if not entries:
@@ -77,6 +91,7 @@ def _resolve(c: Candidate, toolset: ToolSet) -> Resolution:
 def _merge(out: Resolution, r: Resolution) -> None:
     out.calls.extend(r.calls)
     out.errors.extend(r.errors)
+    out.tool = out.tool or r.tool
     if r.status == "call" or (r.status == "error" and out.status == "none"):
         out.status = r.status
 
@@ -99,8 +114,15 @@ def _unwrap(obj: Any, depth: int) -> list[tuple[Any, Any, bool]]:
     for key in ("function", "function_call", "tool_call"):
         if key in keys and isinstance(obj[keys[key]], dict):
             return _unwrap(obj[keys[key]], depth + 1)
+    method = obj.get(keys["method"]) if "method" in keys else None
+    if method == "tools/call" and isinstance(obj.get(keys.get("params", "")), dict):
+        return _unwrap(obj[keys["params"]], depth + 1)  # an MCP request: {"params": {"name", "arguments"}}
     name = next((obj[keys[k]] for k in NAME_KEYS if k in keys and isinstance(obj[keys[k]], str)), None)
     arg_key = next((keys[k] for k in ARG_KEYS if k in keys), None)
+    if name is None and arg_key is not None:
+        name = next(
+            (obj[keys[k]] for k in WEAK_NAME_KEYS if k in keys and isinstance(obj[keys[k]], str)), None
+        )
     if name is None:
         if len(obj) == 1:  # {"write_file": {"path": ...}}
             ((only_key, value),) = obj.items()
@@ -137,12 +159,21 @@ def _one(
             return Resolution("error", errors=[messages.unknown_tool(raw_name, c.family, toolset, fits)])
         return Resolution("none")
     tool = toolset.tools[name]
+    r = _one_of(c, toolset, tool, raw_args, has_args, positional)
+    r.tool = name
+    return r
+
+
+def _one_of(
+    c: Candidate, toolset: ToolSet, tool: ToolInfo, raw_args: Any, has_args: bool, positional: list[Any]
+) -> Resolution:
+    name = tool.name
     args, problem = _decode_args(raw_args, tool)
     if problem:
         return _error(c, toolset, tool, problem) if c.explicit or has_args else Resolution("none")
     if _looks_like_schema(args):
         return Resolution("none")  # a tool *definition* shown in prose, not a call
-    args = map_argument_names(args, tool)
+    args, unclear = _map_arguments(args, tool)
     if positional:
         free = [p for p in tool.params if p not in args]
         for p, value in zip(free, positional, strict=False):
@@ -151,6 +182,22 @@ def _one(
     # otherwise it is JSON that happens to have a "name" (a package.json, an answer the user asked for).
     if not has_args and not c.explicit and (not args or any(k not in tool.params for k in args)):
         return Resolution("none")
+    if unclear is not None:  # an argument name that could mean two parameters: ask, never guess
+        key, targets = unclear
+        return Resolution(
+            "error", errors=[messages.ambiguous_argument(tool, key, targets, c.family, toolset)]
+        )
+    unknown = [k for k in args if k not in tool.params]
+    missing = [r for r in tool.required if r not in args]
+    if tool.params and unknown and missing:
+        # {"city": "Paris"} for get_weather(location): one name the tool does not take, one required
+        # parameter not given — that is the one it means. More than one either way: ask.
+        if len(unknown) == 1 and len(missing) == 1 and _fits(args[unknown[0]], tool.params[missing[0]]):
+            args[missing[0]] = args.pop(unknown[0])
+        else:
+            return Resolution(
+                "error", errors=[messages.unknown_arguments(tool, unknown, missing, c.family, toolset)]
+            )
     args = {k: coerce(v, tool.params[k]) if k in tool.params else v for k, v in args.items()}
     if _only_placeholders(args, tool):  # the example shape copied back: no real call to run
         return Resolution("error", errors=[messages.placeholder_arguments(tool, c.family, toolset)])
@@ -219,6 +266,9 @@ def _decode_args(raw: Any, tool: ToolInfo) -> tuple[dict[str, Any], str | None]:
             if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
                 return value[0], None
             return {}, "the arguments are not a JSON object"
+        pairs = _pairs(text, tool)
+        if pairs is not None:  # "location=Paris, unit=celsius"
+            return pairs, None
         # A bare string for a tool with one required parameter: {"name": "bash", "arguments": "ls"}.
         if len(tool.required) == 1:
             return {tool.required[0]: raw}, None
@@ -230,14 +280,50 @@ def _decode_args(raw: Any, tool: ToolInfo) -> tuple[dict[str, Any], str | None]:
     return {}, "the arguments are not a JSON object"
 
 
+_PAIR = re.compile(r"[ \t]*([A-Za-z_][\w\-]{0,60})[ \t]*([=:])[ \t]*")
+
+
+def _pairs(text: str, tool: ToolInfo) -> dict[str, Any] | None:
+    """`k=v, k2=v2` or `k: v, k2: v2` written as the arguments string, when every k is one of the tool's
+    parameters (else the string is a value, like bash's `FOO=1 make`)."""
+    first = _PAIR.match(text)
+    if first is None or first.group(1) not in tool.params:
+        return None
+    if first.group(2) == "=":
+        kwargs, positional, problem = parse_arguments("(" + text + ")")
+        if problem or positional:
+            return None
+    else:
+        try:
+            value = load_json("{" + text + "}")
+        except Unreadable:
+            return None
+        if not isinstance(value, dict):
+            return None
+        kwargs = value
+    if not kwargs or any(k not in tool.params for k in kwargs):
+        return None
+    return kwargs
+
+
 def _looks_like_schema(args: dict[str, Any]) -> bool:
     return args.get("type") == "object" and isinstance(args.get("properties"), dict)
 
 
 def map_argument_names(args: dict[str, Any], tool: ToolInfo) -> dict[str, Any]:
-    """Rename arguments to the schema's: exact, snake_cased, a known alias, or a close spelling."""
+    """Rename arguments to the schema's: exact, snake_cased, a known alias, a shared word or a close
+    spelling — each only when it points at one parameter not already given."""
+    return _map_arguments(args, tool)[0]
+
+
+def _map_arguments(
+    args: dict[str, Any], tool: ToolInfo
+) -> tuple[dict[str, Any], tuple[str, list[str]] | None]:
+    """(renamed arguments, the first name that could mean several free parameters and its candidates).
+    Names that point at one parameter are placed first, so `{"old_text": ..., "text": ...}` leaves
+    `text` only `new_text` to mean. An unclear name is kept as written."""
     if not tool.params:
-        return dict(args)
+        return dict(args), None
     out: dict[str, Any] = {}
     pending: list[tuple[str, Any]] = []
     for key, value in args.items():
@@ -245,27 +331,71 @@ def map_argument_names(args: dict[str, Any], tool: ToolInfo) -> dict[str, Any]:
             out[key] = value
         else:
             pending.append((str(key), value))
+    unclear: dict[str, list[str]] = {}
+    progress = True
+    while pending and progress:
+        progress = False
+        waiting: list[tuple[str, Any]] = []
+        for key, value in pending:
+            targets = _targets(key, [p for p in tool.params if p not in out])
+            if len(targets) == 1:
+                out[targets[0]] = value
+                unclear.pop(key, None)
+                progress = True
+            elif targets:
+                unclear[key] = targets
+                waiting.append((key, value))
+            else:
+                out.setdefault(key, value)
+        pending = waiting
     for key, value in pending:
-        target = _target_param(key, tool, out)
-        if target is not None:
-            out[target] = value
-        else:
-            out.setdefault(key, value)
-    return out
+        out.setdefault(key, value)
+    first = next(iter(unclear.items()), None)
+    return out, first
 
 
-def _target_param(key: str, tool: ToolInfo, taken: dict[str, Any]) -> str | None:
-    free = [p for p in tool.params if p not in taken]
+def _fits(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a value could be of the parameter's type (a list is no path, a word is no number)."""
+    main = next((k for k in _types(schema) if k != "null"), None)
+    if main == "string":
+        return not isinstance(value, dict | list)
+    if main in ("integer", "number"):
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int | float) or (
+            isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit()
+        )
+    if main == "boolean":
+        return isinstance(value, bool) or str(value).strip().lower() in _TRUE | _FALSE
+    if main == "array":
+        return isinstance(value, list | str)
+    if main == "object":
+        return isinstance(value, dict | str)
+    return True
+
+
+_WORD_STOP = {"a", "an", "the", "of", "to", "in", "for", "and", "or", "is", "value", "arg", "param"}
+
+
+def _targets(key: str, free: list[str]) -> list[str]:
+    """The free parameters a written argument name plausibly means (strongest kind of evidence wins)."""
     if not free:
-        return None
+        return []
     k = snake(key)
     if k in free:
-        return k
-    for target in free:
-        if k in ALIASES.get(target, ()):
-            return target
-    close = difflib.get_close_matches(k, free, n=1, cutoff=0.75)
-    return close[0] if close else None
+        return [k]
+    aliased = [t for t in free if k in ALIASES.get(t, ())]
+    if aliased:
+        return aliased
+    words = set(k.split("_")) - _WORD_STOP
+    shared = [t for t in free if words & (set(t.split("_")) - _WORD_STOP)]
+    if shared:
+        return shared
+    close = difflib.get_close_matches(k, free, n=2, cutoff=0.75)
+    if len(close) == 2:
+        a, b = (difflib.SequenceMatcher(None, k, x).ratio() for x in close)
+        return close if a - b < 0.05 else close[:1]
+    return close
 
 
 def _types(schema: dict[str, Any]) -> list[str]:

@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 
 from agent_core.parsing.formats import python_call, yaml_like
-from agent_core.parsing.repair import Unreadable, load_json
+from agent_core.parsing.repair import Unreadable, load_json, stops_mid_value
 from agent_core.parsing.scan import bracket_span
-from agent_core.parsing.types import Candidate, Family
+from agent_core.parsing.toolset import ToolSet
+from agent_core.parsing.types import Candidate, Family, LazyFlag
 
 _NAME_IN_JSON = re.compile(r"""["']?name["']?[ \t]*:[ \t]*["']([\w.\-]{1,80})["']""")
-_NAME_THEN_JSON = re.compile(r"([A-Za-z_][\w.\-]{0,80})[ \t]*(?:\n[ \t]*)?(?=\{)")
+# `write_file {...}`, `write_file\n{...}`, `function get_weather\n```json\n{...}` (DeepSeek without its separator)
+_NAME_THEN_JSON = re.compile(
+    r"(?:function[ \t:]+)?([A-Za-z_][\w.\-]{0,80})[ \t]*(?:\n[ \t]*)?(?:```[\w\-]*[ \t]*\n[ \t]*)?(?=\{)"
+)
 _INNER_FENCE = re.compile(r"```[\w\-]*[ \t]*\n?")
+_WRAPPER = re.compile(r"<([A-Za-z_][\w\-]{0,40})>")
 # `{"name": "x", "arguments": {` — the shape the prompt asks for; nothing else starts that way by chance.
 _ENVELOPE_HEAD = re.compile(
     r"""\{\s*["']name["']\s*:\s*["'][\w.\-]{1,80}["']\s*,\s*["'](arguments|parameters)["']\s*:\s*\{"""
@@ -47,6 +52,7 @@ def decode_json(text: str, start: int, end: int, explicit: bool, family: Family 
     chunk = text[start:end]
     head = _ENVELOPE_HEAD.match(chunk, 0, 200)
     attempt = head.group(1) if head else ""
+    cut_off: bool | LazyFlag = LazyFlag(lambda: stops_mid_value(chunk)) if at_end(text, end) else False
     try:
         value = load_json(chunk)
     except Unreadable as exc:
@@ -57,13 +63,23 @@ def decode_json(text: str, start: int, end: int, explicit: bool, family: Family 
             args=chunk if name else None,
             problem=str(exc),
             attempt=attempt,
+            cut_off=cut_off,
         )  # fmt: skip
-    return Candidate(start, end, family, explicit, obj=value, has_obj=True, attempt=attempt)
+    return Candidate(start, end, family, explicit, obj=value, has_obj=True, attempt=attempt, cut_off=cut_off)
 
 
-def region_candidates(text: str, start: int, end: int, explicit: bool) -> list[Candidate]:
+def at_end(text: str, pos: int) -> bool:
+    """Nothing but whitespace (or a fence line) follows `pos`: the reply stopped there."""
+    rest = text[pos:].strip()
+    return not rest or rest.strip("`~") == ""
+
+
+def region_candidates(
+    text: str, start: int, end: int, explicit: bool, tools: ToolSet | None = None, depth: int = 0
+) -> list[Candidate]:
     """Candidates inside [start, end). An explicit region that holds nothing readable yields one
-    candidate with a problem, so the model is told."""
+    candidate with a problem, so the model is told. In an explicit region Python-style calls may sit among
+    other code (`x = f(...)` then `print(x)`): lines that hold no call are passed over."""
     while start < end and text[start] in " \t\r\n":
         start += 1
     while end > start and text[end - 1] in " \t\r\n":
@@ -75,6 +91,11 @@ def region_candidates(text: str, start: int, end: int, explicit: bool) -> list[C
         start = m.end()
         if text.endswith("```", start, end):
             end -= 3
+    wrapper = _WRAPPER.match(text, start, end)
+    if wrapper is not None and text.endswith(f"</{wrapper.group(1)}>", start, end) and depth < 3:
+        # <tool_call><function>{...}</function></tool_call>, <tool_call><json>...</json></tool_call>
+        inner_end = end - len(wrapper.group(1)) - 3
+        return region_candidates(text, wrapper.end(), inner_end, explicit, tools, depth + 1)
     head = text[start]
     if head in "{[" and not python_call.CALL_LIST_HEAD.match(text, start, end):
         return json_candidates(text, start, end, explicit)
@@ -84,16 +105,17 @@ def region_candidates(text: str, start: int, end: int, explicit: bool) -> list[C
         or text.startswith("<parameter", start)
     ):
         return []  # XML calls: formats.qwen_xml reads those
-    calls = python_call.parse_call_list(text, start, end, explicit)
+    calls = python_call.parse_call_list(text, start, end, explicit, tools, tolerant=explicit)
     if calls:
         return calls
     named = _NAME_THEN_JSON.match(text, start, end)
     if named:  # Functionary-style "write_file\n{...}" or "write_file {...}"
-        body = decode_json(text, named.end(), end, explicit)
-        body.start = start
+        span = bracket_span(text, named.end(), end)
+        body = decode_json(text, named.end(), span.end, explicit)
+        name, cut = named.group(1), body.cut_off
         if body.has_obj:
-            return [Candidate(start, end, "json", explicit, name=named.group(1), args=body.obj)]
-        return [Candidate(start, end, "json", explicit, name=named.group(1), problem=body.problem)]
+            return [Candidate(start, end, "json", explicit, name=name, args=body.obj, cut_off=cut)]
+        return [Candidate(start, end, "json", explicit, name=name, problem=body.problem, cut_off=cut)]
     mapping = yaml_like.parse_block(text[start:end])
     if mapping is not None:
         return [Candidate(start, end, "json", explicit, obj=mapping, has_obj=True)]

@@ -54,6 +54,12 @@ def load_json(text: str) -> Any:
             return json.loads(quoted, strict=False)
         except (ValueError, RecursionError):
             pass  # not the only problem: json-repair gets the original text below
+    split = close_run_on_strings(text)
+    if split != text:
+        try:
+            return json.loads(split, strict=False)
+        except (ValueError, RecursionError):
+            pass
     code = _CODE_AFTER_STRING.search(text)
     if code:
         snippet = code.group(0)[1:].strip()[:40]
@@ -114,3 +120,71 @@ def _closes(text: str, j: int) -> bool:
         newline = newline or text[j] == "\n"
         j += 1
     return j >= len(text) or text[j] in ",:}]" or (newline and text[j] == '"')
+
+
+# Inside a string: `"key": <value>` — the next field, after a string whose closing quote and comma were
+# left out (`{"path": "todo.md "content": "x"}`).
+_QUOTE_OR_ESCAPE = re.compile(r'[\\"]')
+_NEXT_FIELD = re.compile(
+    r"""[ \t]*"([A-Za-z_][\w\-]{0,40})"[ \t]*:[ \t]*(?=["{\[\-\d]|true\b|false\b|null\b)"""
+)
+
+
+def close_run_on_strings(text: str) -> str:
+    """Close a string that runs on into the next field: `"todo.md "content": "x"` becomes
+    `"todo.md", "content": "x"` (trailing spaces and a stray comma dropped from the value). Only used when
+    the result then decodes as plain JSON. One pass over the quotes, linear."""
+    out: list[str] = []
+    last = 0
+    in_string = False
+    skip_to = 0
+    for m in _QUOTE_OR_ESCAPE.finditer(text):
+        i = m.start()
+        if i < skip_to:
+            continue
+        if text[i] == "\\":
+            if in_string:
+                skip_to = i + 2
+            continue
+        if not in_string:
+            in_string = True
+        elif _closes(text, i + 1):
+            in_string = False
+        elif i > 0 and text[i - 1] in " \t," and _NEXT_FIELD.match(text, i):
+            j = i
+            while j > last and text[j - 1] in " \t,":
+                j -= 1
+            out.append(text[last:j])
+            out.append('", ')
+            last = i  # this quote now opens the next key
+    out.append(text[last:])
+    return "".join(out)
+
+
+_SIGNIFICANT = re.compile(r'[\\"{}\[\]]')
+
+
+def stops_mid_value(text: str) -> bool:
+    """Whether unfinished JSON stops in the middle of a value: inside a string, or right after `:` `,`
+    `{` `[` with nested brackets still open. (`{"command": "ls"` only lacks its closing braces: every value
+    is finished, so that is not a stop mid-value.)"""
+    in_string = False
+    depth = 0
+    skip_to = 0
+    for m in _SIGNIFICANT.finditer(text):
+        i = m.start()
+        if i < skip_to:
+            continue
+        ch = text[i]
+        if in_string:
+            if ch == "\\":
+                skip_to = i + 2
+            elif ch == '"' and _closes(text, i + 1):
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or (depth > 0 and text.rstrip()[-1:] in (":", ",", "{", "["))

@@ -47,9 +47,10 @@ def bracket_span(text: str, start: int, end: int, quotes: str = "\"'") -> Span:
     return Span(start, end, False, max_depth)
 
 
-def python_call_span(text: str, open_paren: int, end: int) -> tuple[int, bool, str]:
+def python_call_span(text: str, open_paren: int, end: int) -> tuple[int, bool, str, bool]:
     """From `(` at `open_paren`: (end index, closed, argument source with raw newlines inside one-line
-    string literals escaped so `ast` can read it). Knows Python quoting, including triple quotes."""
+    string literals escaped so `ast` can read it, whether it stops inside a string literal). Knows Python
+    quoting, including triple quotes."""
     out: list[str] = []
     depth = 0
     quote = ""
@@ -83,10 +84,10 @@ def python_call_span(text: str, open_paren: int, end: int) -> tuple[int, bool, s
             depth -= 1
             if depth == 0:
                 out.append(ch)
-                return i + 1, True, "".join(out)
+                return i + 1, True, "".join(out), False
         out.append(ch)
         i += 1
-    return end, False, "".join(out)
+    return end, False, "".join(out), bool(quote)
 
 
 @dataclass
@@ -147,7 +148,8 @@ _STRONG = (
     r"in the format|do not call|don't call|won't call|will not call|never call"
 )
 _WEAK = (
-    r"would|could|might|like this|like so|such as|format|usage|instead of|if you|should not|shouldn't|can't"
+    r"would|could|might|like this|like so|such as|format|usage|instead of|if you|should not|shouldn't|can't|"
+    r"here['’]s how|here is how|how to use|how you|snippet|sample"
 )
 STRONG_CUES = re.compile(rf"\b(?:{_STRONG})", re.I)
 WEAK_CUES = re.compile(rf"\b(?:{_STRONG}|{_WEAK})\b", re.I)
@@ -171,3 +173,14 @@ def described(text: str, start: int, end: int, strong_only: bool) -> bool:
     """Whether the surrounding prose describes the call instead of making it."""
     cues = STRONG_CUES if strong_only else WEAK_CUES
     return bool(cues.search(lead_in(text, start)) or cues.search(trailing(text, end)))
+
+
+def shown_after(text: str, start: int) -> bool:
+    """Whether the paragraph before a block standing alone (`Here's how to use it:` + blank line + the
+    call) introduces it as something shown rather than done."""
+    if lead_in(text, start).strip():
+        return False
+    before = text[max(0, start - 600) : start].rstrip()
+    cut = before.rfind("\n\n")
+    paragraph = before[cut + 2 :] if cut >= 0 else before
+    return bool(WEAK_CUES.search(paragraph[-300:]))

@@ -10,6 +10,15 @@ from typing import Any
 _PREFIXES = ("functions.", "function.", "default_api.", "tools.", "tool.", "api.", "mcp.")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[\s\-./:]+")
+# Llama 3.1's built-in tools go by these names whatever the tool offered for the job is called
+# (`brave_search.call(query=...)` for the web search tool). Only these exact names: SmallCode's own
+# `search` (file contents) is never a web search.
+_BUILTIN_NAMES = {
+    "brave_search": ("web_search", "search_web", "internet_search"),
+    "code_interpreter": ("python", "ipython", "run_python", "execute_python", "python_interpreter"),
+    "python": ("code_interpreter", "ipython"),
+    "ipython": ("code_interpreter", "python"),
+}
 
 
 def snake(name: str) -> str:
@@ -47,6 +56,19 @@ class ToolSet:
     def names(self) -> list[str]:
         return list(self.tools)
 
+    def spellings(self) -> list[str]:
+        """Every tool name as written, and with `-` and `_` swapped (models mix the two up)."""
+        out: list[str] = []
+        for name in self.tools:
+            for spelled in (name, name.replace("-", "_"), name.replace("_", "-")):
+                if spelled not in out:
+                    out.append(spelled)
+        return out
+
+    def owners(self, param: str) -> list[ToolInfo]:
+        """The tools that take a parameter of this name."""
+        return [t for t in self.tools.values() if param in t.params]
+
     def get(self, name: str) -> ToolInfo | None:
         return self.tools.get(name)
 
@@ -65,10 +87,14 @@ class ToolSet:
         for prefix in _PREFIXES:
             if lowered.lower().startswith(prefix):
                 lowered = lowered[len(prefix) :]
+        lowered = lowered.removesuffix(".call")  # Llama 3.1 built-in tools: brave_search.call(...)
         key = snake(lowered.split(":")[0].removesuffix("()"))
         for candidate in (key, key.removesuffix("_tool"), key.removeprefix("tool_")):
             if candidate in self._by_key:
                 return self._by_key[candidate]
+        for other in _BUILTIN_NAMES.get(key, ()):
+            if other in self._by_key:
+                return self._by_key[other]
         words = sorted(key.split("_"))
         swapped = [n for k, n in self._by_key.items() if sorted(k.split("_")) == words]
         if len(set(swapped)) == 1:

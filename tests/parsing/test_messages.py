@@ -57,3 +57,44 @@ def test_garbage_tools_list_does_not_break_parsing() -> None:
     tools = [*TOOLS, "junk", {"function": {"name": None}}, {"no": "name"}]
     outcome = parse_reply('{"name": "bash", "arguments": {"command": "ls"}}', [], tools)  # type: ignore[list-item]
     assert [c.name for c in outcome.calls] == ["bash"]
+
+
+EDITING = tools_suite.load_tool_sets()["editing"]
+
+
+def test_cut_off_call_says_how_to_go_on() -> None:
+    """A reply ending inside a write_file call runs nothing; the model is told to send the file in parts."""
+    reply = '<tool_call>{"name": "write_file", "arguments": {"path": "big.py", "content": "def main():\n    '
+    outcome = parse_reply(reply, [], EDITING)
+    assert outcome.calls == []
+    (message,) = outcome.errors
+    assert message.startswith("Your reply was cut off before your write_file call was finished")
+    assert '"append": true' in message
+    assert f'{SHAPE_LEAD} <tool_call>{{"name": "write_file"' in message
+
+
+def test_token_limit_runs_nothing_even_in_prose_or_native_calls() -> None:
+    cut = parse_reply("Here is the plan: first I will read the", [], EDITING, finish_reason="length")
+    assert cut.calls == [] and len(cut.errors) == 1
+    assert "cut off" in cut.errors[0] and "token limit" in cut.errors[0]
+    native = [NativeToolCall(id="c1", name="bash", arguments='{"command": "ls"}')]
+    cut = parse_reply("", native, EDITING, finish_reason="length")
+    assert cut.calls == [] and "your bash call" in cut.errors[0]
+    assert parse_reply("", native, EDITING, finish_reason="stop").calls[0].name == "bash"
+
+
+def test_earlier_calls_do_not_run_when_the_reply_stops_mid_call() -> None:
+    reply = (
+        '<tool_call>{"name": "bash", "arguments": {"command": "rm -rf build"}}</tool_call>\n'
+        '<tool_call>{"name": "bash", "arguments": {"command": "make && make inst'
+    )
+    outcome = parse_reply(reply, [], EDITING)
+    assert outcome.calls == [] and outcome.errors[0].startswith("Your reply was cut off")
+
+
+def test_an_unclear_argument_name_is_asked_about() -> None:
+    outcome = parse_reply('{"name": "edit_file", "arguments": {"path": "a.py", "text": "x"}}', [], EDITING)
+    assert outcome.calls == []
+    (message,) = outcome.errors
+    assert "argument 'text' that could be old_text or new_text" in message
+    assert SHAPE_LEAD in message

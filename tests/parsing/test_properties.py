@@ -26,6 +26,12 @@ FRAGMENTS = [
     "write_file(", "bash(command=", "path=", "tool: bash\n", "Action: bash\nAction Input: ", "I'll call ",
     " with path ", " and content ", "True", "None", "null", "{\"name\": \"bash\", \"arguments\": {\"command\": ",
     "default_api.", "print(", "\u0000", "é", "\ud7ff",
+    # issue 14's dialects
+    "<tool_call_start>", "<tool_call_end>", "call:", "call: ", "<start_function_call>", "<end_function_call>",
+    "<escape>", "{location:", "<parameter=path=", "<parameter=command\n", "/>", "<terminal_command>",
+    "</terminal_command>", "<bash>", "</bash>", "```bash\n", "```console\n$ ", "<|im_start|>", "<|im_end|>",
+    "\nassistant: ", "&amp;", "&lt;", "<｜tool▁calls▁begin｜>", "function<｜tool▁sep｜>", "<｜tool\\_sep｜>",
+    "brave_search.call(", "x = ", "[get_weather(", "read-file(", '"title": ', '"method": "tools/call"',
 ]  # fmt: skip
 
 replies = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20)), max_size=60).map("".join)
@@ -99,6 +105,28 @@ ADVERSARIAL = {
     "string_concat_soup": '{"a": "x" + b ' * (N // 14),
     "envelope_heads": '```json\n{"name": "nope", "arguments": {' * (N // 40),
     "long_broken_json": '```json\n{"name": "write_file", "arguments": {"path": "a", "content": "' + "y\n" * (N // 2),
+    # issue 14's dialects
+    "call_list_lines": "[read_file(path='a'\n" * (N // 19),
+    "trailing_call_lists": "x [read_file(path='a' " * (N // 22) + "]",
+    "long_trailing_list": "Sure: " + "[read_file(path='a'), " * (N // 22) + "]",
+    "argument_tags": "<terminal_command>" * (N // 18),
+    "argument_tag_pairs": "<terminal_command>ls</terminal_command>\n" * (N // 40),
+    "separators_alone": "function<｜tool▁sep｜>x\n" * (N // 20),
+    "garbled_tokens": "<tool▁call▁tool▁call▁tool▁call▁tool▁call▁tool▁call" * (N // 50),
+    "gemma_calls": "call:read_file{" * (N // 15),
+    "gemma_escapes": "call:read_file{a:<escape>" * (N // 25),
+    "folded_parameters": "<function=bash><parameter=path=" * (N // 30),
+    "print_wrappers": "print(default_api.read_file(" * (N // 28),
+    "assignments": "x = read_file(" * (N // 14),
+    "shell_fences": "```bash\nls\n" * (N // 11),
+    "turn_markers": "<|im_start|>" * (N // 12),
+    "role_lines": "assistant:\n" * (N // 11),
+    "run_on_strings": '{"path": "a "content": ' * (N // 23),
+    "entities": "<function=bash><parameter=command>" + "&amp;" * (N // 5),
+    "tool_elements": "<bash>" * (N // 6),
+    "element_attributes": "<read_file" + ' a="x"' * (N // 6),
+    "unclosed_attributes": '<read_file a="' * (N // 14),
+    "spaced_parameters": "<function=bash>" + "<parameter=command " * (N // 19),
 }  # fmt: skip
 
 

@@ -53,7 +53,8 @@ def _named(text: str, m: re.Match[str]) -> Candidate:
         span = bracket_span(text, pos, len(text))
         body = region.decode_json(text, span.start, span.end, True)
         args = body.obj if body.has_obj else None
-        return Candidate(m.start(), span.end, "json", True, name=m.group(1), args=args, problem=body.problem)
+        return Candidate(m.start(), span.end, "json", True, name=m.group(1), args=args, problem=body.problem,
+                         cut_off=body.cut_off)  # fmt: skip
     stop = text.find("[TOOL_CALLS]", pos)
     stop = len(text) if stop < 0 else stop
     return Candidate(m.start(), stop, "json", True, name=m.group(1), args=text[pos:stop].strip())
