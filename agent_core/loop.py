@@ -121,6 +121,7 @@ class AgentLoop:
         """Whether the task asks for a change (then a final answer is checked even if nothing was edited)."""
         self.end_when_green = end_when_green
         self.known_files = list(known_files or [])
+        self.task = ""
         self.baseline = baseline
         """The tests' state before the run: the first "best so far" that an edit must not make worse."""
         self.edit_hint = edit_hint
@@ -148,6 +149,7 @@ class AgentLoop:
 
     async def run(self, history: list[Message], result: RunResult, task: str = "") -> None:
         """Run turns on `history` (which it extends in place) and fill `result`."""
+        self.task = task
         plan = self.ctx.plan
         state = _RunState(EarlyStop(task, plan_text=plan.render_for_prompt if plan else None, max_warnings=1))
         state.best = self.baseline if self.baseline is not None and self.baseline.blocking else None
@@ -516,6 +518,7 @@ class AgentLoop:
             self.parse_schemas,
             reasoning=reply.reasoning,
             finish_reason=reply.finish_reason,
+            task=self.task,  # a reply that is only a ```bash block runs only when the task asked to run something
         )
         self.trace.write(
             "turn",
