@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,8 @@ class SmallCode:
                     send_schemas=not self.small_tier(),
                     baseline=baseline,
                     edit_hint=self._edit_hint(),
+                    refresh=self._refresher(task, budget),
+                    opening_at=start,
                 )
                 await loop.run(self.history, result, task)
                 if (
@@ -306,10 +309,11 @@ class SmallCode:
             self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
 
     async def _opening(
-        self, task: str, budget: ContextBudget, verifier: Verifier | None
+        self, task: str, budget: ContextBudget, verifier: Verifier | None, failures: str | None = None
     ) -> tuple[str, Verdict | None]:
         """The first message of a run: the task, the files it names as they are now, and (when tests cover
-        them) how those tests fail — what a small model would otherwise spend its first turns finding out."""
+        them) how those tests fail — what a small model would otherwise spend its first turns finding out.
+        `failures`: the failures to show instead of running the tests first (a refreshed opening)."""
         message = self._task_message(task)
         files = await task_files_context(
             self.root,
@@ -325,7 +329,9 @@ class SmallCode:
         if files.text:
             message += "\n\n" + files.text
         baseline = None
-        if verifier is not None and files.named and asks_for_change(task):
+        if failures is not None:
+            message += "\n\n" + failures
+        elif verifier is not None and files.named and asks_for_change(task):
             baseline = await verifier.baseline(files.named)
             if baseline is not None and baseline.blocking:
                 message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
@@ -336,6 +342,19 @@ class SmallCode:
             message = message.removeprefix(self._task_message(task)).strip()
             message += f"\n\nTask: {task.strip()}\n\n{hint}"
         return message, baseline
+
+    def _refresher(self, task: str, budget: ContextBudget) -> Callable[[str], Awaitable[str]] | None:
+        """For a small model on one file: after a failed try the conversation restarts from a fresh opening
+        (the file as it is now, the failures now, the task), so the model cannot copy its last answer — at
+        low temperature the 1.5B model resent its previous, failing file word for word (bench tasks)."""
+        if not self._edit_hint() or not asks_for_change(task):
+            return None
+
+        async def refresh(failures: str) -> str:
+            message, _ = await self._opening(task, budget, None, failures=failures)
+            return message
+
+        return refresh
 
     def _edit_hint(self) -> str:
         """For a small model working on one file: the shape of its next edit, repeated with each failure

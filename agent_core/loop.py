@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,8 @@ class AgentLoop:
         send_schemas: bool = True,
         baseline: Verdict | None = None,
         edit_hint: str = "",
+        refresh: Callable[[str], Awaitable[str]] | None = None,
+        opening_at: int | None = None,
     ) -> None:
         self.client = client
         self.verifier = verifier
@@ -126,6 +129,10 @@ class AgentLoop:
         """The tests' state before the run: the first "best so far" that an edit must not make worse."""
         self.edit_hint = edit_hint
         """Added to failure feedback: how this model should send its next edit (small models forget)."""
+        self.refresh = refresh
+        """Builds a fresh opening (current files, the given failures, the task); with `opening_at` (where the
+        run's opening sits in the history) a failed try restarts the conversation from it instead of growing."""
+        self.opening_at = opening_at
         self.send_schemas = send_schemas
         """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
         preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
@@ -192,8 +199,11 @@ class AgentLoop:
         if not outcome.errors:
             blocks_output = await self._edit_blocks(reply.content, result, state)
             if blocks_output is not None:
-                history.append(tool_result_message("edit blocks", blocks_output.text, None))
                 changed = blocks_output.created + blocks_output.edited
+                if not changed and self.refresh is not None:  # e.g. the file sent back unchanged
+                    await self._tell(history, blocks_output.text)
+                    return
+                history.append(tool_result_message("edit blocks", blocks_output.text, None))
                 if changed:
                     state.verdict = None
                     plan = self.ctx.plan
@@ -412,19 +422,13 @@ class AgentLoop:
                 self.temperature.edit_failed()  # sample the next attempt differently
                 state.verdict = best
                 self._record_checks(result, best)
-                history.append(
-                    {
-                        "role": "user",
-                        "content": WORSE.format(
-                            now=verdict.summary(), before=best.summary(), feedback=best.feedback
-                        )
-                        + self._hint(),
-                    }
-                )
+                worse = WORSE.format(now=verdict.summary(), before=best.summary(), feedback=best.feedback)
+                await self._tell(history, worse)
                 return
+        self.temperature.edit_failed()  # an edit whose tests fail is a failed edit: the next try samples hotter
         if best is None or not _worse(verdict, best):
             state.best = verdict
-        message = f"Check after your edits failed:\n{verdict.feedback}{self._hint()}"
+        message = f"Check after your edits failed:\n{verdict.feedback}"
         if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
             reverted = rollback_turn()
             self.trace.write("rollback", files=files, outcome=reverted)
@@ -433,7 +437,7 @@ class AgentLoop:
                     "\nAll edits of that turn were reverted (auto-rollback); the files are as before it."
                 )
                 state.verdict = None
-        history.append({"role": "user", "content": message})
+        await self._tell(history, message)
 
     async def _verify(self, result: RunResult, state: _RunState) -> Verdict | None:
         """The check of everything the run changed (reusing the last one if nothing changed since)."""
@@ -460,14 +464,21 @@ class AgentLoop:
             raise _RunOver(answer, success=True)
         if state.fix_rounds < self.settings.fix_rounds:
             state.fix_rounds += 1
-            history.append(
-                {"role": "user", "content": NOT_DONE.format(feedback=verdict.feedback) + self._hint()}
-            )
+            self.temperature.edit_failed()
+            await self._tell(history, NOT_DONE.format(feedback=verdict.feedback))
             return
         raise _RunOver(f"{answer}\n\nNot done: {verdict.summary()}.", success=False)
 
-    def _hint(self) -> str:
-        return f"\n{self.edit_hint}" if self.edit_hint else ""
+    async def _tell(self, history: list[Message], feedback: str) -> None:
+        """Feedback after a failed try: a fresh opening that carries it (small models on one file), or a
+        message at the end of the conversation with the shape of the next edit."""
+        if self.refresh is not None and self.opening_at is not None:
+            fresh = await self.refresh("A previous try did not pass. " + feedback)
+            del history[self.opening_at :]
+            history.append({"role": "user", "content": fresh})
+            return
+        hint = f"\n{self.edit_hint}" if self.edit_hint else ""
+        history.append({"role": "user", "content": feedback + hint})
 
     @staticmethod
     def _record_checks(result: RunResult, verdict: Verdict | None) -> None:

@@ -193,6 +193,9 @@ async def test_an_edit_that_makes_things_worse_is_undone(
     async with agent_for(small_server, tmp_path) as agent:
         result = await agent.run("Fix add in calc.py.")
     second = small_server.requests[1]["messages"][-1]["content"]
+    # A failed try restarts the conversation from a fresh opening: no old answer to copy, the file as it is now.
+    assert [m["role"] for m in small_server.requests[1]["messages"]] == ["system", "user"]
+    assert "return 2 * a" in second and "return a\n" not in second
     assert "made things worse" in second and "undone" in second
     assert "test_add" in second  # what is still to fix
     assert "write the line calc.py and the complete new calc.py" in second  # the shape of the next edit
