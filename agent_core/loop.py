@@ -60,7 +60,7 @@ CHECKS_PASS = (
 )
 _DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
 WORSE = (
-    "That change made things worse ({now}; before it: {before}), so it was undone: the files are back as "
+    "That change made things worse ({now}; before it: {before}).{broke} It was undone: the files are back as "
     "they were. Still to fix:\n{feedback}"
 )
 
@@ -422,7 +422,12 @@ class AgentLoop:
                 self.temperature.edit_failed()  # sample the next attempt differently
                 state.verdict = best
                 self._record_checks(result, best)
-                worse = WORSE.format(now=verdict.summary(), before=best.summary(), feedback=best.feedback)
+                worse = WORSE.format(
+                    now=verdict.summary(),
+                    before=best.summary(),
+                    broke=_broken(verdict, best),
+                    feedback=best.feedback,
+                )
                 await self._tell(history, worse)
                 return
         self.temperature.edit_failed()  # an edit whose tests fail is a failed edit: the next try samples hotter
@@ -593,8 +598,16 @@ def _worse(new: Verdict, old: Verdict) -> bool:
     if new.status in ("syntax", "error", "timeout"):
         return old.status == "failed" or (new.status == "syntax" and old.status != "syntax")
     if new.status == "failed" and old.status == "failed" and new.command == old.command:
-        return new.passed < old.passed
+        # Fewer passing, or as many but some that passed before fail now: the edit broke something it
+        # should not have touched (the 1.5B model dropped a `.lower()` while fixing the ends of a slug).
+        return new.passed < old.passed or (new.passed == old.passed and bool(old.passing - new.passing))
     return False
+
+
+def _broken(new: Verdict, old: Verdict) -> str:
+    """The tests an edit broke, as a clause for the model ("" when none is known)."""
+    names = sorted(t.split("::")[-1] for t in old.passing - new.passing)
+    return f" It broke {', '.join(names[:5])}, which passed before." if names else ""
 
 
 def _key(call: ToolCall) -> str:

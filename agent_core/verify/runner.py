@@ -42,6 +42,8 @@ class TestRun:
     output_tail: str = ""
     failures: list[str] = field(default_factory=list)
     """One condensed entry per failing test: its id and the lines that say why."""
+    passing_ids: set[str] = field(default_factory=set)
+    """Ids of the tests that passed, where the runner names them (pytest): to see what an edit broke."""
 
     @property
     def ran(self) -> int:
@@ -197,13 +199,18 @@ def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
             run.failures.append(_condense_case(case, problem))
         elif not skipped:
             run.passed += 1
+            run.passing_ids.add(_case_id(case))
     return run
 
 
-def _condense_case(case: ET.Element, problem: ET.Element) -> str:
+def _case_id(case: ET.Element) -> str:
     classname = case.get("classname") or ""
     name = case.get("name") or "?"
-    test_id = f"{classname}::{name}" if classname else name
+    return f"{classname}::{name}" if classname else name
+
+
+def _condense_case(case: ET.Element, problem: ET.Element) -> str:
+    test_id = _case_id(case)
     text = problem.text or ""
     detail = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
     where = [line.strip() for line in text.splitlines() if re.match(r"^\S+\.py:\d+", line.strip())]

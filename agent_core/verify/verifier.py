@@ -63,6 +63,8 @@ class Verdict:
     """Written for the model: what failed and where, within a small window's means."""
     restored: list[str] = field(default_factory=list)
     """Test files the run had changed and that were put back before checking."""
+    passing: frozenset[str] = frozenset()
+    """Ids of the tests that passed (pytest runs)."""
 
     @property
     def ok(self) -> bool:
@@ -195,6 +197,7 @@ def _verdict(run: TestRun, restored: list[str]) -> Verdict:
         output_tail=run.output_tail,
         feedback=run.feedback(),
         restored=restored,
+        passing=frozenset(run.passing_ids),
     )
 
 

@@ -201,3 +201,24 @@ async def test_an_edit_that_makes_things_worse_is_undone(
     assert "write the line calc.py and the complete new calc.py" in second  # the shape of the next edit
     assert result.success and result.verified
     assert "return 2 * a" in (tmp_path / "calc.py").read_text()
+
+
+async def test_a_change_that_breaks_a_passing_test_is_undone_and_named(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text(
+        "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n"
+    )
+    (tmp_path / "calc_test.py").write_text(
+        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_double():\n    assert double(2) == 4\n"
+    )
+    trade = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return a\n```"
+    small_server.extend([{"content": trade}, {"content": "I give up."}] * 2)
+    async with agent_for(small_server, tmp_path, fix_rounds=0) as agent:
+        await agent.run("Fix add in calc.py.")
+    second = small_server.requests[1]["messages"][-1]["content"]
+    assert "It broke test_double, which passed before." in second
+    assert (
+        "return a - b" in (tmp_path / "calc.py").read_text()
+    )  # undone: one fix for one break is no progress
