@@ -30,6 +30,15 @@ def agent_for(server: ScriptedModelServer, root: Path, model: str = SMALL, **set
     return SmallCode(model=model, base_url=server.base_url, cwd=root, **settings)
 
 
+def two_functions(root: Path) -> None:
+    """calc.py with a broken add and a working double, and a test of each in calc_test.py."""
+    (root / "calc.py").write_text("def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n")
+    (root / "calc_test.py").write_text(
+        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_double():\n    assert double(2) == 4\n"
+    )
+
+
 def offered(body: dict) -> list[str]:
     return [t["function"]["name"] for t in body.get("tools", [])]
 
@@ -180,13 +189,7 @@ async def test_a_block_with_only_the_changed_function_keeps_the_rest_of_the_file
 async def test_an_edit_that_makes_things_worse_is_undone(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    (tmp_path / "calc.py").write_text(
-        "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n"
-    )
-    (tmp_path / "calc_test.py").write_text(
-        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
-        "def test_double():\n    assert double(2) == 4\n"
-    )
+    two_functions(tmp_path)
     worse = "calc.py\n```python\ndef add(a, b):\n    return a - b\n\n\ndef double(a):\n    return a\n```"
     fixed = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n```"
     small_server.extend([{"content": worse}, {"content": fixed}])
@@ -206,13 +209,7 @@ async def test_an_edit_that_makes_things_worse_is_undone(
 async def test_a_change_that_breaks_a_passing_test_is_undone_and_named(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    (tmp_path / "calc.py").write_text(
-        "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return 2 * a\n"
-    )
-    (tmp_path / "calc_test.py").write_text(
-        "from calc import add, double\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
-        "def test_double():\n    assert double(2) == 4\n"
-    )
+    two_functions(tmp_path)
     trade = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return a\n```"
     small_server.extend([{"content": trade}, {"content": "I give up."}] * 2)
     async with agent_for(small_server, tmp_path, fix_rounds=0) as agent:
