@@ -28,6 +28,8 @@ def main() -> int:
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--gen-tokens", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--ubatch", type=int, default=512)
+    parser.add_argument("--flash-attn", action="store_true")
     args = parser.parse_args()
 
     import llama_cpp
@@ -37,6 +39,8 @@ def main() -> int:
         model_path=args.model,
         n_ctx=args.ctx,
         n_batch=args.batch,
+        n_ubatch=args.ubatch,
+        flash_attn=args.flash_attn,
         n_threads=args.threads,
         n_threads_batch=args.threads,
         verbose=False,
@@ -64,6 +68,8 @@ def main() -> int:
             {
                 "llama_cpp": llama_cpp.__version__,
                 "threads": args.threads,
+                "ubatch": args.ubatch,
+                "flash_attn": args.flash_attn,
                 "load_s": round(load, 2),
                 "prompt_tokens": args.prompt_tokens,
                 "prompt_tok_s": round(best_prompt, 1),

@@ -184,3 +184,14 @@ async def test_a_server_that_died_unasked_still_keeps_its_log(tmp_path: Path) ->
     server._proc.wait(10)
     server.stop_sync()
     assert server.log_path is not None and server.log_path.is_file()
+
+
+def test_a_crash_while_loading_is_named_the_same_way() -> None:
+    message = crash_message(-signal.SIGILL, "", LOG, loading="Qwen2.5-Coder-1.5B")
+    assert message.startswith(
+        "the embedded model server crashed while loading Qwen2.5-Coder-1.5B: illegal instruction (SIGILL) — "
+        "this llama.cpp build does not match the CPU"
+    )
+    assert crash_message(1, "error: bad magic", LOG, loading="x.gguf") == (
+        f"the embedded model server exited (code 1) while loading x.gguf: error: bad magic (log: {LOG})"
+    )
