@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
-from agent_core.cli.common import add_agent_options, attach_confirm, error, make_agent
+from agent_core.cli.common import add_agent_options, attach_confirm, error, make_agent, shown_answer
 from agent_core.config import ConfigError
 from agent_core.result import RunResult
 from agent_core.tools.base import describe_call
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(result: RunResult) -> None:
     if result.response:
-        print(result.response)
+        print(shown_answer(result.response))
     lines = []
     if result.files_created:
         lines.append("created: " + ", ".join(result.files_created))

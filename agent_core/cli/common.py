@@ -21,6 +21,19 @@ def make_agent(args: argparse.Namespace, **overrides: Any) -> SmallCode:
     return SmallCode(model=args.model, base_url=args.base_url, cwd=args.cwd, **overrides)
 
 
+MAX_SHOWN_CHARS = 20_000
+"""A model's answer longer than this is cut on the terminal (`smallcode run --json` and the trace have it all)."""
+
+
+def shown_answer(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`text`, or its first `limit` characters and a line saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return (
+        text[:limit] + f"\n[… {len(text) - limit} more characters not shown; --json prints the whole answer]"
+    )
+
+
 def error(message: str) -> None:
     print(f"smallcode: {message}", file=sys.stderr)
 

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from agent_core.agent import SmallCode
-from agent_core.cli.common import attach_confirm, error
+from agent_core.cli.common import MAX_SHOWN_CHARS, attach_confirm, error, shown_answer
 from agent_core.commands import execute_command
 from agent_core.config import ConfigError
 from agent_core.tools.base import describe_call
@@ -52,6 +52,8 @@ class Session:
         self.pending = ""
         """The start of this turn's reply, held back until it is clearly prose rather than a tool call."""
         self.mode = "undecided"  # per turn: "undecided", "text" (streamed) or "hidden" (a tool call)
+        self.streamed = 0
+        """Characters of this turn's answer written so far (at most MAX_SHOWN_CHARS are)."""
         agent.on("turn", self._on_turn)
         agent.on("token", self._on_token)
         agent.on("tool_start", self._on_tool_start)
@@ -60,16 +62,23 @@ class Session:
         agent.on("status", lambda payload: self.console.print(f"[dim]{payload['text']}[/dim]"))
 
     def _write(self, text: str) -> None:
+        room = MAX_SHOWN_CHARS - self.streamed
+        if room <= 0:
+            return
+        self.streamed += len(text)
+        if len(text) > room:
+            text = text[:room] + "\n[… the rest of this answer is not shown]"
         self.console.file.write(text)
         self.console.file.flush()
 
     async def _on_turn(self, payload: dict[str, Any]) -> None:
         self._end_stream()
-        self.pending, self.mode = "", "undecided"
+        self.pending, self.mode, self.streamed = "", "undecided", 0
 
     def _end_stream(self) -> None:
         if self.mode == "text":
-            self._write("\n")
+            self.console.file.write("\n")
+            self.console.file.flush()
         self.mode = "hidden" if self.mode == "text" else self.mode
 
     async def _on_token(self, payload: dict[str, Any]) -> None:
@@ -121,7 +130,7 @@ class Session:
         files = result.files_created + result.files_edited
         status = "[green]done[/green]" if result.success else "[red]failed[/red]"
         if result.response and not (streamed_answer and result.success):
-            self.console.print(result.response, highlight=False, markup=False)
+            self.console.print(shown_answer(result.response), highlight=False, markup=False)
         self.console.print(
             f"{status} · {result.turns} turn(s) · {len(result.tool_calls)} tool call(s) · "
             f"{result.usage.total_tokens} tokens" + (f" · files: {', '.join(files)}" if files else ""),

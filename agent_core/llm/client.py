@@ -7,6 +7,11 @@ out: by then the caller has shown tokens, and a second answer would contradict t
 On a connection error the client first asks `diagnose` (the embedded server's `crash_report`) whether the
 server process has died; if it has, its one-line cause is the error and nothing is retried. A server that hangs
 up without answering is blamed on the context window only when the request filled most of it.
+
+Nothing a server sends is trusted to be small or well formed: a reply may run to the request's max_tokens plus
+a margin (pieces, characters and raw bytes are all counted), bytes that carry no answer count as no progress
+after `timeout` seconds, one tool call's arguments are capped, and a chunk of the wrong shape is a one-line
+`ModelError`; the connection is closed as soon as a bound is passed (see `ReplyLimits`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import inspect
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +49,48 @@ prompt plus max_tokens did not fit at all)."""
 ASSUMED_WINDOW = 4096
 """The window assumed for that judgement when nobody said (the usual default of llama.cpp servers)."""
 
+TOKEN_MARGIN = 0.25
+"""A reply may run this share past the request's max_tokens (at least MIN_TOKEN_MARGIN tokens) before the
+server is judged to be ignoring it."""
+MIN_TOKEN_MARGIN = 64
+DEFAULT_REPLY_TOKENS = 8192
+"""The reply size assumed when a request sets no max_tokens."""
+MAX_CHARS_PER_TOKEN = 32
+"""Characters one token may carry on average (long whitespace runs included) before the reply is too long."""
+MAX_TOOL_ARGUMENT_CHARS = 2_100_000
+"""One tool call's arguments: a whole file of the edit tools' largest size (2 MB) plus room for the rest."""
+SMALL_BODY_BYTES = 4_000_000
+"""Bodies of model lists, /props and tokenizer answers."""
+ERROR_BODY_BYTES = 65_536
+"""What is read of an error answer: enough for its message."""
+
+
+@dataclass(frozen=True)
+class ReplyLimits:
+    """What one reply may cost, from the request's max_tokens: `pieces` (output deltas, about one token each
+    on every common server), `chars` of output, and `raw_bytes` on the wire (JSON escapes, SSE wrappers,
+    keep-alives and all)."""
+
+    max_tokens: int | None
+    pieces: int
+    chars: int
+    raw_bytes: int
+
+    @classmethod
+    def for_request(cls, max_tokens: int | None) -> ReplyLimits:
+        tokens = max_tokens if max_tokens and max_tokens > 0 else DEFAULT_REPLY_TOKENS
+        pieces = tokens + max(MIN_TOKEN_MARGIN, int(tokens * TOKEN_MARGIN))
+        chars = max(65_536, pieces * MAX_CHARS_PER_TOKEN)
+        # \uXXXX escapes take up to 12 bytes a character; each streamed piece carries ~200-1000 bytes of JSON
+        return cls(max_tokens, pieces, chars, chars * 12 + pieces * 1024 + 1_000_000)
+
+    def asked(self) -> str:
+        return (
+            f"max_tokens {self.max_tokens}"
+            if self.max_tokens
+            else f"no max_tokens (assumed {DEFAULT_REPLY_TOKENS})"
+        )
+
 
 class _Retryable(Exception):
     """A failure worth another try (connection error, 5xx); carries the final user-facing message."""
@@ -63,6 +111,15 @@ def _not_openai(raw: str | bytes) -> ModelError:
         "the model server sent a response that is not OpenAI-compatible JSON: "
         + (repr(_one_line(excerpt, 80)) if excerpt.strip() else "(empty body)")
     )
+
+
+class _Malformed(Exception):
+    """A chunk or body of the wrong shape; `str(exc)` says which part (the caller adds the excerpt)."""
+
+
+def _malformed(what: str, raw: str | bytes) -> ModelError:
+    excerpt = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return ModelError(f"the model server sent a malformed answer ({what}): {_one_line(excerpt, 80)!r}")
 
 
 def _error_message(raw: bytes) -> str:
@@ -117,9 +174,21 @@ class _Answer:
     model: str | None = None
     chars: int = 0
     """Characters received so far (content, reasoning, tool arguments): > 0 means output has started."""
+    pieces: int = 0
+    """Deltas that carried output (about one token each)."""
     done: bool = False
 
     def add_tool_delta(self, delta: dict[str, Any]) -> None:
+        """Raises _Malformed for a delta of the wrong shape, ModelError past MAX_TOOL_ARGUMENT_CHARS."""
+        fn = delta.get("function")
+        if fn is None:
+            fn = {}
+        if not isinstance(fn, dict):
+            raise _Malformed('"function" is not an object')
+        if not isinstance(fn.get("name"), str | None) or not isinstance(
+            fn.get("arguments"), str | dict | None
+        ):
+            raise _Malformed("a tool call's name or arguments is neither text nor an object")
         # Deltas are keyed by index; a few servers omit it, then a new id opens a new call.
         index = delta.get("index")
         if not isinstance(index, int):
@@ -129,8 +198,7 @@ class _Answer:
             )
         slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
         if delta.get("id"):
-            slot["id"] = str(delta["id"])
-        fn = delta.get("function") or {}
+            slot["id"] = str(delta["id"])[:200]
         if fn.get("name"):
             slot["name"] += str(fn["name"])
         args = fn.get("arguments")
@@ -142,6 +210,16 @@ class _Answer:
                 slot["arguments"] = ""
             slot["arguments"] += args
             self.chars += len(args)
+        size = (
+            len(slot["arguments"])
+            if isinstance(slot["arguments"], str)
+            else len(json.dumps(slot["arguments"]))
+        )
+        if size + len(slot["name"]) > MAX_TOOL_ARGUMENT_CHARS:
+            raise ModelError(
+                f"the model server sent a tool call whose arguments passed {MAX_TOOL_ARGUMENT_CHARS} characters; "
+                "stopped reading the reply"
+            )
 
     def response(self) -> ChatResponse:
         calls = [
@@ -166,7 +244,7 @@ def _usage(obj: Any) -> Usage | None:
         prompt = int(obj.get("prompt_tokens") or 0)
         completion = int(obj.get("completion_tokens") or 0)
         total = int(obj.get("total_tokens") or prompt + completion)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
 
@@ -198,6 +276,8 @@ class ChatClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # uncompressed: the byte bounds then count what the server sends, and no gzip bomb gets past them
+        headers["Accept-Encoding"] = "identity"
         self._http = httpx.AsyncClient(
             headers=headers, timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
         )
@@ -258,9 +338,9 @@ class ChatClient:
         root = self.base_url.removesuffix("/v1")
         for url in (f"{root}/props", f"{self.base_url}/models"):
             try:
-                response = await self._http.get(url)
+                response = await self._small("GET", url)
                 data = response.json() if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError):
+            except (httpx.HTTPError, ValueError, RecursionError, ModelError):
                 continue
             found = _context_from(data, self.model)
             if found:
@@ -276,7 +356,7 @@ class ChatClient:
 
     async def _models(self, retries: int) -> list[str] | None:
         url = f"{self.base_url}/models"
-        response = await self._send(lambda: self._http.get(url), retries)
+        response = await self._send(lambda: self._small("GET", url), retries)
         if response.status_code == 404:  # older Ollama and some proxies have no /models: not fatal
             return None
         if response.status_code >= 400:
@@ -284,9 +364,20 @@ class ChatClient:
         try:
             body = response.json()
             ids = [str(m["id"]) for m in body["data"]]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise _not_openai(response.content) from None
         return ids
+
+    async def _small(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A request whose answer is read only up to SMALL_BODY_BYTES (ModelError beyond)."""
+        async with self._http.stream(method, url, **kwargs) as response:
+            data = await _read_capped(response, SMALL_BODY_BYTES)
+        return httpx.Response(
+            response.status_code,
+            headers={"content-type": response.headers.get("content-type", "")},
+            content=data,
+            request=response.request,
+        )
 
     async def _send(self, request: Callable[[], Awaitable[httpx.Response]], retries: int) -> httpx.Response:
         """A plain (non-streamed) request with the retry policy."""
@@ -369,16 +460,19 @@ class ChatClient:
         on_reasoning: TokenCallback | None,
     ) -> None:
         url = f"{self.base_url}/chat/completions"
+        limits = ReplyLimits.for_request(body.get("max_tokens"))
         try:
             async with self._http.stream("POST", url, json=body) as response:
                 if response.status_code >= 400:
-                    raw = await response.aread()
+                    raw = await _read_capped(response, ERROR_BODY_BYTES, cut=True)
                     self._raise_for_chat(response.status_code, raw, body)
                 kind = response.headers.get("content-type", "")
                 if body.get("stream") and "text/event-stream" in kind:
-                    await self._read_stream(response, answer, on_token, on_reasoning)
+                    await self._read_stream(response, answer, on_token, on_reasoning, limits)
                 else:  # not streamed, or a server that ignores `stream` and answers in one piece
-                    self._read_whole(await response.aread(), answer)
+                    self._read_whole(await _read_capped(response, limits.raw_bytes, limits=limits), answer)
+                    if sum(map(len, answer.content + answer.reasoning)) > limits.chars:
+                        raise ModelError(self._too_long(f"more than {limits.chars} characters", limits))
                     await _emit(on_reasoning, "".join(answer.reasoning))
                     await _emit(on_token, "".join(answer.content))
         except httpx.TimeoutException as exc:
@@ -404,10 +498,11 @@ class ChatClient:
         answer: _Answer,
         on_token: TokenCallback | None,
         on_reasoning: TokenCallback | None,
+        limits: ReplyLimits,
     ) -> None:
         # SSE: OpenAI-compatible servers put one JSON object on each `data:` line; comments (`:`),
         # `event:`/`id:` fields and blank separators carry nothing we need.
-        async for line in response.aiter_lines():
+        async for line in self._sse_lines(response, answer, limits):
             if not line.startswith("data:"):
                 continue
             payload = line[5:].strip()
@@ -418,33 +513,100 @@ class ChatClient:
                 return
             try:
                 chunk = json.loads(payload)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise _not_openai(payload) from None
             if not isinstance(chunk, dict):
                 raise _not_openai(payload)
             if chunk.get("error"):
                 raise ModelError(f"the model server reported an error: {_error_message(payload.encode())}")
-            answer.model = chunk.get("model") or answer.model
-            answer.usage = _usage(chunk.get("usage")) or answer.usage
-            for choice in chunk.get("choices") or []:
-                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                    continue
-                delta = choice.get("delta") or choice.get("message") or {}
-                thought = delta.get("reasoning_content") or delta.get("reasoning")
-                if isinstance(thought, str) and thought:
-                    answer.reasoning.append(thought)
-                    answer.chars += len(thought)
-                    await _emit(on_reasoning, thought)
-                text = delta.get("content")
-                if isinstance(text, str) and text:
-                    answer.content.append(text)
-                    answer.chars += len(text)
-                    await _emit(on_token, text)
-                for call in delta.get("tool_calls") or []:
-                    if isinstance(call, dict):
-                        answer.add_tool_delta(call)
-                if choice.get("finish_reason"):
-                    answer.finish_reason = str(choice["finish_reason"])
+            try:
+                await self._add_chunk(chunk, answer, on_token, on_reasoning, limits)
+            except _Malformed as exc:
+                raise _malformed(str(exc), payload) from None
+
+    async def _add_chunk(
+        self,
+        chunk: dict[str, Any],
+        answer: _Answer,
+        on_token: TokenCallback | None,
+        on_reasoning: TokenCallback | None,
+        limits: ReplyLimits,
+    ) -> None:
+        if isinstance(chunk.get("model"), str):
+            answer.model = chunk["model"][:200]
+        answer.usage = _usage(chunk.get("usage")) or answer.usage
+        choices = chunk.get("choices")
+        if choices is None:
+            choices = []
+        if not isinstance(choices, list):
+            raise _Malformed('"choices" is not a list')
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise _Malformed("a choice is not an object")
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            if not isinstance(delta, dict):
+                raise _Malformed('"delta" is not an object')
+            calls = delta.get("tool_calls") or []
+            if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+                raise _Malformed('"tool_calls" is not a list of objects')
+            before = answer.chars
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content")
+            texts = [p for p in (thought, text) if isinstance(p, str) and p]
+            if texts and answer.pieces >= limits.pieces:  # checked before anything more is shown
+                raise ModelError(self._too_long(f"more than {limits.pieces} tokens", limits))
+            if answer.chars + sum(map(len, texts)) > limits.chars:
+                raise ModelError(self._too_long(f"more than {limits.chars} characters", limits))
+            if isinstance(thought, str) and thought:
+                answer.reasoning.append(thought)
+                answer.chars += len(thought)
+                await _emit(on_reasoning, thought)
+            if isinstance(text, str) and text:
+                answer.content.append(text)
+                answer.chars += len(text)
+                await _emit(on_token, text)
+            for call in calls:
+                answer.add_tool_delta(call)
+            if answer.chars > before:
+                answer.pieces += 1
+                if answer.pieces > limits.pieces:
+                    raise ModelError(self._too_long(f"more than {limits.pieces} tokens", limits))
+                if answer.chars > limits.chars:
+                    raise ModelError(self._too_long(f"more than {limits.chars} characters", limits))
+            if choice.get("finish_reason"):
+                answer.finish_reason = str(choice["finish_reason"])[:100]
+
+    async def _sse_lines(
+        self, response: httpx.Response, answer: _Answer, limits: ReplyLimits
+    ) -> AsyncIterator[str]:
+        """The stream's lines, bounded: at most `limits.raw_bytes` in all, and no more than `timeout` seconds
+        of bytes that add nothing to the answer (keep-alives, a line that never ends, empty deltas)."""
+        pending = bytearray()
+        total = 0
+        progress_at, chars = time.monotonic(), answer.chars
+        async for data in response.aiter_bytes():
+            total += len(data)
+            if total > limits.raw_bytes:
+                raise ModelError(
+                    self._too_long(f"more than {limits.raw_bytes // 1_000_000} MB without finishing", limits)
+                )
+            pending += data
+            *lines, rest = pending.split(b"\n")
+            pending = bytearray(rest)
+            for raw in lines:
+                yield raw.rstrip(b"\r").decode("utf-8", "replace")
+            now = time.monotonic()
+            if answer.chars > chars:
+                progress_at, chars = now, answer.chars
+            elif now - progress_at > self.timeout:
+                raise ModelError(
+                    f"the model server sent {total} bytes but no answer for {self.timeout:g}s "
+                    "(keep-alives or a line that never ends); gave up"
+                )
+        if pending.strip():
+            yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
     def _read_whole(self, raw: bytes, answer: _Answer) -> None:
         obj = _try_json(raw)
@@ -463,12 +625,17 @@ class ChatClient:
         thought = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(thought, str):
             answer.reasoning.append(thought)
-        for i, call in enumerate(message.get("tool_calls") or []):
-            if isinstance(call, dict):
+        calls = message.get("tool_calls") or []
+        try:
+            if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+                raise _Malformed('"tool_calls" is not a list of objects')
+            for i, call in enumerate(calls):
                 answer.add_tool_delta({**call, "index": i})
-        answer.finish_reason = choice.get("finish_reason") or "stop"
+        except _Malformed as exc:
+            raise _malformed(str(exc), raw) from None
+        answer.finish_reason = str(choice.get("finish_reason") or "stop")[:100]
         answer.usage = _usage(obj.get("usage"))
-        answer.model = obj.get("model")
+        answer.model = obj["model"][:200] if isinstance(obj.get("model"), str) else None
         answer.done = True
 
     # token counting ---------------------------------------------------------------------------------
@@ -487,9 +654,9 @@ class ChatClient:
         )
         for url, key in candidates:
             try:
-                response = await self._http.post(url, json={key: text})
+                response = await self._small("POST", url, json={key: text})
                 tokens = response.json()["tokens"] if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, RecursionError, ModelError):
                 tokens = None
             if isinstance(tokens, list):
                 self._tokenizer = (url, key)
@@ -550,6 +717,13 @@ class ChatClient:
     def _hangup_hint(self) -> str:
         return hangup_hint(self._request_size, self.context_window)
 
+    @staticmethod
+    def _too_long(what: str, limits: ReplyLimits) -> str:
+        return (
+            f"the model server sent {what} for a reply with {limits.asked()}; stopped reading it "
+            "(a server that ignores max_tokens, or one gone wrong)"
+        )
+
     def _stalled(self) -> str:
         return f"the model server stopped answering after {self.timeout:g}s"
 
@@ -582,10 +756,29 @@ def hangup_hint(request: tuple[int, int] | None, window: int | None) -> str:
     return " — the server's log may say why"
 
 
+async def _read_capped(
+    response: httpx.Response, cap: int, *, cut: bool = False, limits: ReplyLimits | None = None
+) -> bytes:
+    """A response body of at most `cap` bytes: beyond that, the first `cap` bytes when `cut`, else a
+    ModelError (the connection is closed without reading the rest)."""
+    body = bytearray()
+    async for data in response.aiter_bytes():
+        body += data
+        if len(body) > cap:
+            if cut:
+                return bytes(body[:cap])
+            if limits is not None:
+                raise ModelError(ChatClient._too_long(f"more than {cap // 1_000_000} MB", limits))
+            raise ModelError(
+                f"the model server sent an answer larger than {cap // 1_000_000} MB; stopped reading it"
+            )
+    return bytes(body)
+
+
 def _try_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

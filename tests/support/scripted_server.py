@@ -14,6 +14,12 @@ Real HTTP (streamed SSE and not), replaying replies from a script, in order. Eac
   sse: [str]                    streaming only: send these raw `data:` payloads (e.g. malformed JSON, "[DONE]"),
                                 then close the connection
   arguments_as_object: true     send tool-call arguments as a JSON object rather than a string
+  endless: "content" | "arguments" | "comments" | "drip" | "whole"
+                                a server gone wrong, sending until the client hangs up (or ENDLESS_SECONDS pass):
+                                content chunks, one tool call's argument chunks, SSE comment lines (no output),
+                                bytes of one line that never ends, or one non-streamed JSON body that never ends;
+                                `piece` is what each write carries, `interval` the seconds between writes,
+                                `status` the HTTP status (200)
   usage: {prompt_tokens, completion_tokens}
   repeat: int                   serve this reply this many times (default 1)
 When the script runs out, it answers "(script exhausted)". Every chat request body is kept in `requests`
@@ -39,6 +45,9 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+ENDLESS_SECONDS = 60.0
+"""An `endless` reply stops by itself after this long, so a test that fails cannot hang forever."""
 
 
 class ScriptedModelServer:
@@ -210,6 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.get("hang"):
             self.owner._stopping.wait(3600)
             return
+        if reply.get("endless"):
+            self._endless(reply, model)
+            return
         if "status" in reply or "body" in reply:
             payload = reply.get("body", json.dumps({"error": {"message": "scripted failure"}})).encode()
             self.send_response(int(reply.get("status", 200)))
@@ -318,6 +330,48 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _endless(self, reply: dict[str, Any], model: str) -> None:
+        kind = reply["endless"]
+        interval = float(reply.get("interval", 0))
+        self.send_response(int(reply.get("status", 200)))
+        self.send_header("Content-Type", "application/json" if kind == "whole" else "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+        def sse(delta: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n".encode()
+
+        if kind == "content":
+            first, each = b"", sse({"content": reply.get("piece", "ab")})
+        elif kind == "arguments":
+            opening = {"name": "write_file", "arguments": '{"path": "a.txt", "content": "'}
+            first = sse(
+                {"tool_calls": [{"index": 0, "id": "call_0", "type": "function", "function": opening}]}
+            )
+            each = sse(
+                {"tool_calls": [{"index": 0, "function": {"arguments": reply.get("piece", "x" * 64)}}]}
+            )
+        elif kind == "comments":
+            first, each = b"", f": {reply.get('piece', 'keep-alive')}\n".encode()
+        elif kind == "drip":
+            first, each = b"data: ", str(reply.get("piece", "x")).encode()
+        elif kind == "whole":
+            first = b'{"model": "' + model.encode() + b'", "choices": [{"index": 0, "message": {"content": "'
+            each = str(reply.get("piece", "y" * 4096)).encode()
+        else:
+            raise ValueError(f"unknown endless kind {kind!r}")
+        deadline = time.monotonic() + ENDLESS_SECONDS
+        try:
+            self.wfile.write(first)
+            while time.monotonic() < deadline and not self.owner._stopping.is_set():
+                self.wfile.write(each)
+                self.wfile.flush()
+                if interval:
+                    self.owner._stopping.wait(interval)
+        except (BrokenPipeError, ConnectionResetError, OSError):
             pass
 
 

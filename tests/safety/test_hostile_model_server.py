@@ -1,0 +1,104 @@
+"""A model server gone wrong (or hostile) cannot take the `smallcode` command down with it: an endless stream,
+endless tool-call arguments, keep-alives forever, a 50 MB answer, chunks of the wrong shape — each ends the run
+with exit 1 and one line saying why, in bounded time and memory, and nothing huge on the terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_core.cli.cmd_run import print_summary
+from agent_core.cli.common import MAX_SHOWN_CHARS
+from agent_core.result import RunResult
+from tests.support.scripted_server import ScriptedModelServer
+
+MEMORY_LIMIT_KB = 400_000
+"""Peak resident memory the command may reach (it starts at about 100 MB)."""
+
+
+def run_cli(server: ScriptedModelServer, cwd: Path, *extra: str, timeout: float = 60) -> dict[str, Any]:
+    """`smallcode run` as a subprocess; its exit code, output, wall time and peak memory (KB)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMALLCODE_")}
+    env.update(
+        SMALLCODE_BASE_URL=server.base_url,
+        SMALLCODE_MODEL="scripted-model",
+        SMALLCODE_RETRIES="0",
+        SMALLCODE_REQUEST_TIMEOUT="3",
+        SMALLCODE_TEST_DISABLE="true",
+    )
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent_core.cli.main", "run", *extra, "write a.txt"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"smallcode run did not end within {timeout}s") from None
+    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN, which only grows: compare before/after
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "code": proc.returncode,
+        "stdout": out.decode("utf-8", "replace"),
+        "stderr": err.decode("utf-8", "replace"),
+        "seconds": time.monotonic() - start,
+        "peak_kb": peak,
+    }
+
+
+HOSTILE = {
+    "endless stream": {"endless": "content", "piece": "all work and no play "},
+    "endless tool-call arguments": {"endless": "arguments", "piece": "x" * 4096},
+    "keep-alives forever": {"endless": "comments", "interval": 0.05},
+    "a line that never ends": {"endless": "drip", "piece": "x" * 8192},
+    "an endless whole answer": {"endless": "whole"},
+    "a 50 MB answer": {"sse": ["50 MB", "[DONE]"]},
+    "delta is a list": {"sse": ['{"choices": [{"index": 0, "delta": [1, 2, 3]}]}', "[DONE]"]},
+    "function is text": {
+        "sse": ['{"choices": [{"index": 0, "delta": {"tool_calls": [{"function": "f"}]}}]}', "[DONE]"]
+    },
+    "a choice is a number": {"sse": ['{"choices": [1]}', "[DONE]"]},
+}
+
+
+@pytest.mark.parametrize("reply", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_model_server_ends_the_run_with_one_line(
+    model_server: ScriptedModelServer, tmp_path: Path, reply: dict[str, Any]
+) -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if reply.get("sse", [None])[0] == "50 MB":  # made here, not at import: a complete, well-formed answer
+        content = {"choices": [{"index": 0, "delta": {"content": "y" * 50_000_000}}]}
+        reply = {"sse": [json.dumps(content), "[DONE]"]}
+    model_server.extend([reply])
+    result = run_cli(model_server, tmp_path)
+    assert result["code"] == 1, result["stderr"][-2000:]
+    assert result["seconds"] < 45
+    assert "Traceback" not in result["stderr"] and "Error:" not in result["stderr"]
+    said = result["stdout"] + result["stderr"]
+    errors = [line for line in said.splitlines() if "model server" in line]
+    assert len(errors) == 1 and len(errors[0]) < 400, said[-2000:]
+    assert len(result["stdout"]) < MAX_SHOWN_CHARS + 1000
+    if result["peak_kb"] > before:  # this child set a new high: it must be within the bound
+        assert result["peak_kb"] < MEMORY_LIMIT_KB, f"peak {result['peak_kb']} KB"
+    assert not (tmp_path / "a.txt").exists()
+
+
+def test_a_long_answer_is_cut_on_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """However long an answer gets (a server with a huge max_tokens), the terminal gets a bounded part."""
+    print_summary(RunResult(response="z" * 5_000_000, success=True))
+    out = capsys.readouterr().out
+    assert len(out) < MAX_SHOWN_CHARS + 200
+    assert "4980000 more characters not shown; --json prints the whole answer" in out
