@@ -7,15 +7,20 @@ only ever call `read_text` / `write_text` / `delete` here, never open files for 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import stat
 import tempfile
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_FILE_BYTES = 2_000_000
-"""Text files larger than this are refused by edit tools (read_file pages through them instead)."""
+"""Text files larger than this are refused by edit tools and `read_text` (read_file streams parts of them)."""
+LINE_KEEP_BYTES = 8192
+"""What `read_lines` keeps of one line of a large file (its full length is still reported)."""
 
 
 class WorkspaceError(Exception):
@@ -41,6 +46,92 @@ def decode_text(data: bytes, name: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+@dataclass
+class LineWindow:
+    """Some lines of a file, from `first` (1-based): each without its line ending, maybe cut (`lengths` has
+    the full lengths), with the file's line count when it was read to the end (`total`) and its `size`."""
+
+    first: int
+    lines: list[str] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    total: int | None = None
+    size: int = 0
+
+
+def window_of_text(text: str, first: int, last: int) -> LineWindow:
+    lines = text.splitlines()
+    shown = lines[first - 1 : last]
+    return LineWindow(first, shown, [len(line) for line in shown], len(lines), len(text))
+
+
+def open_regular(path: Path, name: str) -> BinaryIO:
+    """Open a regular file for reading: never blocks on a FIFO, never reads a device or follows a symlink
+    swapped in for the last component; WorkspaceError (for the model) otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise WorkspaceError(f"{name} does not exist") from None
+    except IsADirectoryError:
+        raise WorkspaceError(f"{name} is a directory") from None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read {name}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a pipe, socket or device, not a file"
+        raise WorkspaceError(f"{name} is {kind}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_file_bytes(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes, refused (WorkspaceError) beyond `limit` without reading them."""
+    with open_regular(path, name) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(limit + 1) if size <= limit else b""
+    if size > limit or len(data) > limit:
+        raise WorkspaceError(
+            f"{name} is {max(size, len(data)) / 1e6:.1f} MB, more than the {limit / 1e6:g} MB the edit tools "
+            "work on; read_file shows parts of it (start_line, end_line)"
+        )
+    return data
+
+
+def read_line_window(path: Path, name: str, first: int, last: int) -> LineWindow:
+    """Lines `first`..`last` of a file streamed from disk: memory for those lines (each cut to
+    LINE_KEEP_BYTES), never the whole file; `total` is known only when the file ended by `last`."""
+    with open_regular(path, name) as handle:
+        window = LineWindow(first, size=os.fstat(handle.fileno()).st_size)
+        if looks_binary(handle.read(8192)):
+            raise WorkspaceError(f"{name} is a binary file; the agent only reads and edits text files")
+        handle.seek(0)
+        number = 0
+        while number < last:
+            head = handle.readline(LINE_KEEP_BYTES)
+            if not head:
+                window.total = number
+                break
+            number += 1
+            tail, length = head, len(head)
+            while not tail.endswith(b"\n") and (tail := handle.readline(1 << 20)):
+                length += len(tail)  # the rest of a long line is counted, not kept
+            if number >= first:
+                cut = length > len(head)
+                window.lines.append(_decode_line(head if cut else head.rstrip(b"\r\n"), cut))
+                window.lengths.append(length - (1 if tail.endswith(b"\n") else 0))
+        else:
+            if not handle.read(1):
+                window.total = number
+    return window
+
+
+def _decode_line(data: bytes, cut: bool) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace") if cut else data.decode("latin-1")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -83,21 +174,34 @@ class Workspace(ABC):
     async def exists(self, path: Path) -> bool:
         return path.exists()
 
+    async def read_lines(self, path: Path, first: int, last: int) -> LineWindow:
+        """Lines `first`..`last` (1-based, inclusive): from `read_text` for files up to MAX_FILE_BYTES,
+        else streamed from disk (a 1 GB file costs what the lines shown cost)."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        if size <= MAX_FILE_BYTES:
+            return window_of_text(await self.read_text(path), first, last)
+        return await asyncio.to_thread(read_line_window, path, _name(self.root, path), first, last)
+
 
 class FileWorkspace(Workspace):
     """The command line's workspace: real files, atomic writes."""
 
     async def read_text(self, path: Path) -> str:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise WorkspaceError(f"{path.relative_to(self.root).as_posix()} does not exist") from None
-        except IsADirectoryError:
-            raise WorkspaceError(f"{path.relative_to(self.root).as_posix()} is a directory") from None
-        return decode_text(data, path.relative_to(self.root).as_posix())
+        name = _name(self.root, path)
+        return decode_text(read_file_bytes(path, name), name)
 
     async def write_text(self, path: Path, text: str, *, label: str = "") -> EditResult:
         if path.is_dir():
             return EditResult(False, f"{path.relative_to(self.root).as_posix()} is a directory")
         atomic_write(path, text.encode("utf-8"))
         return EditResult(True)
+
+
+def _name(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from agent_core.workspace import EditResult, Workspace, WorkspaceError, decode_text
+from agent_core.workspace import (
+    EditResult,
+    LineWindow,
+    Workspace,
+    decode_text,
+    read_file_bytes,
+    window_of_text,
+)
 from lsp_server import capabilities
 from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_after_edit
 
@@ -98,13 +105,13 @@ class LspWorkspace(Workspace):
         if path in self._applied:
             return self._applied[path]
         rel = self._rel(path)
-        try:
-            data = await asyncio.to_thread(path.read_bytes)
-        except FileNotFoundError:
-            raise WorkspaceError(f"{rel} does not exist") from None
-        except IsADirectoryError:
-            raise WorkspaceError(f"{rel} is a directory") from None
-        return decode_text(data, rel)
+        return decode_text(await asyncio.to_thread(read_file_bytes, path, rel), rel)
+
+    async def read_lines(self, path: Path, first: int, last: int) -> LineWindow:
+        doc = self._open_document(path)
+        if doc is not None or path in self._applied:  # what the editor has, however large
+            return window_of_text(await self.read_text(path), first, last)
+        return await super().read_lines(path, first, last)
 
     async def exists(self, path: Path) -> bool:
         return self._open_document(path) is not None or path in self._applied or path.exists()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_core.workspace import EditResult, Workspace, WorkspaceError, atomic_write
+from agent_core.workspace import EditResult, LineWindow, Workspace, WorkspaceError, atomic_write
 
 MAX_AGE_DAYS = 14.0
 """Snapshots older than this are pruned."""
@@ -348,6 +348,9 @@ class SnapshottingWorkspace(Workspace):
 
     async def read_text(self, path: Path) -> str:
         return await self.inner.read_text(path)
+
+    async def read_lines(self, path: Path, first: int, last: int) -> LineWindow:
+        return await self.inner.read_lines(path, first, last)
 
     async def exists(self, path: Path) -> bool:
         return await self.inner.exists(path)

@@ -17,7 +17,7 @@ from pydantic import Field
 from agent_core.patch import PatchError, apply_search_replace, unified_diff
 from agent_core.safety.paths import PathError, is_sensitive, relative, resolve_in_workspace
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
-from agent_core.workspace import MAX_FILE_BYTES, EditResult, WorkspaceError
+from agent_core.workspace import MAX_FILE_BYTES, EditResult, LineWindow, WorkspaceError
 
 PAGE_LINES = 200
 """Lines read_file shows when no range is given."""
@@ -184,34 +184,35 @@ class ReadFileTool(Tool):
             raise ToolError(
                 f"{name} does not exist. Use find_files to locate the file, or write_file to create it."
             )
+        first = max(1, args.start_line or 1)
+        last = first + PAGE_LINES - 1 if args.end_line is None else max(args.end_line, first)
+        # no more lines than the result can show (a row takes at least 6 characters): a bounded read
+        last = min(last, first + ctx.settings.max_tool_result_chars // 6)
         try:
-            text = await ctx.workspace.read_text(path)
+            window = await ctx.workspace.read_lines(path, first, last)
         except WorkspaceError as exc:
             raise ToolError(str(exc)) from None
         except OSError as exc:
             raise ToolError(f"cannot read {name}: {exc.strerror or exc}") from None
         ctx.read_paths.add(path)
-        return ToolOutput(text=_numbered_page(text, name, args.start_line, args.end_line, ctx))
+        return ToolOutput(text=_numbered_page(window, name, ctx))
 
 
-def _numbered_page(text: str, name: str, start: int | None, end: int | None, ctx: ToolContext) -> str:
-    lines = text.splitlines()
-    total = len(lines)
+def _numbered_page(window: LineWindow, name: str, ctx: ToolContext) -> str:
+    total, first = window.total, window.first
     if total == 0:
         return f"({name} is empty)"
-    first = max(1, start or 1)
-    if first > total:
+    if total is not None and first > total:
         raise ToolError(f"start_line {first} is past the end of {name}, which has {total} lines.")
-    last = min(total, first + PAGE_LINES - 1) if end is None else min(total, max(end, first))
+    last = first + len(window.lines) - 1
     width = max(4, len(str(last)))
     budget = ctx.settings.max_tool_result_chars - 120  # room for the footer
     out: list[str] = []
     used = 0
     shown_last = first - 1
-    for number in range(first, last + 1):
-        line = lines[number - 1]
-        if len(line) > MAX_LINE_CHARS:
-            line = line[:MAX_LINE_CHARS] + f" … [line cut, {len(line)} characters]"
+    for number, line, length in zip(range(first, last + 1), window.lines, window.lengths, strict=True):
+        if length > MAX_LINE_CHARS or len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS] + f" … [line cut, {max(length, len(line))} characters]"
         row = f"{number:>{width}}| {line}"
         if out and used + len(row) + 1 > budget:
             break
@@ -220,7 +221,12 @@ def _numbered_page(text: str, name: str, start: int | None, end: int | None, ctx
         shown_last = number
     if first == 1 and shown_last == total:
         return "\n".join(out)
-    if shown_last < total:
+    if total is None:
+        footer = (
+            f"[lines {first}-{shown_last} of {name}, a {window.size / 1e6:.1f} MB file (its lines are not "
+            f"counted); call read_file with start_line={shown_last + 1} to read on]"
+        )
+    elif shown_last < total:
         footer = (
             f"[lines {first}-{shown_last} of {total}; "
             f"call read_file with start_line={shown_last + 1} to read on]"

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -216,15 +217,20 @@ def _search_python(
 def _grep_file(root: Path, name: str, regex: re.Pattern[str]) -> list[tuple[int, str]]:
     path = root / name
     try:
-        # A symlink may point outside the workspace: never read through it.
-        if path.is_symlink() and root not in path.resolve().parents:
+        # A symlink may point outside the workspace, or loop: never read through it.
+        if path.is_symlink() and root not in Path(os.path.realpath(path)).parents:
             return []
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return []
-        data = path.read_bytes()
-    except OSError:
+        # Only regular files: a FIFO would block the read, a device never end (O_NONBLOCK: the open itself
+        # does not wait for a writer).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                return []
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:  # gone, unreadable, or a symlink loop (ELOOP)
         return []
-    if looks_binary(data):
+    if looks_binary(data) or len(data) > MAX_FILE_BYTES:
         return []
     text = data.decode("utf-8", errors="replace")
     return [(n, line) for n, line in enumerate(text.splitlines(), 1) if regex.search(line)]
