@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -22,6 +23,7 @@ from pygls.uris import to_fs_path
 
 from agent_core.agent import SmallCode
 from agent_core.config import ConfigError
+from lsp_server import framing
 from lsp_server.settings import LspOptions, parse_options
 from lsp_server.workspace_edits import LspWorkspace
 
@@ -71,6 +73,13 @@ class SmallCodeServer(LanguageServer):
         self._cancel_hooks: dict[Any, Callable[[], None]] = {}
         self._stale: set[Path] = set()
         self._shown: set[str] = set()
+
+    # transport: pygls' loop with bounds (lsp_server/framing.py) --------------------------------------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        framing.serve_io(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        framing.serve_tcp(self, host, port)
 
     # logging and messages -------------------------------------------------------------------------
     def log(self, message: str, level: types.MessageType = types.MessageType.Info) -> None:
@@ -130,18 +139,45 @@ class SmallCodeServer(LanguageServer):
             self._stale.update(self.agents)  # rebuilt on next use, keeping the conversation
 
     # roots and agents -------------------------------------------------------------------------------
-    def root_for(self, uri: str | None) -> Path:
-        path = Path(to_fs_path(uri) or "") if uri else None
+    def _folders(self) -> list[Path]:
         folders = [Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values()]
-        root_path = self.workspace.root_path
-        if root_path:
-            folders.append(Path(root_path))
-        if path is not None:
-            holders = [f for f in folders if f == path or f in path.parents]
-            if holders:
-                return max(holders, key=lambda f: len(f.parts)).resolve()
-            return path.parent.resolve()
-        return (folders[0] if folders else Path.cwd()).resolve()
+        if self.workspace.root_path:
+            folders.append(Path(self.workspace.root_path))
+        return [f.resolve() for f in folders if f.parts]
+
+    def workspace_root_of(self, uri: Any) -> Path | None:
+        """The (deepest) workspace folder holding the file at `uri`, symlinks and `..` resolved; None when the
+        URI is outside every folder or not a file URI. Without folders (a single file opened), a document the
+        editor has open counts as its own folder's, anything else as the server's working directory's."""
+        if not isinstance(uri, str) or not uri:
+            return None
+        try:
+            fs_path = to_fs_path(uri) if uri.startswith("file:") else None
+            path = Path(fs_path).resolve() if fs_path else None
+        except (OSError, ValueError, RuntimeError):
+            path = None
+        if path is None:
+            return None
+        folders = self._folders()
+        if not folders:
+            if uri in self.workspace.text_documents:
+                return path.parent
+            folders = [Path.cwd().resolve()]
+        holders = [f for f in folders if f == path or f in path.parents]
+        return max(holders, key=lambda f: len(f.parts)) if holders else None
+
+    def root_for(self, uri: Any) -> Path:
+        """The workspace root for a command's `uri` (the first folder without one); a URI outside the
+        workspace is refused (UserError): nothing is read or written for it."""
+        if uri is None or uri == "":
+            folders = self._folders()
+            return folders[0] if folders else Path.cwd().resolve()
+        root = self.workspace_root_of(uri)
+        if root is None:
+            raise UserError(
+                f"{str(uri)[:200]} is outside the workspace folders; SmallCode works only inside them"
+            )
+        return root
 
     async def agent_for(self, root: Path) -> SmallCode:
         agent = self.agents.get(root)

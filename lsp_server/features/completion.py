@@ -1,6 +1,10 @@
 """Completions from the local model: textDocument/inlineCompletion where the client supports it, else
 textDocument/completion items. Fill-in-the-middle against the model server's /v1/completions.
 
+The endpoint is checked like the agent's (agent_core.safety.endpoints): every request, to the address it
+resolves to at that moment, is refused when that is a cloud metadata service, link-local or reserved (local
+and LAN servers are fine), and the answer is read only up to MAX_ANSWER_BYTES.
+
 Debounced (a request waits `completionDebounceMs`; a newer request or an edit to the document supersedes it),
 cancelled when the user types on ($/cancelRequest or didChange cancel the HTTP call), and silent on failure:
 a completion that cannot be had is logged once, never shown, never a crash.
@@ -9,6 +13,7 @@ a completion that cannot be had is logged once, never shown, never a crash.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from typing import Any
@@ -16,6 +21,7 @@ from typing import Any
 import httpx
 from lsprotocol import types
 
+from agent_core.safety.endpoints import EndpointError, request_guard
 from lsp_server import capabilities
 from lsp_server.server import SmallCodeServer
 
@@ -24,6 +30,7 @@ log = logging.getLogger("smallcode.lsp.completion")
 PREFIX_CHARS = 3000
 SUFFIX_CHARS = 1000
 TIMEOUT = 15.0
+MAX_ANSWER_BYTES = 1_000_000
 
 # FIM prompt layouts by model family (matched on the model name); others get `suffix` as a request field.
 FIM_TEMPLATES: list[tuple[tuple[str, ...], str]] = [
@@ -77,7 +84,8 @@ class Completer:
         doc = ls.workspace.get_text_document(uri)
         offset = doc.offset_at_position(position)
         prefix, suffix = doc.source[:offset][-PREFIX_CHARS:], doc.source[offset:][:SUFFIX_CHARS]
-        settings = (await ls.agent_for(ls.root_for(uri))).settings
+        # a document outside the workspace gets the first folder's settings (nothing is written for it)
+        settings = (await ls.agent_for(ls.workspace_root_of(uri) or ls.root_for(None))).settings
         if not settings.base_url:
             self._fail("no baseUrl configured: completions need an OpenAI-compatible server")
             return None
@@ -97,19 +105,29 @@ class Completer:
 
     async def _post(self, base_url: str, api_key: str | None, body: dict[str, Any]) -> str | None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=TIMEOUT)
+            # every request (and any redirect) is checked against the address it goes to, like the agent's
+            hooks = {"request": [request_guard(allow_private=True, allow_loopback=True)]}
+            self._client = httpx.AsyncClient(timeout=TIMEOUT, event_hooks=hooks)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        url = f"{base_url.rstrip('/')}/completions"
         try:
-            response = await self._client.post(
-                f"{base_url.rstrip('/')}/completions", json=body, headers=headers
-            )
-            if response.status_code != 200:
-                self._fail(f"the model server answered {response.status_code} to /completions")
-                return None
-            choices = response.json().get("choices") or []
+            async with self._client.stream("POST", url, json=body, headers=headers) as response:
+                if response.status_code != 200:
+                    self._fail(f"the model server answered {response.status_code} to /completions")
+                    return None
+                data = bytearray()
+                async for piece in response.aiter_bytes():
+                    data += piece
+                    if len(data) > MAX_ANSWER_BYTES:
+                        self._fail(f"the model server's completion answer passed {MAX_ANSWER_BYTES} bytes")
+                        return None
+            choices = json.loads(data).get("choices") or []
             text = str(choices[0].get("text") or "") if choices else ""
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            self._fail(f"completion request failed: {type(exc).__name__}: {exc}")
+        except EndpointError as exc:
+            self._fail(f"refusing baseUrl: {exc}")
+            return None
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError, RecursionError) as exc:
+            self._fail(f"completion request failed: {type(exc).__name__}: {str(exc)[:200]}")
             return None
         return text if text.strip() else None
 

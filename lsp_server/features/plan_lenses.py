@@ -61,7 +61,9 @@ def _step_line(lines: list[str], step: PlanStep) -> int:
 
 def plan_lenses(ls: SmallCodeServer, uri: str, lines: list[str]) -> list[types.CodeLens]:
     path = Path(to_fs_path(uri) or "")
-    root = ls.root_for(uri)
+    root = ls.workspace_root_of(uri)
+    if root is None:  # a document outside the workspace has no plan steps
+        return []
     plan = read_plan(ls, root)
     if plan is None:
         return []
