@@ -134,10 +134,12 @@ def _decode_line(data: bytes, cut: bool) -> str:
         return data.decode("utf-8", "replace") if cut else data.decode("latin-1")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory, fsync, rename: the old or the new file, never a torn one."""
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write via a temporary file in the same directory, fsync, rename: the old or the new file, never a torn one.
+    The file keeps its permissions (a new one gets 0600), or gets `mode` when given."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    if mode is None:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".smallcode-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

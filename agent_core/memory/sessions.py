@@ -23,7 +23,9 @@ def new_session_id() -> str:
 def save_session(root: Path, session_id: str, messages: list[dict[str, Any]], meta: dict[str, Any]) -> Path:
     path = sessions_dir(root) / f"{session_id}.json"
     data = {"id": session_id, "saved_at": time.time(), "meta": meta, "messages": messages}
-    atomic_write(path, json.dumps(redact_obj(data), ensure_ascii=False, indent=1).encode("utf-8"))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # only the user may read a session (the whole conversation), whatever mode an older file had
+    atomic_write(path, json.dumps(redact_obj(data), ensure_ascii=False, indent=1).encode("utf-8"), mode=0o600)
     return path
 
 

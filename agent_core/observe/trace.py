@@ -1,8 +1,10 @@
-"""Traces: one JSON line per event of a run, in .smallcode/traces/<id>.jsonl, secrets redacted."""
+"""Traces: one JSON line per event of a run, in .smallcode/traces/<id>.jsonl, secrets redacted, readable by the
+user only (0600)."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -24,9 +26,11 @@ class TraceWriter:
     def write(self, kind: str, **data: Any) -> None:
         if not self.enabled:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         entry = redact_obj({"type": kind, "t": round(time.time(), 3), **data})
-        with self.path.open("a", encoding="utf-8") as handle:
+        # only the user may read a trace (it holds the code and commands of the run); never through a symlink
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
 
