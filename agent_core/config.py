@@ -1,17 +1,23 @@
-"""Settings: flags > environment > .env > smallcode.toml > defaults.
+"""Settings: flags > environment > .env > smallcode.toml > the user's config.toml > defaults.
 
-Every option is a SMALLCODE_* variable (same names, lower-case, in smallcode.toml). The workspace's
-`.env` and `smallcode.toml` are read from the project directory, not the process's cwd.
+Every option is a SMALLCODE_* variable (same names, lower-case, in the toml files). The workspace's `.env`
+and `smallcode.toml` are read from the project directory, not the process's cwd; the user's own file is
+~/.config/smallcode/config.toml. Settings that weaken safety (the shell sandbox, `.env` access, the shell's
+network, the model endpoint) are taken from the workspace's files only when the user trusted exactly those
+values for this workspace (agent_core/safety/trust.py); otherwise they are ignored with a warning.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agent_core.safety import trust
 
 
 class ConfigError(Exception):
@@ -130,24 +136,72 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return out
 
 
-def load_settings(cwd: str | Path = ".", **overrides: Any) -> Settings:
-    """Settings for a workspace; `overrides` (flags, API arguments) win; None values are ignored."""
+Ask = Callable[[str], bool]
+"""Asks the user a yes/no question about the workspace's settings (a terminal prompt)."""
+
+
+def load_settings(cwd: str | Path = ".", *, ask: Ask | None = None, **overrides: Any) -> Settings:
+    """Settings for a workspace; `overrides` (flags, API arguments) win; None values are ignored.
+
+    Workspace settings that weaken safety need the user's remembered yes; without one, `ask` (when given)
+    asks once and the answer is remembered, else they are ignored with a one-line warning.
+    """
     root = Path(cwd)
     flags = {k: v for k, v in overrides.items() if v is not None}
     unknown = [k for k in flags if k not in Settings.model_fields]
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    toml_path = root / "smallcode.toml"
-    toml_values = _read_toml(toml_path) if toml_path.is_file() else {}
-    env_file = root / ".env"
     try:
-        # .env and environment are read by pydantic-settings; toml values fill in only what they leave unset.
-        base = Settings(_env_file=env_file if env_file.is_file() else None)  # type: ignore[call-arg]
-        from_sources = base.model_dump(exclude_unset=True)
-        merged = {**toml_values, **from_sources, **flags}
+        user_file = trust.user_config_file()
+        user_values = _validated(_read_toml(user_file)) if user_file.is_file() else {}
+        env_values = Settings(_env_file=None).model_dump(exclude_unset=True)  # type: ignore[call-arg]
+        workspace, sources = _workspace_values(root, env_values)
+        user = {**user_values, **env_values, **flags}
+        workspace = _screen(root, workspace, sources, Settings.model_validate(user), ask)
+        merged = {**user_values, **workspace, **env_values, **flags}
         return Settings.model_validate(merged) if merged else Settings.model_construct()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the settings hold them (`"true"` → True), so they can be compared; ValidationError if bad."""
+    return Settings.model_validate(values).model_dump(include=set(values)) if values else {}
+
+
+def _workspace_values(root: Path, env_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """What the project's smallcode.toml and .env set (the environment wins over .env), and which file set each."""
+    toml_path = root / "smallcode.toml"
+    values = _validated(_read_toml(toml_path)) if toml_path.is_file() else {}
+    sources = dict.fromkeys(values, "smallcode.toml")
+    env_file = root / ".env"
+    if env_file.is_file():
+        with_dotenv = Settings(_env_file=env_file).model_dump(exclude_unset=True)  # type: ignore[call-arg]
+        dotenv = {k: v for k, v in with_dotenv.items() if k not in env_values}
+        values.update(dotenv)
+        sources.update(dict.fromkeys(dotenv, ".env"))
+    return values, sources
+
+
+def _screen(
+    root: Path, workspace: dict[str, Any], sources: dict[str, str], user: Settings, ask: Ask | None
+) -> dict[str, Any]:
+    """The workspace's values without those that weaken safety, unless the user trusts them here."""
+    weakening = {k: v for k, v in workspace.items() if trust.weakens(k, v, getattr(user, k, None))}
+    if not weakening:
+        return workspace
+    allowed = trust.decision(root, weakening)
+    asked = allowed is None and ask is not None
+    if asked and ask is not None:
+        allowed = ask(
+            f"{trust.describe(weakening, sources)}: settings that weaken safety, chosen by the project, "
+            "not by you. Use them for this project?"
+        )
+        trust.remember(root, weakening, allowed)
+    if allowed:
+        return workspace
+    trust.warn_ignored(root, weakening, sources, declined=allowed is False, silent=asked)
+    return {k: v for k, v in workspace.items() if k not in weakening}

@@ -73,6 +73,8 @@ class SmallCodeServer(LanguageServer):
         self._cancel_hooks: dict[Any, Callable[[], None]] = {}
         self._stale: set[Path] = set()
         self._shown: set[str] = set()
+        # a project's settings that weaken safety, ignored for want of the user's yes: the user should see it
+        logging.getLogger("smallcode.trust").addHandler(_ShowWarnings(self))
 
     # transport: pygls' loop with bounds (lsp_server/framing.py) --------------------------------------
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -258,6 +260,18 @@ class SmallCodeServer(LanguageServer):
         self.agents.clear()
         if self.completer is not None:
             await _quietly(self.completer.aclose())
+
+
+class _ShowWarnings(logging.Handler):
+    """Warnings of a logger shown to the user once each (window/showMessage), besides the log."""
+
+    def __init__(self, server: SmallCodeServer) -> None:
+        super().__init__(logging.WARNING)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.server.show_once(f"SmallCode: {record.getMessage()}", types.MessageType.Warning)
 
 
 async def _quietly(awaitable: Awaitable[Any]) -> None:

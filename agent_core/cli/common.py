@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from agent_core.agent import SmallCode
+from agent_core.config import load_settings
 
 
 def add_agent_options(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +19,32 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
 
 def make_agent(args: argparse.Namespace, **overrides: Any) -> SmallCode:
     """Raises ConfigError (exit 2) for bad settings."""
+    review_workspace_settings(args, **overrides)
     return SmallCode(model=args.model, base_url=args.base_url, cwd=args.cwd, **overrides)
+
+
+def review_workspace_settings(args: argparse.Namespace, **overrides: Any) -> None:
+    """On a terminal, ask once about the project's settings that weaken safety (the answer is remembered per
+    workspace, so the agent's own loading of the settings finds it); elsewhere they are ignored with a warning.
+    Raises ConfigError for bad settings."""
+    ask = terminal_trust if sys.stdin.isatty() and sys.stderr.isatty() else None
+    load_settings(args.cwd, ask=ask, model=args.model, base_url=args.base_url, **overrides)
+
+
+def terminal_trust(question: str) -> bool:
+    """A yes/no question on the terminal (stderr, so stdout stays for results); no answer means no."""
+    print(f"smallcode: {question} [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except (EOFError, KeyboardInterrupt, OSError):
+        answer = ""
+    allowed = answer.strip().lower() in ("y", "yes")
+    print(
+        f"smallcode: {'using' if allowed else 'ignoring'} them; remembered for this project "
+        "(asked again if they change)",
+        file=sys.stderr,
+    )
+    return allowed
 
 
 MAX_SHOWN_CHARS = 20_000

@@ -12,7 +12,13 @@ from typing import Any
 from rich.console import Console
 
 from agent_core.agent import SmallCode
-from agent_core.cli.common import MAX_SHOWN_CHARS, attach_confirm, error, shown_answer
+from agent_core.cli.common import (
+    MAX_SHOWN_CHARS,
+    attach_confirm,
+    error,
+    review_workspace_settings,
+    shown_answer,
+)
 from agent_core.commands import execute_command
 from agent_core.config import ConfigError
 from agent_core.tools.base import describe_call
@@ -141,6 +147,7 @@ class Session:
 
 def run_interactive(args: argparse.Namespace) -> int:
     try:
+        review_workspace_settings(args)
         agent = SmallCode(model=args.model, base_url=args.base_url, cwd=args.cwd)
     except ConfigError as exc:
         error(str(exc))

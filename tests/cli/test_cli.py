@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent_core.safety import trust
 from tests.support.scripted_server import ScriptedModelServer
 
 WRITE_HELLO = {
@@ -82,6 +83,8 @@ def test_run_json_prints_exactly_one_run_result(model_server: ScriptedModelServe
 
 def test_settings_from_dotenv_and_toml(model_server: ScriptedModelServer, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"SMALLCODE_BASE_URL={model_server.base_url}\n")
+    # an endpoint from the project's files is used once the user trusted it (tests/safety/test_workspace_trust.py)
+    trust.remember(tmp_path, {"base_url": model_server.base_url}, allowed=True)
     (tmp_path / "smallcode.toml").write_text('model = "scripted-model"\nmax_turns = 1\n')
     model_server.extend([WRITE_HELLO, {"content": "never reached"}])
     proc = smallcode("run", "--json", "create hello.py", cwd=tmp_path)
