@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Configuration: SMALLCODE_MODEL, SMALLCODE_BASE_URL and the other SMALLCODE_* settings come from\n"
-            "flags, the environment, a .env file in the project, or smallcode.toml (in that order).\n"
+            "flags, the environment, a .env file in the project, smallcode.toml, or your\n"
+            "~/.config/smallcode/config.toml (in that order). The project's files may set the endpoint or weaken\n"
+            "the sandbox only once you said yes to it on a terminal.\n"
             "With no SMALLCODE_BASE_URL an embedded local model is started.\n\n"
             "Interactive slash commands:\n" + _slash_help()
         ),
