@@ -102,3 +102,26 @@ def test_a_long_answer_is_cut_on_the_terminal(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert len(out) < MAX_SHOWN_CHARS + 200
     assert "4980000 more characters not shown; --json prints the whole answer" in out
+
+
+async def test_the_interactive_session_streams_a_bounded_part_of_an_answer() -> None:
+    import io
+
+    from rich.console import Console
+
+    from agent_core.cli.interactive import Session
+
+    class Agent:
+        def on(self, event: str, callback: object) -> None:
+            pass
+
+    out = io.StringIO()
+    session = Session(Agent(), Console(file=out))  # type: ignore[arg-type]
+    await session._on_turn({})
+    for _ in range(500):
+        await session._on_token({"text": "prose " * 2000})
+    assert len(out.getvalue()) < MAX_SHOWN_CHARS + 200
+    assert "[… the rest of this answer is not shown]" in out.getvalue()
+    await session._on_turn({})  # the next turn streams again
+    await session._on_token({"text": "Next answer, in plain words.\n"})
+    assert out.getvalue().endswith("Next answer, in plain words.\n")
