@@ -1,7 +1,8 @@
 """Workspace trust: settings that weaken safety are the user's to choose, not the project's.
 
 A cloned repository (or a model that writes `smallcode.toml`) must not turn the shell sandbox off, let the
-file tools at `.env` files, give the shell the network, or send the code to an endpoint of its choosing. Such
+file tools at `.env` files, give the shell the network, send the code to an endpoint of its choosing, or have
+the embedded server load a model file of its choosing (`gguf`, `models_dir`). Such
 settings from the workspace's own files (`smallcode.toml`, the project's `.env`) are used only when the user
 said yes to exactly those values for this workspace, once, on a terminal (like direnv's `allow` or VS Code's
 workspace trust); the answer lives in the user's state directory, outside every workspace and every sandbox,
@@ -25,6 +26,9 @@ log = logging.getLogger("smallcode.trust")
 SANDBOX_STRENGTH = {"off": 0, "auto": 1, "on": 2}
 SAFETY_FLAGS = ("allow_env_files", "shell_network")
 """Booleans that weaken safety when true."""
+CHOSEN_BY_USER = ("gguf", "models_dir")
+"""Paths of model files the embedded server loads (unsandboxed; a crafted GGUF is an attack on its parser):
+any value of the project's own is a weakening."""
 
 
 def user_config_file() -> Path:
@@ -43,7 +47,7 @@ def state_dir(root: Path) -> Path:
 
 def weakens(key: str, value: Any, user_value: Any) -> bool:
     """Whether a workspace's `value` for `key` is less safe than what the user's sources give."""
-    if key == "base_url" or key.startswith("base_url_") or key.endswith("_base_url"):
+    if key == "base_url" or key.startswith("base_url_") or key.endswith("_base_url") or key in CHOSEN_BY_USER:
         return value is not None and value != user_value
     if key == "shell_sandbox":
         return SANDBOX_STRENGTH.get(str(value), 0) < SANDBOX_STRENGTH.get(str(user_value), 1)

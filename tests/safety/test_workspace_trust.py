@@ -57,6 +57,12 @@ def test_weakening_workspace_settings_are_ignored_with_one_warning(
     assert "shell_sandbox" in warnings[0] and "base_url" in warnings[0]
 
 
+def test_a_project_cannot_choose_the_model_file_the_embedded_server_loads(tmp_path: Path) -> None:
+    (tmp_path / "smallcode.toml").write_text('gguf = "planted.gguf"\nmodels_dir = "vendor/models"\n')
+    settings = load_settings(tmp_path)
+    assert settings.gguf is None and settings.models_dir is None
+
+
 def test_the_users_own_sources_need_no_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMALLCODE_SHELL_NETWORK", "true")
     config = trust.user_config_file()
