@@ -593,10 +593,11 @@ class ChatClient:
                     self._too_long(f"more than {limits.raw_bytes // 1_000_000} MB without finishing", limits)
                 )
             pending += data
-            *lines, rest = pending.split(b"\n")
-            pending = bytearray(rest)
-            for raw in lines:
-                yield raw.rstrip(b"\r").decode("utf-8", "replace")
+            if b"\n" in data:  # (a long line is not split again at every piece: no copies of it)
+                *lines, rest = pending.split(b"\n")
+                pending = bytearray(rest)
+                for raw in lines:
+                    yield raw.rstrip(b"\r").decode("utf-8", "replace")
             now = time.monotonic()
             if answer.chars > chars:
                 progress_at, chars = now, answer.chars
