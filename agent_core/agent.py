@@ -427,7 +427,7 @@ class SmallCode:
 
             small = self.tools.without(set(self.tools.names()) - set(SMALL_TIER_TOOLS)).schemas()
             profile = profile_for(self.settings.model or "", self.root)
-            return small_system_prompt(self.root, small, format_instructions(profile, small, example="bash"))
+            return small_system_prompt(small, format_instructions(profile, small, example="bash"))
         schemas = self.tools.without(PLAN_TOOLS).schemas()
         extra = [self.project.prompt_lines()] if self.project is not None else []
         if routing_enabled(self.settings.tool_routing, self.context_window):

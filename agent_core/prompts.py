@@ -28,7 +28,7 @@ To call a tool, reply with only a JSON object in a ```json block, for example:
 ```"""
 
 
-SMALL = """You are SmallCode, a coding agent working in the project "{name}".
+SMALL = """You are SmallCode, a coding agent. You work in the project's root folder.
 
 To create or change a file: first say in a sentence or two what must change and why, then write the file's
 path alone on one line, then the complete new content of the file in one fenced code block, with the change
@@ -43,8 +43,9 @@ When the task is done, reply with one short line and no code block."""
 """The system prompt for small models (4B and under): one way to edit, four tools, under 400 tokens."""
 
 
-def small_system_prompt(root: Path, schemas: list[dict[str, Any]], format_text: str) -> str:
-    return SMALL.format(name=root.name, tools=describe_tools(schemas, brief=True), format=format_text.strip())
+def small_system_prompt(schemas: list[dict[str, Any]], format_text: str) -> str:
+    # The folder's name is not given: the 1.5B model took `project "fresh3"` for a folder to write into.
+    return SMALL.format(tools=describe_tools(schemas, brief=True), format=format_text.strip())
 
 
 def describe_tools(schemas: list[dict[str, Any]], brief: bool = False) -> str:

@@ -219,3 +219,19 @@ async def test_a_change_that_breaks_a_passing_test_is_undone_and_named(
     assert (
         "return a - b" in (tmp_path / "calc.py").read_text()
     )  # undone: one fix for one break is no progress
+
+
+async def test_a_model_that_repeats_a_run_after_its_change_still_succeeds(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    small_server.extend(
+        [fenced("write_file", path="hello.py", content="print('hello world')\n")]
+        + [fenced("bash", command="python hello.py")] * 6
+    )
+    async with agent_for(small_server, tmp_path, shell_sandbox="off") as agent:
+        result = await agent.run("create hello.py that prints hello world")
+    assert result.success is True and result.verified is False  # nothing to test: not verified, not failed
+    assert result.response.startswith("Done: created hello.py.")
+    assert "no tests to run" in small_server.requests[1]["messages"][-1]["content"]
+    # The folder's name is not in the prompt: the 1.5B model wrote into a folder of that name.
+    assert tmp_path.name not in small_server.requests[0]["messages"][0]["content"]
