@@ -134,12 +134,26 @@ def _decode_line(data: bytes, cut: bool) -> str:
         return data.decode("utf-8", "replace") if cut else data.decode("latin-1")
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (os.umask can only set)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write via a temporary file in the same directory, fsync, rename: the old or the new file, never a torn one.
-    The file keeps its permissions (a new one gets 0600), or gets `mode` when given."""
+    The file keeps its permissions (a new one gets what the umask gives any new file), or gets `mode`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        # mkstemp makes the file 0600: a new project file must not end up private by accident.
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".smallcode-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

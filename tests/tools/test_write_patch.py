@@ -149,3 +149,17 @@ async def test_append_adds_to_the_end_instead_of_replacing(ctx: ToolContext) -> 
     assert (ctx.root / "notes.txt").read_text() == "first\nsecond\n"
     new = await call(ctx, "write_file", path="new.txt", content="only\n", append=True)
     assert new.created == ["new.txt"] and (ctx.root / "new.txt").read_text() == "only\n"
+
+
+def test_a_new_file_gets_the_umask_mode_not_0600(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from agent_core.workspace import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "new.py", b"x = 1\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.py").stat().st_mode) == 0o644
