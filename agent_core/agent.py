@@ -85,6 +85,8 @@ class SmallCode:
         self._status_tasks: set[asyncio.Task[None]] = set()
         self._named: list[str] = []
         self._shown: list[Path] = []
+        self._tier: tuple[str, bool] | None = None
+        """(model, small tier?) for the model last asked about."""
         """Files the current task names (shown in its first message)."""
 
     # events -----------------------------------------------------------------------------------------
@@ -388,7 +390,11 @@ class SmallCode:
         from agent_core.llm.profiles import model_tier, profile_for
 
         model = self.settings.model or ""
-        return model_tier(model, profile_for(model, self.root)) == "small"
+        # Asked several times per turn (tools, prompt, hints); the profile lookup reads .smallcode/profiles,
+        # so the answer is kept for as long as the model stays the same.
+        if self._tier is None or self._tier[0] != model:
+            self._tier = (model, model_tier(model, profile_for(model, self.root)) == "small")
+        return self._tier[1]
 
     def _tools_for(self, task: str) -> ToolRegistry:
         tools = self.tools if self._planning(task) else self.tools.without(PLAN_TOOLS)
