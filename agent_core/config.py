@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     """Seconds one check (the tests after a turn's edits) may take before it is stopped and reported."""
     fix_rounds: int = Field(default=3, ge=0, le=20)
     """Final answers refused while checks fail: each sends the failures back for another round of fixes."""
+    stall_tries: int = Field(default=3, ge=0, le=50)
+    """Small models, which get a fresh try after each failed check: stop after this many tries in a row that
+    did not get more tests passing (0: no limit). The best version so far stays in place."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = 2000

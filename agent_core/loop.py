@@ -101,6 +101,8 @@ class _RunState:
     """Final answers refused because the checks failed."""
     best: Verdict | None = None
     """The failing check with the most tests passing so far: an edit that does worse is undone."""
+    stale_tries: int = 0
+    """Fresh tries in a row that did not get more tests passing (small models; see Settings.stall_tries)."""
 
 
 class AgentLoop:
@@ -218,6 +220,7 @@ class AgentLoop:
             if blocks_output is not None:
                 changed = blocks_output.created + blocks_output.edited
                 if not changed and self.refresh is not None:  # e.g. the file sent back unchanged
+                    self._no_progress(state)
                     await self._tell(history, blocks_output.text)
                     return
                 history.append(tool_result_message("edit blocks", blocks_output.text, None))
@@ -446,6 +449,7 @@ class AgentLoop:
                 self.temperature.edit_failed()  # sample the next attempt differently
                 state.verdict = best
                 self._record_checks(result, best)
+                self._no_progress(state)
                 worse = WORSE.format(
                     now=verdict.summary(),
                     before=best.summary(),
@@ -455,6 +459,10 @@ class AgentLoop:
                 await self._tell(history, worse)
                 return
         self.temperature.edit_failed()  # an edit whose tests fail is a failed edit: the next try samples hotter
+        if best is None or verdict.passed > best.passed or best.status != "failed":
+            state.stale_tries = 0
+        else:
+            self._no_progress(state)
         if best is None or not _worse(verdict, best):
             state.best = verdict
         message = f"Check after your edits failed:\n{verdict.feedback}"
@@ -493,10 +501,26 @@ class AgentLoop:
             raise _RunOver(answer, success=True)
         if state.fix_rounds < self.settings.fix_rounds:
             state.fix_rounds += 1
+            self._no_progress(state)
             self.temperature.edit_failed()
             await self._tell(history, NOT_DONE.format(feedback=verdict.feedback))
             return
         raise _RunOver(f"{answer}\n\nNot done: {verdict.summary()}.", success=False)
+
+    def _no_progress(self, state: _RunState) -> None:
+        """One more fresh try that did not get more tests passing. A small model that has had
+        SMALLCODE_STALL_TRIES of them in a row is not converging (at rising temperatures it resends variants
+        of the same idea): the run stops with the best version in place instead of spending its turns."""
+        if self.refresh is None or self.opening_at is None or not self.settings.stall_tries:
+            return
+        state.stale_tries += 1
+        if state.stale_tries < self.settings.stall_tries:
+            return
+        where = f" The best version so far is in place ({state.best.summary()})." if state.best else ""
+        raise _RunOver(
+            f"Stopped: {state.stale_tries} tries in a row did not get more tests passing.{where}",
+            success=False,
+        )
 
     async def _tell(self, history: list[Message], feedback: str) -> None:
         """Feedback after a failed try: a fresh opening that carries it (small models on one file), or a

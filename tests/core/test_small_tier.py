@@ -235,3 +235,55 @@ async def test_a_model_that_repeats_a_run_after_its_change_still_succeeds(
     assert "no tests to run" in small_server.requests[1]["messages"][-1]["content"]
     # The folder's name is not in the prompt: the 1.5B model wrote into a folder of that name.
     assert tmp_path.name not in small_server.requests[0]["messages"][0]["content"]
+
+
+def three_functions(root: Path) -> None:
+    """calc.py with add, sub and double all broken, and one test of each."""
+    (root / "calc.py").write_text(
+        "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a + b\n\n\ndef double(a):\n    return a\n"
+    )
+    (root / "calc_test.py").write_text(
+        "from calc import add, double, sub\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_sub():\n    assert sub(3, 2) == 1\n\n\ndef test_double():\n    assert double(2) == 4\n"
+    )
+
+
+def calc(add: str, sub: str, double: str) -> dict[str, str]:
+    body = f"def add(a, b):\n    return {add}\n\n\ndef sub(a, b):\n    return {sub}\n\n\ndef double(a):\n    return {double}\n"
+    return {"content": f"calc.py\n```python\n{body}```"}
+
+
+async def test_a_small_model_that_stops_improving_is_stopped_with_its_best_version(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    three_functions(tmp_path)
+    better = calc("a + b", "a + b", "a")  # 1 of 3 passing
+    sideways = calc("a - b", "a - b", "a")  # another 1 of 3: no progress
+    small_server.extend([better, sideways, {"content": "I cannot see the problem."}, sideways] + [better] * 6)
+    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=10) as agent:
+        result = await agent.run("Fix calc.py.")
+    # better (progress), sideways (1), an answer refused while tests fail (2), sideways again (3): stop.
+    assert len(small_server.requests) == 4
+    assert result.success is False and result.verified is False
+    assert "3 tries in a row did not get more tests passing" in result.response
+    assert result.checks is not None and result.checks.passed == 1
+
+
+async def test_progress_resets_the_count_and_zero_turns_it_off(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")
+    two = calc("a + b", "a - b", "a")
+    three = calc("a + b", "a - b", "2 * a")
+    small_server.extend([one, one, two, two, three])
+    async with agent_for(small_server, tmp_path, stall_tries=2) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and len(small_server.requests) == 5
+    three_functions(tmp_path)
+    small_server.extend(
+        [one] + [calc("a - b", "a - b", "a"), calc("a - b", "a - b", "2 * a - a")] * 2 + [three]
+    )
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified
