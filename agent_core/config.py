@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     """Seconds one check (the tests after a turn's edits) may take before it is stopped and reported."""
     fix_rounds: int = Field(default=3, ge=0, le=20)
     """Final answers refused while checks fail: each sends the failures back for another round of fixes."""
+    constrained_decoding: Literal["auto", "on", "off"] = "off"
+    """Small models on llama.cpp servers: a grammar (the request's `grammar`) keeps every fence closed and
+    ends a one-file reply at the close of its block. `auto`: when the server is a llama.cpp server (it has
+    llama.cpp's tokenize endpoint); `on`: always send it; `off`: never."""
     stall_tries: int = Field(default=3, ge=0, le=50)
     """Small models, which get a fresh try after each failed check: stop after this many tries in a row that
     did not get more tests passing (0: no limit). The best version so far stays in place."""

@@ -14,6 +14,7 @@ from typing import Any
 from agent_core.config import Settings
 from agent_core.context.budget import ContextBudget, tool_result_message, wire_messages
 from agent_core.llm.client import ChatClient
+from agent_core.llm.grammar import reply_grammar
 from agent_core.llm.types import ChatResponse, Message
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
@@ -160,6 +161,8 @@ class AgentLoop:
         """Two-stage routing: small windows see `choose_category` plus one category's tools at a time."""
         self.parse_schemas = [*self.schemas, routing_tool_schema()] if self.routing else self.schemas
         self.temperature = TemperatureSchedule(settings)
+        self._takes_grammar: bool | None = None
+        """Whether the server constrains sampling by a grammar (asked once, when first needed)."""
         self.spiral = PatchSpiralTracker()
         """Failed patches per file in this run; after two, the model is told to rewrite the file whole."""
 
@@ -567,6 +570,7 @@ class AgentLoop:
             max_tokens=self._reply_budget(messages, offered if self.send_schemas else []),
             stream=self.settings.stream,
             on_token=self._on_token,
+            extra=await self._constraint(result),
         )
         if not reply.usage.total_tokens:  # some servers send no usage: estimate rather than report zero
             prompt = self.budget.counter.count_messages(messages)
@@ -601,6 +605,19 @@ class AgentLoop:
             finish_reason=reply.finish_reason,
         )
         return reply, outcome
+
+    async def _constraint(self, result: RunResult) -> dict[str, Any] | None:
+        """The request's `grammar` for a small model on a llama.cpp server (SMALLCODE_CONSTRAINED_DECODING):
+        fences always closed, and a reply about one file ends at the close of its block."""
+        mode = self.settings.constrained_decoding
+        if self.send_schemas or mode == "off":
+            return None
+        if self._takes_grammar is None:
+            self._takes_grammar = mode == "on" or await self.client.takes_grammar()
+        if not self._takes_grammar:
+            return None
+        editable = [f for f in self._files_in_play(result) if not is_test_file(f)]
+        return {"grammar": reply_grammar(max(1, len(editable)))}
 
     def _reply_budget(self, messages: list[Message], offered: list[dict[str, Any]]) -> int:
         """max_tokens for this request: the prompt plus the reply must fit the window (llama.cpp servers

@@ -96,6 +96,10 @@ class _Retryable(Exception):
     """A failure worth another try (connection error, 5xx); carries the final user-facing message."""
 
 
+class _GrammarRejected(Exception):
+    """The server refused the request's `grammar` (not a llama.cpp server): ask again without it."""
+
+
 class _StreamOptionsRejected(Exception):
     """The server refused `stream_options`; send the request again without it."""
 
@@ -285,6 +289,7 @@ class ChatClient:
         """False once the server has refused `stream_options` (then usage comes only if it sends it anyway)."""
         self._tokenizer: tuple[str, str] | None = None
         self._no_tokenizer = False
+        self._grammar_rejected = False
         self.diagnose = diagnose
         self.context_window = context_window
         """The server's window in tokens when known: only for judging a hang-up (see _hangup_hint)."""
@@ -428,6 +433,8 @@ class ChatClient:
             body["stream_options"] = {"include_usage": True}
         if extra:
             body.update(extra)
+        if self._grammar_rejected:
+            body.pop("grammar", None)
         self._request_size = (
             self.counter.count_messages(messages)
             + (self.counter.estimate(json.dumps(tools)) if tools else 0),
@@ -440,6 +447,10 @@ class ChatClient:
             try:
                 await self._chat_once(body, answer, on_token, on_reasoning)
                 return answer.response()
+            except _GrammarRejected:
+                log.info("model server refuses a grammar; asking again without it")
+                self._grammar_rejected = True
+                body.pop("grammar", None)
             except _StreamOptionsRejected:
                 log.info("model server refuses stream_options; asking again without it")
                 self._stream_options = False
@@ -666,11 +677,22 @@ class ChatClient:
             self._no_tokenizer = True
         return None
 
+    async def takes_grammar(self) -> bool:
+        """Whether the server is a llama.cpp server (llama-server, llama-cpp-python), which constrain
+        sampling by a GBNF `grammar` in the request: they are the ones with llama.cpp's tokenize endpoint."""
+        if self._grammar_rejected:
+            return False
+        if self._tokenizer is None and not self._no_tokenizer:
+            await self.count_tokens("x")
+        return self._tokenizer is not None
+
     # messages ---------------------------------------------------------------------------------------
     def _raise_for_chat(self, status: int, raw: bytes, body: dict[str, Any]) -> None:
         message = _error_message(raw)
         if status in (400, 422) and "stream_options" in body and "stream_options" in message:
             raise _StreamOptionsRejected
+        if status in (400, 422) and "grammar" in body and "grammar" in message.lower():
+            raise _GrammarRejected
         if status >= 500:
             raise _Retryable(self._http_error(status, raw).args[0])
         model = body.get("model")

@@ -202,3 +202,28 @@ async def test_the_real_model_creates_a_file(server: EmbeddedServer, tmp_path: P
     # The 0.5B model sometimes prints just "hello" (measured): the file and a greeting are what it reliably does.
     assert "hello" in out.stdout.lower()
     assert "hello.py" in result.files_created
+
+
+async def test_the_reply_grammar_ends_a_real_reply_at_its_closed_block(server: EmbeddedServer) -> None:
+    """llama.cpp parses the grammar and the model's reply follows it: an explanation, one closed fence,
+    nothing after it (unconstrained, the model goes on to explain its code)."""
+    from agent_core.llm.grammar import reply_grammar
+
+    ask = [
+        {
+            "role": "user",
+            "content": "Write greet.py with a function greet(name) that returns 'Hello, ' + name. "
+            "Explain it, then give the file in a ```python block, then explain it again in detail.",
+        }
+    ]
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        free = await client.chat(ask, temperature=0, max_tokens=400)
+        constrained = await client.chat(
+            ask, temperature=0, max_tokens=400, extra={"grammar": reply_grammar(1)}
+        )
+    assert constrained.finish_reason == "stop"
+    assert constrained.content.count("```") == 2 and constrained.content.rstrip().endswith("```")
+    assert "def greet" in constrained.content
+    assert len(free.content.rstrip()) > len(
+        constrained.content.rstrip()
+    )  # it stopped where the free one went on
