@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-MAX_FILE_BYTES = 2_000_000
-"""Text files larger than this are refused by edit tools and `read_text` (read_file streams parts of them)."""
+from agent_core.patch.textfile import MAX_FILE_BYTES, TextFile, TextFileError, looks_binary
+
 LINE_KEEP_BYTES = 8192
 """What `read_lines` keeps of one line of a large file (its full length is still reported)."""
 
@@ -34,18 +34,12 @@ class EditResult:
     """Why an edit was not applied (e.g. the user rejected it in the editor)."""
 
 
-def looks_binary(data: bytes) -> bool:
-    return b"\x00" in data[:8192]
-
-
 def decode_text(data: bytes, name: str) -> str:
     """Text of a file, with its BOM and line endings kept as they are (so writing it back is byte-exact)."""
-    if looks_binary(data):
-        raise WorkspaceError(f"{name} is a binary file; the agent only reads and edits text files")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return TextFile.decode(data, name, max_bytes=len(data)).text
+    except TextFileError as exc:
+        raise WorkspaceError(str(exc)) from None
 
 
 @dataclass
@@ -97,6 +91,27 @@ def read_file_bytes(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> bytes
             "work on; read_file shows parts of it (start_line, end_line)"
         )
     return data
+
+
+def read_text_file(path: Path, name: str) -> TextFile:
+    """A file decoded by the one codec (TextFile); WorkspaceError (for the model) when it is not text."""
+    try:
+        return TextFile.decode(read_file_bytes(path, name), name)
+    except TextFileError as exc:
+        raise WorkspaceError(str(exc)) from None
+
+
+def encode_for(path: Path, text: str, name: str) -> bytes:
+    """`text` as the bytes to write over `path`: in the file's encoding and style (TextFile). A new file, or
+    one that is not text (binary, too large), gets `text` as it is, in UTF-8."""
+    current = TextFile()
+    if path.exists():
+        with contextlib.suppress(WorkspaceError):  # not text: nothing of its style to keep
+            current = read_text_file(path, name)
+    try:
+        return current.encode(text, name)
+    except TextFileError as exc:
+        raise WorkspaceError(str(exc)) from None
 
 
 def read_line_window(path: Path, name: str, first: int, last: int) -> LineWindow:
@@ -206,13 +221,13 @@ class FileWorkspace(Workspace):
     """The command line's workspace: real files, atomic writes."""
 
     async def read_text(self, path: Path) -> str:
-        name = _name(self.root, path)
-        return decode_text(read_file_bytes(path, name), name)
+        return read_text_file(path, _name(self.root, path)).text
 
     async def write_text(self, path: Path, text: str, *, label: str = "") -> EditResult:
+        """Write `text` in the file's own encoding and style (see TextFile): byte-exact outside the change."""
         if path.is_dir():
             return EditResult(False, f"{path.relative_to(self.root).as_posix()} is a directory")
-        atomic_write(path, text.encode("utf-8"))
+        atomic_write(path, encode_for(path, text, _name(self.root, path)))
         return EditResult(True)
 
 

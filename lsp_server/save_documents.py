@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcMethodNotFound
 
-from agent_core.workspace import WorkspaceError, atomic_write, decode_text
+from agent_core.workspace import WorkspaceError, atomic_write, decode_text, encode_for
 
 if TYPE_CHECKING:
     from lsp_server.server import SmallCodeServer
@@ -74,8 +74,9 @@ async def save_after_edit(ls: SmallCodeServer, saves: list[PendingSave]) -> list
             )
             continue
         try:
-            await asyncio.to_thread(atomic_write, save.path, save.text.encode("utf-8"))
-        except OSError as exc:
+            data = await asyncio.to_thread(encode_for, save.path, save.text, save.path.name)
+            await asyncio.to_thread(atomic_write, save.path, data)
+        except (OSError, WorkspaceError) as exc:
             ls.show(f"SmallCode: could not save {save.path}: {exc}", types.MessageType.Warning)
             continue
         written.append(str(save.path))

@@ -5,12 +5,13 @@ single TextEdit over the changed lines (or CreateFile + insert for a new file), 
 annotation (label, description, needsConfirmation in "preview" mode) when the client supports them, so
 VS Code shows its refactor preview. A rejected edit comes back to the agent as "not applied" with the reason.
 An applied edit is then saved (lsp_server.save_documents), so the agent's tests and shell see the new text.
+New text is first put in the file's style (agent_core.patch.textfile.conform: BOM, line endings, final
+newline), so the TextEdit covers only the lines the agent changed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
+from agent_core.patch import unified_diff
+from agent_core.patch.textfile import conform
 from agent_core.workspace import (
     EditResult,
     LineWindow,
     Workspace,
     decode_text,
+    encode_for,
     read_file_bytes,
     window_of_text,
 )
@@ -53,18 +57,6 @@ class ProposedEdit:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def unified_diff(old: str | None, new: str, rel: str) -> str:
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile="/dev/null" if old is None else f"a/{rel}",
-        tofile=f"b/{rel}",
-    )
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
 
 
 def _items(text: str) -> list[str]:
@@ -128,15 +120,19 @@ class LspWorkspace(Workspace):
         if path.is_dir():
             return EditResult(False, f"{rel} is a directory")
         old = await self.read_text(path) if await self.exists(path) else None
+        if old is not None:
+            text = conform(old, text)  # the file's BOM, line endings and final newline (TextFile)
         if old == text:
             return EditResult(True, "no change")
         doc = self._open_document(path)
+        if doc is None and path.exists():  # refused here when the file's encoding cannot hold the text
+            await asyncio.to_thread(encode_for, path, text, rel)
         # decided before the edit: may the server write this file if the editor does not save it?
         disk_matched = await asyncio.to_thread(
             buffer_matches_disk, path, str(doc.source) if doc is not None else None
         )
         label = label or f"SmallCode: edit {rel}"
-        proposed = ProposedEdit(path=rel, label=label, diff=unified_diff(old, text, rel))
+        proposed = ProposedEdit(path=rel, label=label, diff=unified_diff(rel, old, text))
         self.edits.append(proposed)
         edit = self._workspace_edit(path, old, text, label, rel)
         params = types.ApplyWorkspaceEditParams(edit=edit, label=label)

@@ -18,13 +18,17 @@ def _lines(text: str) -> list[str]:
     return out
 
 
-def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
-    """A git-style unified diff of one file ("" when nothing changed); `old == ""` reads as a new file."""
+def unified_diff(path: str, old: str | None, new: str, context: int = 3) -> str:
+    """A git-style unified diff of one file: `old` None for a new file (from /dev/null), "" for an empty one;
+    "" when an existing file is unchanged."""
+    src = "/dev/null" if old is None else f"a/{path}"
     if old == new:
         return ""
-    src = "/dev/null" if old == "" else f"a/{path}"
+    if old is None and not new:  # a new empty file: the headers alone say it was created
+        return f"--- {src}\n+++ b/{path}\n"
     out: list[str] = []
-    for line in difflib.unified_diff(_lines(old), _lines(new), src, f"b/{path}", n=context, lineterm="\n"):
+    lines = difflib.unified_diff(_lines(old or ""), _lines(new), src, f"b/{path}", n=context, lineterm="\n")
+    for line in lines:
         if line.endswith("\n"):
             out.append(line)
         else:  # a last line without a newline, marked the way git and patch(1) expect

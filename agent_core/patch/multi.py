@@ -88,7 +88,7 @@ def apply_edit_blocks(blocks: Sequence[EditBlock], files: Mapping[str, str | Non
         result.applied.extend(good)
         if text is not None and text != original:
             result.texts[path] = text
-            result.diffs[path] = unified_diff(path, original or "", text)
+            result.diffs[path] = unified_diff(path, original, text)
             if original is None:
                 result.created.append(path)
     result.applied.sort()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from agent_core.patch.lines import BOM
+
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -25,6 +27,9 @@ class Spliced:
 def splice_partial(original: str, block: str) -> Spliced | None:
     """The original with the block's definitions spliced in, or None when the block is a whole file (it
     keeps every top-level definition), is not Python, or shares no definition with the original."""
+    if original.startswith(BOM):  # ast refuses a BOM in text; the file keeps it
+        spliced = splice_partial(original.removeprefix(BOM), block.removeprefix(BOM))
+        return None if spliced is None else Spliced(BOM + spliced.text, spliced.replaced, spliced.added)
     try:
         old_tree, new_tree = ast.parse(original), ast.parse(block)
     except (SyntaxError, ValueError):

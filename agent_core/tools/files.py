@@ -15,6 +15,7 @@ from pathspec import GitIgnoreSpec
 from pydantic import Field
 
 from agent_core.patch import PatchError, apply_search_replace, unified_diff
+from agent_core.patch.textfile import conform
 from agent_core.safety.paths import PathError, is_sensitive, relative, resolve_in_workspace
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
 from agent_core.workspace import MAX_FILE_BYTES, EditResult, LineWindow, WorkspaceError
@@ -322,11 +323,12 @@ class WriteFileTool(Tool):
 
 
 async def _same_text(ctx: ToolContext, path: Path, content: str) -> bool:
+    """Whether writing `content` would leave the file as it is (written in the file's style, see TextFile)."""
     try:
         current = await ctx.workspace.read_text(path)
     except (WorkspaceError, OSError):
         return False
-    return current.rstrip("\n") == content.rstrip("\n")
+    return conform(current, content) == current
 
 
 def _make_parents(path: Path, ctx: ToolContext) -> list[Path]:
