@@ -22,8 +22,8 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.planning import PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
 from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
+from agent_core.safety.checkpointing import CheckpointingWorkspace
 from agent_core.safety.endpoints import EndpointError, check_url
-from agent_core.safety.snapshots import SnapshottingWorkspace
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
@@ -65,8 +65,8 @@ class SmallCode:
             settings = settings.model_copy(update=updates)
         self.settings = settings
         self.events = EventBus()
-        # Every edit goes through this seam; each turn's files are snapshotted first (/undo, auto-rollback).
-        self.workspace = SnapshottingWorkspace(
+        # Every edit goes through this seam; each turn is committed to the checkpoint store (/undo, rollbacks).
+        self.workspace = CheckpointingWorkspace(
             workspace or FileWorkspace(self.root), enabled=settings.snapshot
         )
         self.tools = ToolRegistry(default_tools() + ([] if settings.plan_disable else plan_tools()))
@@ -165,6 +165,7 @@ class SmallCode:
             result.duration_ms = int((time.monotonic() - started) * 1000)
             self.usage.add(result.usage)
             self.runs.append(result)
+            self.workspace.finish_turn()  # the last turn's changes are committed, not left to the user's
             trace.write("run_end", result=result.model_dump())
             self._save_session()
         return result
@@ -374,10 +375,9 @@ class SmallCode:
         """After a failed attempt whose checks fail: put the files back and forget the attempt's turns."""
         if result.checks is None or result.checks.status not in ("failed", "timeout", "syntax", "error"):
             return False
-        rollback_run = getattr(self.workspace, "rollback_run", None)
-        if rollback_run is None:
-            return False
-        trace.write("attempt_failed", checks=result.checks.model_dump(), reverted=rollback_run())
+        trace.write(
+            "attempt_failed", checks=result.checks.model_dump(), reverted=self.workspace.rollback_run()
+        )
         del self.history[start + 1 :]
         result.files_created.clear()
         result.files_edited.clear()

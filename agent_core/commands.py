@@ -18,7 +18,7 @@ from agent_core.llm.types import ModelError
 from agent_core.memory import scratchpad
 from agent_core.memory.sessions import list_sessions, load_session
 from agent_core.observe.trace import list_traces, read_trace, traces_dir
-from agent_core.safety.snapshots import undo_last
+from agent_core.safety import checkpointing
 
 
 class CommandResult(BaseModel):
@@ -39,7 +39,9 @@ COMMANDS: dict[str, str] = {
     "model": "the model in use and those the server offers; `model NAME` switches",
     "profile": "the model's profile: context length, tool-call format, quirks",
     "sessions": "saved sessions; `sessions resume ID`",
-    "undo": "revert the files changed by the agent's last turn that edited",
+    "undo": "revert the agent's last turn that changed files (edits and shell commands); `undo redo`, "
+    "`undo run N` (back to before run N), `undo to ID`, `undo list`",
+    "diff": "what the last turn changed; `diff run N` (since before run N), `diff ID`, `diff A..B`",
     "quit": "leave the session (terminal only)",
 }
 
@@ -291,8 +293,17 @@ async def _sessions(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> 
 
 
 async def _undo(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
-    outcome = await asyncio.to_thread(undo_last, agent.root)
+    if words[:1] == ["list"]:
+        listing = await asyncio.to_thread(checkpointing.list_checkpoints, agent.root)
+        return CommandResult(ok=bool(listing.pop("ok")), data=listing, text=str(listing.get("text", "")))
+    outcome = await asyncio.to_thread(checkpointing.undo, agent.root, " ".join(words) or "last")
     return CommandResult(ok=bool(outcome.get("ok")), data=outcome, text=str(outcome.get("text", "")))
+
+
+async def _diff(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    spec = " ".join(words) or str(obj.get("range", "") or "")
+    outcome = await asyncio.to_thread(checkpointing.diff, agent.root, spec)
+    return CommandResult(ok=bool(outcome.pop("ok")), data=outcome, text=str(outcome.get("text", "")))
 
 
 async def _quit(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
@@ -312,5 +323,6 @@ _HANDLERS: dict[str, Handler] = {
     "profile": _profile,
     "sessions": _sessions,
     "undo": _undo,
+    "diff": _diff,
     "quit": _quit,
 }

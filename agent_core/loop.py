@@ -5,6 +5,7 @@ Small enough to read in one sitting. Everything else (parsing, tools, budget, tr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -178,7 +179,7 @@ class AgentLoop:
             for turn in range(1, self.settings.max_turns + 1):
                 result.turns = turn
                 begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
-                if begin_turn is not None:  # snapshots are taken per turn, before its first edit
+                if begin_turn is not None:  # checkpoints are taken per turn, before its first change
                     begin_turn(turn)
                 await self.events.emit("turn", {"n": turn})
                 reply, outcome = await self._ask_model(history, result, turn, self._offered(state))
@@ -446,7 +447,7 @@ class AgentLoop:
         if best is not None and _worse(verdict, best) and rollback_turn is not None:
             # Hill-climbing for small models: a change that breaks more than it fixes is undone at once,
             # so the next try starts from the best version so far, not from the wreck.
-            reverted = rollback_turn()
+            reverted = await asyncio.to_thread(rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted, reason="worse")
             if reverted is not None:
                 self.temperature.edit_failed()  # sample the next attempt differently
@@ -470,7 +471,7 @@ class AgentLoop:
             state.best = verdict
         message = f"Check after your edits failed:\n{verdict.feedback}"
         if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
-            reverted = rollback_turn()
+            reverted = await asyncio.to_thread(rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted)
             if reverted is not None:
                 message += (
@@ -634,7 +635,14 @@ class AgentLoop:
     async def _run_tool(self, call: ToolCall, result: RunResult) -> ToolOutput:
         await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
         started = time.monotonic()
+        # A shell command's changes are checkpointed like edits, so /undo and rollbacks revert them too.
+        before = getattr(self.ctx.workspace, "before_shell", None) if call.name == "bash" else None
+        note = await asyncio.to_thread(before) if before is not None else ""
         output = await self.tools.execute(call.name, call.arguments, self.ctx)
+        if before is not None:
+            await asyncio.to_thread(self.ctx.workspace.after_shell)  # type: ignore[attr-defined]
+        if note:
+            output.text += f"\n{note}"
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
 

@@ -1,1 +1,1 @@
-"""Safety: workspace confinement, write guard, snapshots, shell policy, redaction."""
+"""Safety: workspace confinement, write guard, checkpoints and rollback, shell policy, redaction."""

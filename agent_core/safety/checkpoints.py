@@ -497,7 +497,7 @@ class CheckpointStore:
                             before[rel] = held[rel]
                             if rel in held_modes:
                                 modes[rel] = held_modes[rel]
-        left = sorted(paths & skipped)
+        left = sorted(skipped)  # whether the turns changed them is unknown: said, never guessed
         paths = {p for p in paths - skipped if before.get(p) != now.get(p)}
         return self._targets(repo, before, paths, modes), left
 

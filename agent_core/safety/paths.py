@@ -2,7 +2,7 @@
 
 A path is resolved the way the operating system will follow it (every symlink, final or intermediate,
 dangling or not), then refused when it lands outside the root or in a sensitive place inside it: git's
-internals, private keys, `.env` files (unless allowed) and the agent's own snapshots. Names are compared
+internals, private keys and `.env` files (unless allowed). Names are compared
 the way case-insensitive file systems compare them (case folded, trailing dots and spaces and HFS+'s
 ignorable characters dropped), so `.GIT/config` or `.g\u200cit/hooks` cannot reach `.git` on macOS or
 Windows. Messages are written for the model: what was wrong and what to do instead.
@@ -44,8 +44,6 @@ def sensitive_reason(rel_parts: tuple[str, ...] | list[str], *, allow_env_files:
     folded = [fold(part) for part in rel_parts]
     if any(part in (".git", "git~1") for part in folded):
         return "it is inside .git (git's internals); use the bash tool with git commands to inspect history"
-    if folded[:2] == [".smallcode", "snapshots"]:
-        return "it is inside .smallcode/snapshots, the agent's undo history, which only /undo changes"
     if not folded:
         return None
     name = folded[-1]

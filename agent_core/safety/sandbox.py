@@ -2,8 +2,10 @@
 
 Inside: the workspace read-write; the rest of the file system read-only; credentials (~/.ssh, ~/.aws,
 ~/.gnupg, cloud and git credentials, package-registry tokens) masked; container-engine and session-bus
-sockets hidden; private /tmp, /proc and /dev; no network unless `shell_network` is on; the agent's undo
-history (.smallcode/snapshots) read-only. The persistent shell works as before: `wrap_command` turns
+sockets hidden; private /tmp, /proc and /dev; no network unless `shell_network` is on. The undo history
+(the checkpoint store, in the user's state directory) lies outside the workspace, so the shell can at most
+read it; where the workspace contains it (a workspace that is the home directory) it is bound read-only.
+The persistent shell works as before: `wrap_command` turns
 `["bash", …]` into `["bwrap", …, "--", "bash", …]`.
 
 Whether bwrap works here (it needs user namespaces, which some containers lack) is found out once by a
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_core.config import Settings
+from agent_core.safety.checkpoints import store_dir
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +89,9 @@ def sandbox_args(root: Path, *, network: bool = False, home: Path | None = None)
             args += ["--tmpfs", str(path)]
         else:
             args += ["--ro-bind", "/dev/null", str(path)]
-    snapshots = root / ".smallcode" / "snapshots"
-    if snapshots.is_dir() and not snapshots.is_symlink():
-        args += ["--ro-bind", str(snapshots), str(snapshots)]
+    store = store_dir(root)
+    if _contains(root, store) and store.is_dir() and not store.is_symlink():
+        args += ["--ro-bind", str(store), str(store)]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"]
     if not network:
         args.append("--unshare-net")
@@ -147,9 +150,9 @@ def wrap_command(argv: list[str], root: Path, settings: Settings) -> list[str]:
         return argv
     exe = bwrap_path()
     assert exe is not None
-    if settings.snapshot:  # exists before the shell starts, so the sandbox can make it read-only
+    if settings.snapshot and _contains(root, store_dir(root)):  # made first, so it can be bound read-only
         with contextlib.suppress(OSError):
-            (root / ".smallcode" / "snapshots").mkdir(parents=True, exist_ok=True)
+            store_dir(root).mkdir(parents=True, exist_ok=True, mode=0o700)
     return [exe, *sandbox_args(root, network=settings.shell_network), "--", *argv]
 
 

@@ -40,9 +40,9 @@ SLASH_COMMANDS = sorted(
             "undo",
         }
     )
-    - {"quit", "ask"}
+    - {"quit", "ask", "diff"}
 )
-"""Slash commands the agent core answers (quit is terminal-only; ask is the server's own)."""
+"""Slash commands the agent core answers (quit is terminal-only; ask and diff are the server's own)."""
 SERVER_COMMANDS = ("ask", "diff", "cancel", "planStep")
 ALL_COMMANDS = [f"smallcode.{name}" for name in (*SLASH_COMMANDS, *SERVER_COMMANDS)]
 
@@ -81,10 +81,15 @@ async def _ask(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
 
 
 async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+    """The edits proposed in this run (optionally of one `path`); with `range` ("" for the last turn,
+    "run N", "ID", "A..B") what the checkpoints hold, as /diff shows it."""
     arg = _one_arg(args)
     obj = arg if isinstance(arg, dict) else {}
-    path = obj.get("path") or (arg if isinstance(arg, str) else None)
     root = ls.root_for(obj.get("uri"))
+    if "range" in obj:
+        result = await execute_command(await ls.agent_for(root), "diff", {"range": obj["range"]})
+        return _reply(result.data, result.text, result.ok)
+    path = obj.get("path") or (arg if isinstance(arg, str) else None)
     workspace = ls.workspaces.get(root)
     report = workspace.diff_report(path) if workspace is not None else {"edits": [], "diff": ""}
     return _reply(report, str(report["diff"]) or "no edits proposed in this run")
@@ -93,7 +98,12 @@ async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
 async def _undo(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     """The editor's undo: open documents are restored through workspace/applyEdit (features/undo.py)."""
     arg = _one_arg(args)
-    return await undo.undo(ls, ls.root_for(arg.get("uri") if isinstance(arg, dict) else None))
+    root = ls.root_for(arg.get("uri") if isinstance(arg, dict) else None)
+    what = arg if isinstance(arg, str) else str((arg or {}).get("args", "") or "")
+    if what.split()[:1] == ["list"]:
+        result = await execute_command(await ls.agent_for(root), "undo", "list")
+        return _reply(result.data, result.text, result.ok)
+    return await undo.undo(ls, root, what.strip() or "last")
 
 
 async def _cancel(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Files open in the editor get their old text back through one workspace/applyEdit (then saved like any applied
 edit); open files the turn created are deleted through it where the client can delete files. Everything else
-is restored on disk as `/undo` does (agent_core.safety.snapshots.apply_undo). If the editor refuses the edit,
-nothing is changed and the turn stays undoable.
+is restored on disk as `/undo` does (agent_core.safety.checkpointing.apply_undo). If the editor refuses the
+edit, nothing is changed and the turn stays undoable. `what` is what /undo takes: the last turn, `redo`,
+`run N`, `to ID`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from agent_core.safety.snapshots import RestoreItem, apply_undo, plan_undo
+from agent_core.safety.checkpointing import apply_undo, plan_undo
+from agent_core.safety.checkpoints import CheckpointError, RestoreItem
 from agent_core.workspace import WorkspaceError, decode_text
 from lsp_server import capabilities
 from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_after_edit
@@ -29,16 +31,19 @@ def _reply(data: dict[str, Any], text: str, ok: bool = True) -> dict[str, Any]:
     return {"data": data, "text": text, "ok": ok}
 
 
-async def undo(ls: SmallCodeServer, root: Path) -> dict[str, Any]:
+async def undo(ls: SmallCodeServer, root: Path, what: str = "last") -> dict[str, Any]:
     if root in ls.runs:
         return _reply(
             {"error": "busy"}, "SmallCode is working on a task here; cancel it or wait, then undo", False
         )
-    plan = await asyncio.to_thread(plan_undo, root)
+    try:
+        plan = await asyncio.to_thread(plan_undo, root, what)
+    except CheckpointError as exc:
+        return _reply({"restored": [], "removed": [], "failed": []}, str(exc), False)
     if plan is None:
         return _reply(
             {"restored": [], "removed": [], "failed": []},
-            "nothing to undo: no snapshot of an agent turn with edits",
+            "nothing to undo: no agent turn with changes that is not undone yet",
             False,
         )
     workspace = ls.workspaces.get(root) or LspWorkspace(root, ls)
@@ -46,6 +51,8 @@ async def undo(ls: SmallCodeServer, root: Path) -> dict[str, Any]:
     for item in plan.items:
         doc = ls.workspace.text_documents.get(_uri(root / item.path))
         if doc is None:
+            continue
+        if item.link:  # a symlink is put back on disk, not into a buffer
             continue
         if item.data is None:
             if capabilities.delete_files(ls) and capabilities.document_changes(ls):
@@ -63,7 +70,7 @@ async def undo(ls: SmallCodeServer, root: Path) -> dict[str, Any]:
                 matched = await asyncio.to_thread(buffer_matches_disk, path, str(doc.source))
                 saves.append(PendingSave(path, doc.uri, text, matched))
         edit = _restore_edit(ls, workspace, in_editor)
-        label = f"SmallCode: undo turn {plan.turn}"
+        label = f"SmallCode: undo {plan.label}"
         try:
             answer = await asyncio.wait_for(
                 ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label)),
@@ -75,12 +82,15 @@ async def undo(ls: SmallCodeServer, root: Path) -> dict[str, Any]:
             reason = getattr(answer, "failure_reason", None) or "the edit was rejected"
         if answer is None or not getattr(answer, "applied", False):
             return _reply(
-                {"snapshot": plan.snapshot, "error": reason},
+                {"checkpoint": plan.checkpoint, "error": reason},
                 f"undo not done: the editor did not apply it ({reason}); nothing changed",
                 False,
             )
     done = [item.path for item, _, _ in in_editor]
-    outcome = await asyncio.to_thread(apply_undo, root, plan, done)
+    try:
+        outcome = await asyncio.to_thread(apply_undo, root, plan, done)
+    except CheckpointError as exc:
+        return _reply({"error": str(exc)}, str(exc), False)
     await save_after_edit(ls, saves)
     for item, _, text in in_editor:  # modes too, as /undo restores them
         if text is not None and item.mode is not None:

@@ -10,7 +10,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from agent_core.safety.snapshots import SnapshottingWorkspace
+from agent_core.safety.checkpointing import CheckpointingWorkspace
 from agent_core.workspace import FileWorkspace
 
 PAYLOAD_LINES = 20_000
@@ -25,7 +25,7 @@ def content(tag: str) -> str:
 
 
 async def main(root: Path, nfiles: int) -> None:
-    ws = SnapshottingWorkspace(FileWorkspace(root))
+    ws = CheckpointingWorkspace(FileWorkspace(root))
     ws.begin_turn(1)
     round_no = 0
     while True:

@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent_core.safety.snapshots import SnapshotStore, undo_last
+from agent_core.safety.checkpointing import undo_last
+from agent_core.safety.checkpoints import CheckpointStore
 from tests.safety.edit_worker import content
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_kill_9_mid_edit_leaves_every_file_old_or_new(tmp_path: Path) -> None:
             assert tag is not None, f"attempt {attempt}: f{i}.txt is torn"
             assert tag == f"old-{i}" or re.fullmatch(rf"new-\d+-{i}", tag), tag
             tags[i] = tag
-        # The manifest was saved before every write, so rollback brings back the originals exactly.
+        # The files were checkpointed before the first write, so undo brings back the originals exactly.
         outcome = undo_last(root)
         if not outcome["ok"]:  # killed before its first snapshot: nothing had been touched yet
             assert "nothing to undo" in outcome["text"]
@@ -70,4 +71,4 @@ def test_kill_9_mid_edit_leaves_every_file_old_or_new(tmp_path: Path) -> None:
         leftovers = [p for p in root.iterdir() if p.name.endswith(".smallcode-tmp")]
         for p in leftovers:  # a kill mid-write may leave the temporary file; never the target torn
             os.unlink(p)
-    assert len(SnapshotStore(root).manifests()) >= 8
+    assert len(CheckpointStore(root).all()) >= 8

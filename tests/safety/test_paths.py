@@ -60,8 +60,6 @@ REFUSED = {
     "keys/server.KEY": "private key",
     ".ssh/id_rsa": "private key",
     "id_ed25519": "private key",
-    ".smallcode/snapshots/blobs/aa/bb": "snapshots",
-    ".SmallCode/Snapshots/x": "snapshots",
     "loop_a": "symlink loop",
     "pipe": "pipe, socket or device",
 }

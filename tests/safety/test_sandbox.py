@@ -13,6 +13,7 @@ import pytest
 
 from agent_core.config import Settings
 from agent_core.safety import sandbox
+from agent_core.safety.checkpoints import CheckpointStore, store_dir
 from agent_core.tools import ToolRegistry, default_tools
 from agent_core.tools.shell import ShellSession
 from tests.safety.conftest import MakeCtx, tree_digest
@@ -121,14 +122,20 @@ async def test_network_is_off_unless_allowed(make_ctx: MakeCtx) -> None:
 
 
 @needs_bwrap
-async def test_snapshots_are_read_only_inside_the_sandbox(make_ctx: MakeCtx, layout: dict[str, Path]) -> None:
-    snaps = layout["ws"] / ".smallcode" / "snapshots"
-    snaps.mkdir(parents=True)
-    (snaps / "keep").write_text("undo history\n")
-    ok, text = await bash(
-        make_ctx(), "echo x > .smallcode/snapshots/keep; rm -f .smallcode/snapshots/keep; echo done"
-    )
-    assert (snaps / "keep").read_text() == "undo history\n"
+async def test_the_checkpoint_store_is_out_of_the_sandboxed_shells_reach(
+    make_ctx: MakeCtx, layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for where in ("state directory", "inside the workspace"):
+        if where != "state directory":  # where the user put it (SMALLCODE_CHECKPOINT_DIR): bound read-only
+            monkeypatch.setenv("SMALLCODE_CHECKPOINT_DIR", str(layout["ws"] / "undo-store"))
+        store = store_dir(layout["ws"])
+        CheckpointStore(layout["ws"]).all()  # made on first use
+        head = (store / "HEAD").read_bytes()
+        ok, text = await bash(
+            make_ctx(), f"echo x > {store}/HEAD; rm -rf {store}/objects; mv {store} {store}.x; echo done"
+        )
+        assert (store / "HEAD").read_bytes() == head and (store / "objects").is_dir(), (where, text)
+        assert not Path(f"{store}.x").exists()
 
 
 def _processes_with(token: str) -> list[int]:
