@@ -18,6 +18,7 @@ from agent_core.llm.types import Message, ModelError
 from agent_core.loop import AgentLoop
 from agent_core.memory.sessions import new_session_id, save_session
 from agent_core.observe.events import Callback, EventBus
+from agent_core.observe.files import FileRecorder, final_files, start_snapshot
 from agent_core.observe.trace import TraceWriter
 from agent_core.planning import PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
 from agent_core.prompts import system_prompt
@@ -101,13 +102,18 @@ class SmallCode:
         started = time.monotonic()
         trace = TraceWriter(self.root, enabled=self.settings.trace)
         self.last_trace = trace
+        # The files as they were, so `smallcode trace test` can replay the run against them.
+        snapshot = await asyncio.to_thread(start_snapshot, self.root) if self.settings.trace else {}
         trace.write(
             "run_start",
             task=task,
             model=self.settings.model,
             base_url=self.settings.base_url,
             cwd=str(self.root),
+            files=snapshot,
         )
+        recorder = FileRecorder(self.root, trace.write, snapshot)
+        self.events.on("tool_start", recorder.on_tool_start)
         try:
             client = await self._connect()
             self._prepare(task)
@@ -166,7 +172,16 @@ class SmallCode:
             self.usage.add(result.usage)
             self.runs.append(result)
             self.workspace.finish_turn()  # the last turn's changes are committed, not left to the user's
-            trace.write("run_end", result=result.model_dump())
+            self.events.off("tool_start", recorder.on_tool_start)
+            trace.write(
+                "run_end",
+                result=result.model_dump(),
+                settings=self.settings.model_dump(mode="json", exclude={"api_key"}),
+                context_window=self.context_window,
+                files=final_files(self.root, [*result.files_created, *result.files_edited])
+                if self.settings.trace
+                else {},
+            )
             self._save_session()
         return result
 

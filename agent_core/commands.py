@@ -33,7 +33,8 @@ COMMANDS: dict[str, str] = {
     "stats": "runs, tool calls and failure rates in this session",
     "tokens": "token usage of this session and of the last run",
     "budget": "how the context window is split (system, task, history, tool results, free)",
-    "trace": "list traces; `trace show ID`, `trace export ID`",
+    "trace": "list traces; `trace show ID`, `trace html ID` (a page), `trace export ID`, "
+    "`trace test ID` (a regression test replaying the run)",
     "plan": "the current TODO plan (.smallcode/plan.md)",
     "memory": "scratchpad notes; `memory add TEXT`, `memory clear`",
     "model": "the model in use and those the server offers; `model NAME` switches",
@@ -172,6 +173,24 @@ async def _trace(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Com
             data={"id": matches[0].stem, "path": str(matches[0]), "entries": entries},
             text=f"trace {matches[0].stem}: {matches[0]}",
         )
+    if action == "test":
+        from agent_core.observe.replay import ReplayError, case_from_trace, default_test_path, write_test
+
+        try:
+            case = case_from_trace(matches[0].stem, entries)
+        except ReplayError as exc:
+            return CommandResult(ok=False, text=str(exc))
+        out = write_test(case, default_test_path(agent.root, matches[0].stem))
+        return CommandResult(
+            data={"id": matches[0].stem, "path": str(out)},
+            text=f"wrote {out}; run it with: python -m pytest {out}",
+        )
+    if action == "html":
+        from agent_core.observe.html import render_html
+
+        page = matches[0].with_suffix(".html")
+        page.write_text(render_html(matches[0].stem, entries), encoding="utf-8")
+        return CommandResult(data={"id": matches[0].stem, "path": str(page)}, text=f"wrote {page}")
     if action == "show":
         lines = []
         for e in entries:
@@ -185,7 +204,9 @@ async def _trace(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Com
             elif e.get("type") == "run_end":
                 lines.append(f"end: {'success' if e.get('result', {}).get('success') else 'failure'}")
         return CommandResult(data={"id": matches[0].stem, "entries": entries}, text="\n".join(lines))
-    return CommandResult(ok=False, text=f"unknown trace action {action!r}: use list, show ID or export ID")
+    return CommandResult(
+        ok=False, text=f"unknown trace action {action!r}: use list, show ID, html ID, export ID or test ID"
+    )
 
 
 async def _plan(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:

@@ -58,3 +58,18 @@ def read_trace(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue  # a line torn by a crash; the rest of the trace is still useful
     return entries
+
+
+class TraceNotFound(Exception):
+    """No single trace matches; the message says so and how to list them."""
+
+
+def find_trace(root: Path, trace_id: str) -> Path:
+    """The trace whose id is or starts with `trace_id`."""
+    if not trace_id or "/" in trace_id or "\\" in trace_id or trace_id.startswith("."):
+        raise TraceNotFound(f"{trace_id!r} is not a trace id; `smallcode trace list` shows them")
+    matches = sorted(traces_dir(root).glob(f"{trace_id}*.jsonl"))
+    if len(matches) != 1:
+        what = "no trace" if not matches else f"{len(matches)} traces"
+        raise TraceNotFound(f"{what} match {trace_id!r}; `smallcode trace list` shows them")
+    return matches[0]
