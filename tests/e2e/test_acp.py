@@ -1,0 +1,297 @@
+"""`smallcode acp` as a real subprocess, driven by a client written against the ACP Python SDK, against the
+scripted model server (real HTTP): updates stream, edits go to the editor (fs/write_text_file), ask-list shell
+commands ask (session/request_permission), cancel stops a run, saved sessions load, slash commands answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from acp import PROTOCOL_VERSION, RequestError, spawn_agent_process, text_block
+from acp.schema import (
+    AgentMessageChunk,
+    AgentPlanUpdate,
+    AllowedOutcome,
+    AvailableCommandsUpdate,
+    ClientCapabilities,
+    DeniedOutcome,
+    FileEditToolCallContent,
+    FileSystemCapabilities,
+    Implementation,
+    McpServerStdio,
+    ReadTextFileResponse,
+    RequestPermissionResponse,
+    TextContentBlock,
+    ToolCallProgress,
+    ToolCallStart,
+    UserMessageChunk,
+    WriteTextFileResponse,
+)
+
+from agent_core.memory.sessions import save_session
+from tests.support.scripted_server import ScriptedModelServer
+
+APP = "def greet(name):\n    return 'hello ' + name\n"
+BUFFER = "# unsaved line\n" + APP
+"""What the editor has for app.py: one line the disk does not have yet."""
+TIMEOUT = 60
+
+
+class Editor:
+    """An ACP client like an editor's agent panel: files come from its buffers (else the disk), writes go into
+    its buffers only, permission requests get `answer`, every update is recorded."""
+
+    def __init__(self, answer: str = "reject") -> None:
+        self.answer = answer
+        self.buffers: dict[str, str] = {}
+        self.reads: list[str] = []
+        self.writes: list[tuple[str, str]] = []
+        self.permissions: list[Any] = []
+        self.updates: list[Any] = []
+        self.changed = asyncio.Event()
+
+    async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
+        self.updates.append(update)
+        self.changed.set()
+
+    async def read_text_file(self, session_id: str, path: str, **kwargs: Any) -> ReadTextFileResponse:
+        self.reads.append(path)
+        if path in self.buffers:
+            return ReadTextFileResponse(content=self.buffers[path])
+        if not Path(path).is_file():
+            raise RequestError.resource_not_found(path)
+        return ReadTextFileResponse(content=Path(path).read_text())
+
+    async def write_text_file(
+        self, session_id: str, path: str, content: str, **kwargs: Any
+    ) -> WriteTextFileResponse:
+        self.writes.append((path, content))
+        self.buffers[path] = content
+        return WriteTextFileResponse()
+
+    async def request_permission(
+        self, session_id: str, tool_call: Any, options: list[Any], **kwargs: Any
+    ) -> RequestPermissionResponse:
+        self.permissions.append(tool_call)
+        chosen = next((o for o in options if o.kind.startswith(self.answer)), None)
+        if chosen is None:
+            return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))
+        return RequestPermissionResponse(
+            outcome=AllowedOutcome(outcome="selected", option_id=chosen.option_id)
+        )
+
+    async def wait_for(self, condition: Callable[[], bool]) -> None:
+        async def loop() -> None:
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(loop(), TIMEOUT)
+
+    def of(self, kind: type) -> list[Any]:
+        return [u for u in self.updates if isinstance(u, kind)]
+
+    def text(self) -> str:
+        return "".join(
+            u.content.text for u in self.of(AgentMessageChunk) if isinstance(u.content, TextContentBlock)
+        )
+
+
+@contextlib.asynccontextmanager
+async def smallcode_acp(
+    editor: Editor, cwd: Path, server: ScriptedModelServer | None, fs: bool = True
+) -> AsyncIterator[Any]:
+    """`smallcode acp` started as an editor starts it, initialized; yields the SDK's client connection."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMALLCODE_")}
+    if server is not None:
+        env.update(SMALLCODE_BASE_URL=server.base_url, SMALLCODE_MODEL="scripted-model")
+    env["SMALLCODE_EMBEDDED"] = "never"
+    log_path = cwd.parent / f"{cwd.name}-acp-stderr.log"  # not a pipe: nobody would read it
+    log = log_path.open("wb")
+    async with spawn_agent_process(
+        editor,
+        sys.executable,
+        "-m",
+        "agent_core.cli.main",
+        "acp",
+        env=env,
+        cwd=cwd,
+        transport_kwargs={"stderr": log},
+    ) as (conn, process):
+        capabilities = ClientCapabilities(
+            fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs), terminal=False
+        )
+        conn.init = await asyncio.wait_for(
+            conn.initialize(
+                protocol_version=PROTOCOL_VERSION,
+                client_capabilities=capabilities,
+                client_info=Implementation(name="pytest", title="pytest editor", version="1"),
+            ),
+            TIMEOUT,
+        )
+        yield conn
+        process.stdin.close()  # the editor closes the pipe: the agent ends by itself
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(process.wait(), 20)
+        log.close()
+        assert process.returncode == 0, log_path.read_text()
+
+
+def patch_call(path: str, search: str, replace: str) -> dict[str, Any]:
+    return {
+        "tool_calls": [{"name": "patch", "arguments": {"path": path, "search": search, "replace": replace}}]
+    }
+
+
+async def test_edit_goes_to_the_editor_and_updates_stream(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    editor = Editor()
+    editor.buffers[str(app)] = BUFFER
+    model_server.extend(
+        [
+            patch_call("app.py", "'hello ' + name", "f'Hello, {name}!'"),
+            {"content": "Done: greet now says Hello, NAME!"},
+        ]
+    )
+    async with smallcode_acp(editor, tmp_path, model_server) as conn:
+        init = conn.init
+        assert init.protocol_version == 1
+        assert init.agent_info.name == "smallcode"
+        caps = init.agent_capabilities
+        assert caps.load_session is True
+        assert caps.prompt_capabilities.image is False and caps.prompt_capabilities.embedded_context is True
+
+        tool = McpServerStdio(name="files", command="/bin/true", args=[], env=[])
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[tool])
+        await editor.wait_for(lambda: bool(editor.of(AvailableCommandsUpdate)))
+        names = {c.name for c in editor.of(AvailableCommandsUpdate)[-1].available_commands}
+        assert {"budget", "plan", "trace", "undo"} <= names and "quit" not in names
+
+        response = await asyncio.wait_for(
+            conn.prompt(
+                session_id=session.session_id, prompt=[text_block("In app.py make greet say Hello, NAME!")]
+            ),
+            TIMEOUT,
+        )
+        assert response.stop_reason == "end_turn"
+
+    # the edit went to the editor, made on its buffer (the unsaved line kept), and not to the disk behind it
+    assert editor.writes == [(str(app), "# unsaved line\ndef greet(name):\n    return f'Hello, {name}!'\n")]
+    assert app.read_text() == APP
+    assert str(app) in editor.reads
+    # the tool call, with its kind, location, diff and end
+    start = next(u for u in editor.of(ToolCallStart) if u.title.startswith("patch"))
+    assert start.kind == "edit" and start.status == "in_progress"
+    assert [loc.path for loc in start.locations] == [str(app)]
+    progress = [u for u in editor.of(ToolCallProgress) if u.tool_call_id == start.tool_call_id]
+    diffs = [c for u in progress for c in (u.content or []) if isinstance(c, FileEditToolCallContent)]
+    assert diffs and diffs[-1].path == str(app) and diffs[-1].old_text == BUFFER
+    assert "Hello, {name}!" in diffs[-1].new_text
+    assert progress[-1].status == "completed"
+    # the answer streamed as message chunks, after the tool call
+    assert "Done: greet now says Hello, NAME!" in editor.text()
+    assert editor.updates.index(progress[-1]) < editor.updates.index(editor.of(AgentMessageChunk)[-1])
+    # the model saw the editor's text, not the disk's
+    assert "# unsaved line" in str(model_server.requests[0]["messages"])
+
+
+async def test_ask_list_command_asks_and_is_refused_when_denied(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    editor = Editor(answer="reject")
+    model_server.extend(
+        [
+            {"tool_calls": [{"name": "bash", "arguments": {"command": "git push origin main"}}]},
+            {"content": "The push was declined; run it yourself."},
+        ]
+    )
+    async with smallcode_acp(editor, tmp_path, model_server) as conn:
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+        response = await asyncio.wait_for(
+            conn.prompt(session_id=session.session_id, prompt=[text_block("push my work")]), TIMEOUT
+        )
+    assert response.stop_reason == "end_turn"
+    [asked] = editor.permissions
+    assert asked.kind == "execute" and "git push origin main" in asked.title
+    start = next(u for u in editor.of(ToolCallStart) if u.title.startswith("bash"))
+    assert start.kind == "execute" and start.tool_call_id == asked.tool_call_id
+    end = [u for u in editor.of(ToolCallProgress) if u.tool_call_id == start.tool_call_id][-1]
+    assert end.status == "failed"
+    # the model was told the user declined
+    assert "the user declined this command" in str(model_server.requests[-1]["messages"])
+
+
+async def test_cancel_stops_a_run_and_the_session_goes_on(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    editor = Editor()
+    model_server.extend(
+        [
+            {"hang": True},
+            {"tool_calls": [{"name": "write_file", "arguments": {"path": "new.py", "content": "x = 1\n"}}]},
+            {"content": "Wrote new.py."},
+        ]
+    )
+    async with smallcode_acp(editor, tmp_path, model_server, fs=False) as conn:
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+        running = asyncio.ensure_future(
+            conn.prompt(session_id=session.session_id, prompt=[text_block("write new.py with x = 1")])
+        )
+        while not model_server.requests:  # the run is waiting for the model
+            await asyncio.wait({running}, timeout=0.05)
+            assert not running.done(), running.result()
+        await conn.cancel(session_id=session.session_id)
+        assert (await asyncio.wait_for(running, TIMEOUT)).stop_reason == "cancelled"
+
+        # the session is still usable; a client without fs capabilities gets the file written on disk
+        again = await asyncio.wait_for(
+            conn.prompt(session_id=session.session_id, prompt=[text_block("write new.py with x = 1")]),
+            TIMEOUT,
+        )
+        assert again.stop_reason == "end_turn"
+    assert (tmp_path / "new.py").read_text() == "x = 1\n"
+    assert editor.writes == [] and editor.reads == []
+    assert "Wrote new.py." in editor.text()
+
+
+async def test_saved_session_loads_and_slash_commands_answer(tmp_path: Path) -> None:
+    save_session(
+        tmp_path,
+        "20260101-120000-abcdef",
+        [
+            {"role": "system", "content": "system prompt"},
+            {"role": "user", "content": "add a README"},
+            {"role": "assistant", "content": "I added README.md."},
+        ],
+        {"model": "m", "cwd": str(tmp_path)},
+    )
+    editor = Editor()
+    async with smallcode_acp(editor, tmp_path, None) as conn:
+        listed = await conn.list_sessions(cwd=str(tmp_path))
+        assert [s.session_id for s in listed.sessions] == ["20260101-120000-abcdef"]
+        await conn.load_session(cwd=str(tmp_path), session_id="20260101-120000-abcdef", mcp_servers=[])
+        replayed = [
+            (type(u), u.content.text)
+            for u in editor.updates
+            if isinstance(u, UserMessageChunk | AgentMessageChunk)
+        ]
+        assert replayed == [(UserMessageChunk, "add a README"), (AgentMessageChunk, "I added README.md.")]
+
+        editor.updates.clear()
+        answer = await conn.prompt(session_id="20260101-120000-abcdef", prompt=[text_block("/budget")])
+        assert answer.stop_reason == "end_turn"
+        assert "free" in editor.text().lower()  # the context split, answered without a model
+
+        with pytest.raises(RequestError) as missing:
+            await conn.load_session(cwd=str(tmp_path), session_id="nope", mcp_servers=[])
+        assert "nope" in str(missing.value.data or missing.value)
+    assert not editor.of(AgentPlanUpdate)
