@@ -1,7 +1,10 @@
 """`smallcode bench SUITE [--json]`: run a benchmark suite, print its figures, save it under .smallcode/benchmarks/.
 
 `smallcode bench tasks [--tasks a,b] [--arms smallcode,aider] [--resume]` takes the model like the other
-model-driven suites (the embedded one by default) or --base-url/--model for another server."""
+model-driven suites (the embedded one by default) or --base-url/--model for another server.
+
+`smallcode bench diff A B` compares two saved runs (agent_core/bench/diff.py states the rule): exit 0 when B is
+better, 1 when worse, 2 when within noise (or when a run cannot be read)."""
 
 from __future__ import annotations
 
@@ -18,8 +21,14 @@ TASKS_ONLY = ("tasks", "arms", "resume")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("bench", help="run a benchmark suite (" + ", ".join(SUITES) + ")")
-    p.add_argument("suite", help="one of: " + ", ".join(SUITES))
+    p = sub.add_parser(
+        "bench",
+        help="run a benchmark suite (" + ", ".join(SUITES) + "), or `bench diff A B` to compare two runs",
+    )
+    p.add_argument("suite", help="one of: " + ", ".join(SUITES) + "; or diff")
+    p.add_argument(
+        "runs", nargs="*", help="diff: the two saved runs A and B (paths or names in .smallcode/benchmarks)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--tasks", help="tasks suite: only these tasks (comma-separated names)")
     p.add_argument("--arms", help="tasks suite: smallcode, aider or both (default: smallcode,aider)")
@@ -62,7 +71,34 @@ def _run_tasks(args: argparse.Namespace, cwd: Path) -> BenchReport | None:
     return tasks_suite.run(cwd, options)
 
 
+def _diff(args: argparse.Namespace, cwd: Path) -> int:
+    from agent_core.bench.diff import NOISE, DiffError, compare, load_run, render
+
+    if len(args.runs) != 2:
+        error("bench diff needs two saved runs: smallcode bench diff A.json B.json")
+        return NOISE
+    try:
+        path_a, a = load_run(args.runs[0], cwd)
+        path_b, b = load_run(args.runs[1], cwd)
+        diff = compare(a, b)
+    except DiffError as exc:
+        error(str(exc))
+        return NOISE
+    if args.json:
+        body = {"a": str(path_a), "b": str(path_b), "gained": diff.gained, "lost": diff.lost, "p": diff.p,
+                "verdict": diff.verdict, "rows": [{"task": k, "a": x, "b": y} for k, x, y in diff.rows]}  # fmt: skip
+        sys.stdout.write(json.dumps(body) + "\n")
+    else:
+        print(render(path_a, a, path_b, b, diff))
+    return diff.verdict
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.suite == "diff":
+        return _diff(args, Path(args.cwd))
+    if args.runs:
+        error(f"unexpected arguments {' '.join(args.runs)}: only `bench diff A B` takes runs")
+        return 2
     if args.suite not in SUITES:
         error(f"unknown suite {args.suite!r}; choose one of: {', '.join(SUITES)}")
         return 2
