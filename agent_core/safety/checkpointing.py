@@ -65,10 +65,9 @@ class CheckpointingWorkspace(Workspace):
         """Commit the current turn's end state (nothing to do for a turn that changed nothing)."""
         if self.start is None:
             return
-        self.start = None
-        self._recorded = set()
-        try:
-            self.store.commit(Meta("turn", self.run_id, self.turn), always=True)
+        edited, self.start, self._recorded = self._recorded, None, set()
+        try:  # the files the turn edited are committed even where the .gitignore hides them
+            self.store.commit(Meta("turn", self.run_id, self.turn), edited, always=True)
         except CheckpointError as exc:
             log.warning("%s", exc)
 
@@ -120,7 +119,7 @@ class CheckpointingWorkspace(Workspace):
         if not self.enabled or self.start is None:
             return
         try:
-            self.store.commit(Meta("shell", self.run_id, self.turn))
+            self.store.commit(Meta("shell", self.run_id, self.turn), self._recorded)
         except CheckpointError as exc:
             log.warning("%s", exc)
 
@@ -157,8 +156,9 @@ class CheckpointingWorkspace(Workspace):
         that made things worse, a failed check with auto-rollback). None when the turn changed nothing."""
         if self.start is None:
             return None
-        start, self.start, self._recorded = self.start, None, set()
-        return self._undo([start], f"turn {self.turn}")
+        start, edited = self.start, self._recorded
+        self.start, self._recorded = None, set()
+        return self._undo([start], f"turn {self.turn}", edited)
 
     def rollback_run(self) -> list[dict[str, Any]]:
         """Revert everything this run changed (a fresh attempt starts from the files as they were)."""
@@ -167,9 +167,9 @@ class CheckpointingWorkspace(Workspace):
         outcome = self._undo(starts, f"run {self.run_id}") if starts else None
         return [outcome] if outcome is not None else []
 
-    def _undo(self, starts: list[str], label: str) -> dict[str, Any] | None:
+    def _undo(self, starts: list[str], label: str, edited: Collection[str] = ()) -> dict[str, Any] | None:
         try:
-            return self.store.undo_turns(starts, label)
+            return self.store.undo_turns(starts, label, edited)
         except CheckpointError as exc:
             log.warning("%s", exc)
             return {"restored": [], "removed": [], "failed": [str(exc)]}

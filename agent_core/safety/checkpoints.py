@@ -279,7 +279,8 @@ class CheckpointStore:
                 continue
             kind, size = _lstat_inside(self.root, parts)
             if kind == "file" and size > MAX_FILE_BYTES:
-                meta.skipped.append(rel)
+                if len(meta.skipped) < 200:  # named in the commit message: bounded
+                    meta.skipped.append(rel)
                 removes.append(rel)
             elif kind in ("file", "link"):
                 adds.append(rel)
@@ -396,7 +397,7 @@ class CheckpointStore:
             out.setdefault(seg.start.meta.run, []).append(seg)
         return list(out.items())
 
-    def _sync(self, repo: git.Repo) -> str:
+    def _sync(self, repo: git.Repo, force: Collection[str] = ()) -> str:
         """Commit the work tree before an undo or a diff. A turn left open (its process killed) is closed
         with these changes; otherwise they are the user's, made between turns."""
         checkpoints = self.history(repo)
@@ -405,8 +406,8 @@ class CheckpointStore:
             meta = Meta("turn", tip.run, tip.turn)
         else:
             meta = Meta("outside")
-        self._commit(repo, meta, (), always=False)
-        head = _head(repo) or self._commit(repo, meta, (), always=True)
+        self._commit(repo, meta, force, always=False)
+        head = _head(repo) or self._commit(repo, meta, force, always=True)
         assert head is not None
         return head
 
@@ -598,12 +599,14 @@ class CheckpointStore:
             "backup": plan.base,
         }
 
-    def undo_turns(self, starts: Collection[str], label: str = "") -> dict[str, Any] | None:
+    def undo_turns(
+        self, starts: Collection[str], label: str = "", force: Collection[str] = ()
+    ) -> dict[str, Any] | None:
         """Undo the turns whose `start` ids are in `starts` (the agent's own rollbacks: a worse edit, a fresh
-        attempt). None when none of them is in the history."""
+        attempt); `force`: files the turn edited that the .gitignore hides. None when none is in the history."""
         try:
             with self._repo() as repo:
-                base = self._sync(repo)
+                base = self._sync(repo, force)
                 checkpoints = self.history(repo)
                 segs = [s for s in self.segments(checkpoints) if s.start.meta.id in starts]
                 if not segs:

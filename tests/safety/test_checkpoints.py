@@ -167,18 +167,23 @@ async def test_the_store_is_outside_the_workspace_and_leaves_the_users_git_alone
     assert not (root / ".smallcode").exists()
 
 
-async def test_an_ignored_file_the_agent_edits_comes_back_and_is_not_removed(root: Path) -> None:
-    (root / ".gitignore").write_text("local.cfg\n")
+async def test_ignored_files_the_agent_edits_come_back_and_those_it_creates_go(root: Path) -> None:
+    (root / ".gitignore").write_text("local.cfg\nbuild/\n")
     (root / "src.py").write_text("s = 0\n")
     (root / "local.cfg").write_text("mine = 1\n")
     ws = CheckpointingWorkspace(FileWorkspace(root))
     ws.begin_turn(1)
     await ws.write_text(root / "src.py", "s = 1\n")  # the turn's start: local.cfg not in it (ignored)
     await ws.write_text(root / "local.cfg", "mine = 2\n")
+    await ws.write_text(root / "build" / "out.js", "made\n")  # ignored too, and new: undo removes it
     ws.finish_turn()
     assert undo_last(root)["ok"]
     assert (root / "local.cfg").read_text() == "mine = 1\n"
     assert (root / "src.py").read_text() == "s = 0\n"
+    assert not (root / "build" / "out.js").exists()
+    ws.begin_turn(2)
+    await ws.write_text(root / "build" / "out.js", "again\n")
+    assert ws.rollback_turn() is not None and not (root / "build" / "out.js").exists()
 
 
 async def test_binary_symlinks_and_files_over_the_cap(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
