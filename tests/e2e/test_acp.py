@@ -295,3 +295,26 @@ async def test_saved_session_loads_and_slash_commands_answer(tmp_path: Path) -> 
             await conn.load_session(cwd=str(tmp_path), session_id="nope", mcp_servers=[])
         assert "nope" in str(missing.value.data or missing.value)
     assert not editor.of(AgentPlanUpdate)
+
+
+async def test_plan_arrives_as_plan_entries(model_server: ScriptedModelServer, tmp_path: Path) -> None:
+    editor = Editor()
+    model_server.extend(
+        [
+            {"tool_calls": [{"name": "plan", "arguments": {"steps": ["create a.py", "create b.py"]}}]},
+            {"tool_calls": [{"name": "todo", "arguments": {"step": 1, "status": "done"}}]},
+            {"content": "Planned."},
+        ]
+    )
+    async with smallcode_acp(editor, tmp_path, model_server) as conn:
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+        task = "1. create a.py with x = 1\n2. create b.py with y = 2"
+        response = await asyncio.wait_for(
+            conn.prompt(session_id=session.session_id, prompt=[text_block(task)]), TIMEOUT
+        )
+    assert response.stop_reason == "end_turn"
+    plans = [[(e.content, e.status) for e in u.entries] for u in editor.of(AgentPlanUpdate)]
+    assert plans[0] == [("create a.py", "pending"), ("create b.py", "pending")]
+    assert ("create a.py", "completed") in plans[-1]
+    start = next(u for u in editor.of(ToolCallStart) if u.title.startswith("plan"))
+    assert start.kind == "think"
