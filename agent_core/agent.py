@@ -13,6 +13,12 @@ from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
 from agent_core.context.task_files import new_files_named, task_files_context
 from agent_core.context.tokens import TokenCounter
+from agent_core.extend import skills as skill_book
+from agent_core.extend.mcp_client import McpManager
+from agent_core.extend.mcp_tools import PREFIX as MCP_PREFIX
+from agent_core.extend.mcp_tools import mcp_tools
+from agent_core.extend.plugins import PluginHost
+from agent_core.extend.web import web_tools
 from agent_core.llm.client import ChatClient
 from agent_core.llm.types import Message, ModelError
 from agent_core.loop import AgentLoop
@@ -70,8 +76,24 @@ class SmallCode:
         self.workspace = CheckpointingWorkspace(
             workspace or FileWorkspace(self.root), enabled=settings.snapshot
         )
-        self.tools = ToolRegistry(default_tools() + ([] if settings.plan_disable else plan_tools()))
-        self.ctx = ToolContext(root=self.root, settings=self.settings, workspace=self.workspace)
+        self.tools = ToolRegistry(
+            default_tools()
+            + ([] if settings.plan_disable else plan_tools())
+            + (web_tools() if settings.web_browse else [])
+        )
+        self.plugins = PluginHost.load()
+        for name in self.tools.add(self.plugins.tools()):
+            log.warning("a plugin's tool %s is not used: a tool of that name exists", name)
+        self.mcp = McpManager(self.root)
+        """MCP servers: configured at first use, started with the first run that offers more than the small four."""
+        self.skills = skill_book.load_skills(self.root)
+        self.active_skills: list[str] = []
+        """Skills in the system prompt for this session (/skill use)."""
+        self.auto_skill: str | None = None
+        """The skill chosen for the last task by its `when` phrases, if any."""
+        self.ctx = ToolContext(
+            root=self.root, settings=self.settings, workspace=self.workspace, hooks=self.plugins
+        )
         self.project: ProjectInfo | None = None
         self.counter = TokenCounter()
         self.history: list[Message] = []
@@ -116,6 +138,7 @@ class SmallCode:
         self.events.on("tool_start", recorder.on_tool_start)
         try:
             client = await self._connect()
+            await self.start_mcp()
             self._prepare(task)
             budget = ContextBudget(
                 self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048)
@@ -153,6 +176,7 @@ class SmallCode:
                     edit_hint=self._edit_hint(),
                     refresh=self._refresher(task, budget),
                     opening_at=start,
+                    hooks=self.plugins,
                 )
                 await loop.run(self.history, result, task)
                 if (
@@ -167,6 +191,7 @@ class SmallCode:
             result.success = False
             result.response = str(exc)
             await self.events.emit("error", {"error": str(exc)})
+            await self.plugins.on_error(str(exc))
         finally:
             result.duration_ms = int((time.monotonic() - started) * 1000)
             self.usage.add(result.usage)
@@ -202,6 +227,7 @@ class SmallCode:
             await self._client.aclose()
             self._client = None
         await self.ctx.aclose()
+        await self.mcp.aclose()
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
@@ -346,6 +372,9 @@ class SmallCode:
         self._shown = files.shown
         if files.text:
             message += "\n\n" + files.text
+        skill = self._auto_skill(task)
+        if skill is not None:  # with the task, not in the system prompt: that stays the same across tasks
+            message += "\n\nHow to approach it — " + skill.prompt()
         baseline = None
         if failures is not None:
             message += "\n\n" + failures
@@ -448,12 +477,14 @@ class SmallCode:
 
             small = self.tools.without(set(self.tools.names()) - set(SMALL_TIER_TOOLS)).schemas()
             profile = profile_for(self.settings.model or "", self.root)
-            return small_system_prompt(small, format_instructions(profile, small, example="bash"))
+            prompt = small_system_prompt(small, format_instructions(profile, small, example="bash"))
+            return "\n\n".join([prompt, *self._skill_sections()])
         schemas = self.tools.without(PLAN_TOOLS).schemas()
         extra = [self.project.prompt_lines()] if self.project is not None else []
         if routing_enabled(self.settings.tool_routing, self.context_window):
             extra.append(routing_prompt())
         profile = profile_for(self.settings.model or "", self.root)
+        extra += self._skill_sections()
         return system_prompt(self.root, schemas, extra, format_text=format_instructions(profile, schemas))
 
     def _save_session(self) -> None:
@@ -468,6 +499,78 @@ class SmallCode:
             )
         except OSError as exc:
             log.warning("could not save the session: %s", exc)
+
+    # extensions: MCP servers and skills -------------------------------------------------------------
+    async def start_mcp(self, names: list[str] | None = None, *, retry_failed: bool = False) -> None:
+        """Start the MCP servers (lazily: the first run whose model gets more than the small tier's four
+        tools, or /mcp start) and offer their tools as mcp__SERVER__TOOL."""
+        if self.small_tier() and names is None:
+            return
+        self.mcp.load()
+        if not self.mcp.servers:
+            return
+        await self.mcp.start(names, retry_failed=retry_failed)
+        self.sync_mcp_tools()
+
+    def sync_mcp_tools(self) -> None:
+        """The registry's mcp__ tools as the running servers offer them now (the system prompt follows)."""
+        old = sorted(n for n in self.tools.names() if n.startswith(MCP_PREFIX))
+        self.tools.remove(old)
+        for name in self.tools.add(mcp_tools(self.mcp)):
+            log.warning("MCP tool %s is offered twice; the first is used", name)
+        if sorted(n for n in self.tools.names() if n.startswith(MCP_PREFIX)) != old:
+            self.refresh_system_prompt()
+
+    def refresh_system_prompt(self) -> None:
+        """Rewrite the conversation's system prompt after tools or skills changed (none yet: nothing to do)."""
+        if self.history and self.history[0].get("role") == "system":
+            self.history[0] = {"role": "system", "content": self.build_system_prompt()}
+
+    def skill_budget(self) -> int:
+        """Tokens the session's skills may take in the system prompt: an eighth of the window."""
+        return self.context_window // 8
+
+    def use_skill(self, name: str) -> skill_book.Skill:
+        """Add a skill to the system prompt for this session; KeyError if unknown, ValueError if over budget."""
+        skill = self.skills.get(skill_book.key(name))
+        if skill is None:
+            raise KeyError(name)
+        chosen = [*self.active_skills, skill_book.key(skill.name)]
+        chosen = list(dict.fromkeys(chosen))
+        cost = sum(self.counter.estimate(self.skills[k].prompt()) for k in chosen)
+        if cost > self.skill_budget():
+            raise ValueError(
+                f"skill {skill.name} does not fit: the session's skills would take ≈{cost} tokens, more than "
+                f"an eighth of the {self.context_window}-token window ({self.skill_budget()}); "
+                "/skill drop NAME first"
+            )
+        self.active_skills = chosen
+        self.refresh_system_prompt()
+        return skill
+
+    def drop_skill(self, name: str) -> bool:
+        k = skill_book.key(name)
+        if k not in self.active_skills:
+            return False
+        self.active_skills.remove(k)
+        self.refresh_system_prompt()
+        return True
+
+    def _skill_sections(self) -> list[str]:
+        return [self.skills[k].prompt() for k in self.active_skills if k in self.skills]
+
+    def _auto_skill(self, task: str) -> skill_book.Skill | None:
+        """A skill the task asks for by its words; never for small models (their prompt is kept short and
+        stable), nor when the session already uses skills or SMALLCODE_SKILL_AUTO is off."""
+        self.auto_skill = None
+        if self.small_tier() or self.active_skills or not self.settings.skill_auto:
+            return None
+        skill = skill_book.choose(self.skills, task)
+        if skill is None or self.counter.estimate(skill.prompt()) > self.skill_budget():
+            return None
+        self.auto_skill = skill.name
+        self._status(f"using skill {skill.name}")
+        return skill
 
     # introspection for slash commands ---------------------------------------------------------------
     def budget_split(self) -> dict[str, Any]:

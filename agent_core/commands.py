@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent_core.agent import SmallCode
+from agent_core.extend import slash
 from agent_core.llm.types import ModelError
 from agent_core.memory import scratchpad
 from agent_core.memory.sessions import list_sessions, load_session
@@ -43,14 +44,15 @@ COMMANDS: dict[str, str] = {
     "undo": "revert the agent's last turn that changed files (edits and shell commands); `undo redo`, "
     "`undo run N` (back to before run N), `undo to ID`, `undo list`",
     "diff": "what the last turn changed; `diff run N` (since before run N), `diff ID`, `diff A..B`",
+    "mcp": "MCP servers, their state and tools; `mcp start [NAME]`, `mcp stop [NAME]`, `mcp restart [NAME]`, "
+    "`mcp reload`",
+    "skill": "skills; `skill use NAME` (into this session's system prompt), `skill drop NAME`, `skill show NAME`",
+    "plugin": "plugins, their tools, commands and hooks; `plugin install PATH|PACKAGE` (pip, after you confirm)",
     "quit": "leave the session (terminal only)",
 }
 
 NOT_YET: dict[str, str] = {
     "eval": "prompt evaluations",
-    "mcp": "MCP servers",
-    "skill": "skills",
-    "plugin": "plugins",
     "cognition": "the cognition layer",
 }
 
@@ -78,6 +80,9 @@ async def execute_command(
     handler = _HANDLERS.get(name)
     if handler is not None:
         return await handler(agent, words, obj)
+    plugin_command = agent.plugins.commands().get(name)
+    if plugin_command is not None:
+        return await _plugin_command(agent, name, plugin_command, words)
     if name in NOT_YET:
         return CommandResult(
             ok=False,
@@ -91,6 +96,7 @@ async def execute_command(
 
 async def _help(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
     rows = {**COMMANDS, **{k: f"{v} (not available yet)" for k, v in NOT_YET.items()}}
+    rows.update({k: "a plugin's command" for k in agent.plugins.commands() if k not in rows})
     text = "\n".join(f"/{k:<10} {v}" for k, v in rows.items())
     return CommandResult(data={"commands": rows}, text=text)
 
@@ -327,6 +333,33 @@ async def _diff(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Comm
     return CommandResult(ok=bool(outcome.pop("ok")), data=outcome, text=str(outcome.get("text", "")))
 
 
+def _extension(answer: Callable[..., Awaitable[slash.Answer]]) -> Handler:
+    async def handler(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+        ok, data, text = await answer(agent, words, obj)
+        return CommandResult(ok=ok, data=data, text=text)
+
+    return handler
+
+
+async def _plugin_command(
+    agent: SmallCode, name: str, command: Callable[..., Any], words: list[str]
+) -> CommandResult:
+    """A plugin's slash command: its answer (text, a dict or a CommandResult), or its failure in one line."""
+    try:
+        answer = command(agent, words)
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+    except Exception as exc:
+        return CommandResult(
+            ok=False, text=f"/{name} (a plugin's command) failed: {type(exc).__name__}: {exc}"
+        )
+    if isinstance(answer, CommandResult):
+        return answer
+    if isinstance(answer, dict):
+        return CommandResult(data=answer, text=str(answer.get("text", "")))
+    return CommandResult(text="" if answer is None else str(answer))
+
+
 async def _quit(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
     return CommandResult(data={"quit": True}, text="bye")
 
@@ -345,5 +378,8 @@ _HANDLERS: dict[str, Handler] = {
     "sessions": _sessions,
     "undo": _undo,
     "diff": _diff,
+    "mcp": _extension(slash.mcp),
+    "skill": _extension(slash.skill),
+    "plugin": _extension(slash.plugin),
     "quit": _quit,
 }

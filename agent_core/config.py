@@ -68,10 +68,6 @@ class Settings(BaseSettings):
     """Run the bash tool inside bubblewrap: "auto" when it works here, "on" always (refuse without), "off" never."""
     shell_network: bool = False
     """Give sandboxed shell commands network access."""
-    shell_env_pass: list[str] = Field(default_factory=list)
-    """More environment variables the model's shell inherits (names or patterns like `MY_TOOL_*`; a JSON list
-    in SMALLCODE_SHELL_ENV_PASS). The shell gets an allow list (PATH, HOME, LANG, LC_*, TMPDIR, VIRTUAL_ENV,
-    …), so secrets under any name stay out; a project's value for this needs the user's yes."""
     tool_routing: Literal["auto", "on", "off"] = "auto"
     """Two-stage tool routing: the model picks a category, then sees only its tools ("auto": under 16k)."""
     plan: bool = False
@@ -104,7 +100,15 @@ class Settings(BaseSettings):
     trust_decay: bool = True
     """Lower trust in a tool or model after failures."""
     web_browse: bool = False
-    """Enable web_search / web_fetch (only reliable with 20B+ models)."""
+    """Enable web_search / web_fetch (only reliable with 20B+ models; not offered to models of 4B and under)."""
+    web_search_url: str | None = None
+    """web_search's endpoint: a SearXNG-compatible JSON search URL, e.g. http://localhost:8888/search
+    (asked as URL?q=QUERY&format=json; loopback and private addresses are fine here, cloud metadata never)."""
+    web_allow_private: bool = False
+    """Let web_fetch reach private, loopback and CGNAT addresses (an intranet; tests). Link-local and cloud
+    metadata addresses stay refused."""
+    skill_auto: bool = True
+    """Add a skill to a task that names one of its `when` phrases (models over 4B; /skill use for any model)."""
     model_medium: str | None = None
     """Model for adaptive routing above a 0.3 failure rate."""
     model_strong: str | None = None

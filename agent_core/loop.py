@@ -14,6 +14,7 @@ from typing import Any
 
 from agent_core.config import Settings
 from agent_core.context.budget import ContextBudget, tool_result_message, wire_messages
+from agent_core.extend.plugins import PluginHost
 from agent_core.llm.client import ChatClient
 from agent_core.llm.grammar import reply_grammar
 from agent_core.llm.types import ChatResponse, Message
@@ -127,8 +128,11 @@ class AgentLoop:
         edit_hint: str = "",
         refresh: Callable[[str], Awaitable[str]] | None = None,
         opening_at: int | None = None,
+        hooks: PluginHost | None = None,
     ) -> None:
         self.client = client
+        self.hooks = hooks
+        """Plugins' hooks around each model request (tool calls have theirs in the registry)."""
         self.verifier = verifier
         """Judges the run by the project's tests; None: the model's word is taken (no checks)."""
         self.change_task = change_task
@@ -564,6 +568,8 @@ class AgentLoop:
     ) -> tuple[ChatResponse, ParseOutcome]:
         messages = self._with_plan(wire_messages(self.budget.fit(history)))
         started = time.monotonic()
+        if self.hooks is not None:
+            await self.hooks.before_request(messages, offered)
         reply = await self.client.chat(
             messages,
             tools=offered if self.send_schemas else None,
@@ -580,6 +586,8 @@ class AgentLoop:
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
         result.usage.add(reply.usage)
+        if self.hooks is not None:
+            await self.hooks.after_request(reply)
         # Every real tool is recognised, offered this turn or not: a call the model meant is still run.
         outcome = parse_reply(
             reply.content,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from agent_core.agent import SmallCode
 from agent_core.config import load_settings
+from agent_core.extend.mcp_config import load_mcp_config
 
 
 def add_agent_options(parser: argparse.ArgumentParser) -> None:
@@ -24,11 +26,13 @@ def make_agent(args: argparse.Namespace, **overrides: Any) -> SmallCode:
 
 
 def review_workspace_settings(args: argparse.Namespace, **overrides: Any) -> None:
-    """On a terminal, ask once about the project's settings that weaken safety (the answer is remembered per
-    workspace, so the agent's own loading of the settings finds it); elsewhere they are ignored with a warning.
+    """On a terminal, ask once about the project's settings that weaken safety and its MCP servers (the answers
+    are remembered per workspace, so the agent's own loading finds them); elsewhere they are ignored with a warning.
     Raises ConfigError for bad settings."""
     ask = terminal_trust if sys.stdin.isatty() and sys.stderr.isatty() else None
     load_settings(args.cwd, ask=ask, model=args.model, base_url=args.base_url, **overrides)
+    if ask is not None:  # a project's .smallcode/mcp.json starts programs: the same question, remembered
+        load_mcp_config(Path(args.cwd).resolve(), ask=ask)
 
 
 def terminal_trust(question: str) -> bool:

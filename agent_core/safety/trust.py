@@ -24,12 +24,11 @@ from agent_core.workspace import atomic_write
 log = logging.getLogger("smallcode.trust")
 
 SANDBOX_STRENGTH = {"off": 0, "auto": 1, "on": 2}
-SAFETY_FLAGS = ("allow_env_files", "shell_network")
+SAFETY_FLAGS = ("allow_env_files", "shell_network", "web_browse", "web_allow_private")
 """Booleans that weaken safety when true."""
-CHOSEN_BY_USER = ("gguf", "models_dir", "shell_env_pass")
-"""Paths of model files the embedded server loads (unsandboxed; a crafted GGUF is an attack on its parser)
-and environment variables let into the model's shell (they may hold secrets): any value of the project's
-own is a weakening."""
+CHOSEN_BY_USER = ("gguf", "models_dir")
+"""Paths of model files the embedded server loads (unsandboxed; a crafted GGUF is an attack on its parser):
+any value of the project's own is a weakening."""
 
 
 def user_config_file() -> Path:
@@ -48,7 +47,13 @@ def state_dir(root: Path) -> Path:
 
 def weakens(key: str, value: Any, user_value: Any) -> bool:
     """Whether a workspace's `value` for `key` is less safe than what the user's sources give."""
-    if key == "base_url" or key.startswith("base_url_") or key.endswith("_base_url") or key in CHOSEN_BY_USER:
+    if (
+        key == "base_url"
+        or key.startswith("base_url_")
+        or key.endswith("_base_url")
+        or key in CHOSEN_BY_USER
+        or key == "web_search_url"  # the project's choice of where the model's queries go
+    ):
         return value is not None and value != user_value
     if key == "shell_sandbox":
         return SANDBOX_STRENGTH.get(str(value), 0) < SANDBOX_STRENGTH.get(str(user_value), 1)
@@ -57,18 +62,19 @@ def weakens(key: str, value: Any, user_value: Any) -> bool:
     return False
 
 
-def _trust_file(root: Path) -> Path:
-    return state_dir(root) / "trust.json"
+def _trust_file(root: Path, topic: str = "settings") -> Path:
+    """One file per topic ("settings", "mcp"), so one answer never overwrites another."""
+    return state_dir(root) / ("trust.json" if topic == "settings" else f"trust-{topic}.json")
 
 
 def _fingerprint(settings: dict[str, Any]) -> str:
     return json.dumps(settings, sort_keys=True, default=str)
 
 
-def decision(root: Path, settings: dict[str, Any]) -> bool | None:
+def decision(root: Path, settings: dict[str, Any], topic: str = "settings") -> bool | None:
     """The user's answer for exactly these weakening settings in this workspace, or None if never asked."""
     try:
-        data = json.loads(_trust_file(root).read_text(encoding="utf-8"))
+        data = json.loads(_trust_file(root, topic).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("settings") != json.loads(_fingerprint(settings)):
@@ -77,9 +83,9 @@ def decision(root: Path, settings: dict[str, Any]) -> bool | None:
     return allowed if isinstance(allowed, bool) else None
 
 
-def remember(root: Path, settings: dict[str, Any], allowed: bool) -> Path:
+def remember(root: Path, settings: dict[str, Any], allowed: bool, topic: str = "settings") -> Path:
     """Record the user's answer (0600, in a 0700 folder of the state directory)."""
-    path = _trust_file(root)
+    path = _trust_file(root, topic)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     record = {
         "workspace": str(root.resolve()),

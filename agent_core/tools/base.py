@@ -14,6 +14,7 @@ from agent_core.config import Settings
 from agent_core.workspace import Workspace
 
 if TYPE_CHECKING:
+    from agent_core.extend.plugins import PluginHost
     from agent_core.planning.store import PlanStore
     from agent_core.tools.shell import ShellSession
 
@@ -60,7 +61,10 @@ class ToolContext:
     plan: PlanStore | None = None
     """The session's TODO plan (plan/todo tools); created on first use when the agent attached none."""
     confirm: Callable[[str, str], Awaitable[bool]] | None = None
-    """Asks the user `(command, reason) -> allowed?` for ask-list shell commands; None refuses them."""
+    """Asks the user `(command, reason) -> allowed?` for ask-list shell commands (and MCP tools of servers not
+    marked trusted, and `/plugin install`); None refuses them."""
+    hooks: PluginHost | None = None
+    """Plugins' hooks around each tool call (agent_core/extend/plugins.py); None: no plugins."""
 
     async def aclose(self) -> None:
         if self.shell is not None:

@@ -46,6 +46,20 @@ class ToolRegistry:
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
 
+    def add(self, tools: Iterable[Tool]) -> list[str]:
+        """Add tools (from plugins, MCP servers); one whose name is taken is left out. Returns those left out."""
+        clashes = []
+        for tool in tools:
+            if tool.name in self._tools:
+                clashes.append(tool.name)
+            else:
+                self._tools[tool.name] = tool
+        return clashes
+
+    def remove(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._tools.pop(name, None)
+
     def without(self, names: Iterable[str]) -> ToolRegistry:
         """The same tools minus `names` (e.g. plan tools for a one-step task)."""
         drop = set(names)
@@ -77,11 +91,20 @@ class ToolRegistry:
             args = tool.Args.model_validate(arguments)
         except ValidationError as exc:
             return ToolOutput(ok=False, text=describe_validation_error(type(tool), exc))
+        hooks = ctx.hooks
+        refusal = await hooks.before_tool(name, arguments) if hooks is not None else None
+        if refusal:  # a plugin's policy: the call is not run and the model reads why
+            return ToolOutput(ok=False, text=refusal)
         try:
             output = await tool.run(args, ctx)
         except ToolError as exc:
-            return ToolOutput(ok=False, text=str(exc))
-        output.text = cap_text(output.text, ctx.settings.max_tool_result_chars, _read_more_hint(name))
+            output = ToolOutput(ok=False, text=str(exc))
+        else:
+            output.text = cap_text(output.text, ctx.settings.max_tool_result_chars, _read_more_hint(name))
+        if hooks is not None:
+            await hooks.after_tool(name, arguments, output)
+            if not output.ok:
+                await hooks.on_error(f"{name}: {output.text.splitlines()[0] if output.text else 'failed'}")
         return output
 
 

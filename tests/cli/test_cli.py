@@ -194,6 +194,6 @@ def test_interactive_session_runs_tasks_and_slash_commands(
     assert "tokens" in out and "free" in out  # budget bar
     assert "#1 uses pytest" in out  # memory
     assert "scripted-model" in out  # model
-    assert "not available yet" in out  # /mcp
+    assert "no MCP servers configured" in out  # /mcp
     assert "conversation cleared" in out
     assert "Traceback" not in out + proc.stderr
