@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from agent_core.bench.registry import SUITES, load_suite
+from agent_core.bench.registry import MODEL_SUITES, SUITES, load_suite
 from agent_core.bench.report import BenchReport, save_report
 from agent_core.cli.common import add_agent_options, error
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "runs", nargs="*", help="diff: the two saved runs A and B (paths or names in .smallcode/benchmarks)"
     )
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.add_argument("--tasks", help="tasks suite: only these tasks (comma-separated names)")
+    p.add_argument("--tasks", help="tasks, smoke, polyglot: only these tasks (comma-separated names)")
     p.add_argument("--arms", help="tasks suite: smallcode, aider or both (default: smallcode,aider)")
     p.add_argument(
         "--resume", action="store_true", help="tasks suite: continue the latest run, skipping finished tasks"
@@ -108,16 +108,27 @@ def run(args: argparse.Namespace) -> int:
         if report is None:
             return 2
     else:
-        given = [f"--{name}" for name in TASKS_ONLY if getattr(args, name) not in (None, False)]
+        allowed = ("tasks",) if args.suite in MODEL_SUITES else ()
+        given = [
+            f"--{name}"
+            for name in TASKS_ONLY
+            if name not in allowed and getattr(args, name) not in (None, False)
+        ]
         if given:
             error(f"{', '.join(given)} belong to the tasks suite")
+            return 2
+        if args.suite in MODEL_SUITES and args.base_url and not args.model:
+            error("--base-url needs --model (the model's name on that server)")
             return 2
         try:
             suite = load_suite(args.suite)
         except (ImportError, AttributeError) as exc:
             error(f"suite {args.suite!r} is not available in this installation ({exc})")
             return 2
-        report = suite(cwd)
+        if args.suite in MODEL_SUITES:
+            report = suite(cwd, base_url=args.base_url, model=args.model, names=_names(args.tasks))
+        else:
+            report = suite(cwd)
     # The tasks suite saves as it goes; when it saved nothing, it did not run (the report says why).
     path = report.saved_to or ("" if args.suite == "tasks" else str(save_report(report, cwd)))
     if args.json:
