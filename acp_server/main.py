@@ -27,6 +27,8 @@ log = logging.getLogger("smallcode.acp")
 def main(argv: list[str] | None = None, overrides: dict[str, Any] | None = None) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="smallcode acp: %(message)s", stream=sys.stderr)
+    if sys.stdin.isatty():
+        log.warning("waiting for an ACP client on stdin; editors start this command (README: Agent panels)")
     protocol_fd = _claim_stdout()
     try:
         asyncio.run(serve(protocol_fd, overrides))

@@ -156,7 +156,7 @@ class AcpSession:
         if answer and answer not in self._turn_text:
             parts.append(answer)
         line = verification_line(result)
-        if line:
+        if line and line.lower() not in answer.lower():  # a run that ended on green checks already says so
             parts.append(f"_{line}_")
         if parts:
             separator = "\n\n" if self._turn_text.strip() else ""
