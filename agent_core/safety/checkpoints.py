@@ -30,6 +30,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
 import stat
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import git
+from gitdb import IStream
 
 from agent_core.safety.paths import fold
 
@@ -268,29 +270,33 @@ class CheckpointStore:
             "-z", "-o", "-m", "-d", "--exclude-standard", strip_newline_in_stdout=False
         )
         candidates = {p for p in listing.split("\0") if p} | set(force)
-        adds: list[str] = []
-        removes: list[str] = []
-        for rel in sorted(candidates):
-            if rel.endswith("/") or _reserved(rel):
-                continue  # a nested repository (git lists it as a folder) or the agent's own data
-            try:
-                parts = safe_parts(rel)
-            except CheckpointError:
-                continue
-            kind, size = _lstat_inside(self.root, parts)
-            if kind == "file" and size > MAX_FILE_BYTES:
-                if len(meta.skipped) < 200:  # named in the commit message: bounded
+        entries: list[str] = []
+        root_fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            for rel in sorted(candidates):
+                if rel.endswith("/") or _reserved(rel):
+                    continue  # a nested repository (git lists it as a folder) or the agent's own data
+                try:
+                    parts = safe_parts(rel)
+                except CheckpointError:
+                    continue
+                # Read here, through O_NOFOLLOW descriptors, not by git through the path: a folder swapped
+                # for a symlink mid-commit must not pull a file from outside the workspace into the store.
+                found = _read_inside(root_fd, parts)
+                if found == "too large" and len(meta.skipped) < 200:  # named in the message: bounded
                     meta.skipped.append(rel)
-                removes.append(rel)
-            elif kind in ("file", "link"):
-                adds.append(rel)
-            else:  # gone, or behind a folder that is a symlink now: git stores the symlink itself
-                removes.append(rel)
-        if removes:
-            _stdin(repo, ["update-index", "--force-remove", "-z", "--stdin"], removes)
-        if adds:
-            # --remove: a file deleted since it was looked at is dropped instead of failing the batch.
-            _stdin(repo, ["update-index", "--add", "--remove", "--replace", "-z", "--stdin"], adds)
+                if isinstance(found, tuple):
+                    mode, data = found
+                    blob = repo.odb.store(IStream(b"blob", len(data), io.BytesIO(data))).hexsha
+                    entries.append(f"{mode} {blob.decode() if isinstance(blob, bytes) else blob}\t{rel}")
+                else:  # gone, too large, or not a file or symlink now (a folder on the way may be a symlink)
+                    entries.append(f"0 {'0' * 40}\t{rel}")
+        finally:
+            os.close(root_fd)
+        if entries:
+            _stdin(repo, ["update-index", "-z", "--index-info"], entries)
+            with contextlib.suppress(git.GitCommandError):  # stat data, so the next listing is quick
+                repo.git.update_index("-q", "--refresh", "--ignore-missing")
         self._store_modes(repo)
         tree = repo.git.write_tree()
         head = _head(repo)
@@ -333,7 +339,7 @@ class CheckpointStore:
         and the store does not hold it yet), so undo puts it back instead of removing it."""
         try:
             with self._repo() as repo:
-                if repo.git.ls_files("-z", "--", rel) or _lstat_inside(self.root, safe_parts(rel))[0] is None:
+                if repo.git.ls_files("-z", "--", rel) or not os.path.lexists(self.root / rel):
                     return None
                 meta.paths.append(rel)
                 return self._commit(repo, meta, [rel], always=False)
@@ -675,24 +681,37 @@ def _reserved(rel: str) -> bool:
     return fold(rel.split("/", 1)[0]) == ".smallcode"
 
 
-def _lstat_inside(root: Path, parts: tuple[str, ...]) -> tuple[str | None, int]:
-    """("file" | "link" | None, size) of a path: None when it is missing, not a file or symlink, or a folder
-    on the way is a symlink (git stores that symlink, not what lies behind it)."""
-    path = root
-    for i, name in enumerate(parts):
-        path = path / name
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return None, 0
-        if i < len(parts) - 1:
-            if not stat.S_ISDIR(st.st_mode):
-                return None, 0
-        elif stat.S_ISREG(st.st_mode):
-            return "file", st.st_size
-        elif stat.S_ISLNK(st.st_mode):
-            return "link", 0
-    return None, 0
+def _read_inside(root_fd: int, parts: tuple[str, ...]) -> tuple[str, bytes] | str | None:
+    """(git mode, bytes) of a regular file or symlink inside the workspace, read without following a symlink
+    on the way; "too large" over MAX_FILE_BYTES; None when it is missing, or not a file or symlink."""
+    try:
+        parent = _open_parent(root_fd, parts, create=False)
+    except (OSError, CheckpointError):
+        return None
+    if parent is None:
+        return None
+    name = parts[-1]
+    try:
+        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            return _LINK_MODE, os.fsencode(os.readlink(name, dir_fd=parent))
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_size > MAX_FILE_BYTES:
+            return "too large"
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent)
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):  # swapped for a FIFO or a device since the stat
+                return None
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            return "too large"
+        return ("100755" if st.st_mode & 0o100 else "100644"), data
+    except OSError:
+        return None
+    finally:
+        os.close(parent)
 
 
 def _open_parent(root_fd: int, parts: tuple[str, ...], *, create: bool) -> int | None:

@@ -2,9 +2,8 @@
 
 Inside: the workspace read-write; the rest of the file system read-only; credentials (~/.ssh, ~/.aws,
 ~/.gnupg, cloud and git credentials, package-registry tokens) masked; container-engine and session-bus
-sockets hidden; private /tmp, /proc and /dev; no network unless `shell_network` is on. The undo history
-(the checkpoint store, in the user's state directory) lies outside the workspace, so the shell can at most
-read it; where the workspace contains it (a workspace that is the home directory) it is bound read-only.
+sockets hidden; private /tmp, /proc and /dev; no network unless `shell_network` is on; the checkpoint
+stores (the undo history of every workspace, copies of their files) hidden, wherever they are.
 The persistent shell works as before: `wrap_command` turns
 `["bash", …]` into `["bwrap", …, "--", "bash", …]`.
 
@@ -89,9 +88,9 @@ def sandbox_args(root: Path, *, network: bool = False, home: Path | None = None)
             args += ["--tmpfs", str(path)]
         else:
             args += ["--ro-bind", "/dev/null", str(path)]
-    store = store_dir(root)
-    if _contains(root, store) and store.is_dir() and not store.is_symlink():
-        args += ["--ro-bind", str(store), str(store)]
+    checkpoints = store_dir(root).parent  # every workspace's undo history: neither readable nor writable
+    if checkpoints.is_dir() and not _contains(checkpoints, root):
+        args += ["--tmpfs", str(checkpoints)]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"]
     if not network:
         args.append("--unshare-net")
@@ -150,9 +149,9 @@ def wrap_command(argv: list[str], root: Path, settings: Settings) -> list[str]:
         return argv
     exe = bwrap_path()
     assert exe is not None
-    if settings.snapshot and _contains(root, store_dir(root)):  # made first, so it can be bound read-only
+    if settings.snapshot:  # made before the shell starts, so the sandbox can hide it
         with contextlib.suppress(OSError):
-            store_dir(root).mkdir(parents=True, exist_ok=True, mode=0o700)
+            store_dir(root).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return [exe, *sandbox_args(root, network=settings.shell_network), "--", *argv]
 
 

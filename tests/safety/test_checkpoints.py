@@ -4,9 +4,11 @@ swapped for a symlink, a forged store) cannot aim a restore outside it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -325,3 +327,38 @@ async def test_rolling_back_a_worse_edit_stays_fast(root: Path) -> None:
         assert outcome is not None and outcome["restored"] == ["mod1.py"]
         assert elapsed < 3.0, f"checkpoint + rollback took {elapsed:.2f} s"
     assert (root / "mod1.py").read_text() == "value = 1\n" * 20
+
+
+def test_a_folder_swapped_during_checkpoints_never_brings_an_outside_file_into_the_store(
+    root: Path, outside: Path
+) -> None:
+    """The shell flips `build` between a folder and a symlink to a folder outside while checkpoints are taken:
+    files are read through O_NOFOLLOW descriptors, so no checkpoint ever holds the outside file's bytes."""
+    (outside / "victim").write_text("SECRET from outside\n")
+    (root / "build").mkdir()
+    (root / "build" / "victim").write_text("inside\n")
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                os.rename(root / "build", root / "real")
+                os.symlink(outside, root / "build")
+                os.unlink(root / "build")
+                os.rename(root / "real", root / "build")
+
+    store = CheckpointStore(root)
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        for i in range(60):
+            with contextlib.suppress(OSError):  # through the real folder, whatever `build` is now
+                (root / "real" / "victim").write_text(f"inside {i}\n")
+            store.commit(Meta("shell", "r", i))
+    finally:
+        stop.set()
+        flipper.join()
+    with store._repo() as repo:
+        for cp in store.history(repo):
+            for _mode, blob in store._entries(repo, cp.sha).values():
+                assert b"SECRET" not in repo.odb.stream(bytes.fromhex(blob)).read()

@@ -126,14 +126,18 @@ async def test_the_checkpoint_store_is_out_of_the_sandboxed_shells_reach(
     make_ctx: MakeCtx, layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for where in ("state directory", "inside the workspace"):
-        if where != "state directory":  # where the user put it (SMALLCODE_CHECKPOINT_DIR): bound read-only
+        if where != "state directory":  # where the user put it (SMALLCODE_CHECKPOINT_DIR): hidden there too
             monkeypatch.setenv("SMALLCODE_CHECKPOINT_DIR", str(layout["ws"] / "undo-store"))
         store = store_dir(layout["ws"])
         CheckpointStore(layout["ws"]).all()  # made on first use
         head = (store / "HEAD").read_bytes()
-        ok, text = await bash(
-            make_ctx(), f"echo x > {store}/HEAD; rm -rf {store}/objects; mv {store} {store}.x; echo done"
+        # In a script, which the policy does not read: only the sandbox stands between it and the store.
+        (layout["ws"] / "evil.sh").write_text(
+            f"cat {store}/HEAD; ls {store.parent}; echo x > {store}/HEAD; rm -rf {store}/objects; "
+            f"mv {store} {store}.x; echo done\n"
         )
+        ok, text = await bash(make_ctx(), "bash evil.sh 2>&1")
+        assert "ref: refs/heads" not in text and "No such file" in text, (where, text)  # not even readable
         assert (store / "HEAD").read_bytes() == head and (store / "objects").is_dir(), (where, text)
         assert not Path(f"{store}.x").exists()
 
