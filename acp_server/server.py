@@ -20,7 +20,6 @@ from acp import (
     LoadSessionResponse,
     NewSessionResponse,
     PromptResponse,
-    RequestError,
 )
 from acp.schema import (
     AgentCapabilities,
@@ -34,6 +33,7 @@ from acp.schema import (
     SessionListCapabilities,
 )
 
+from acp_server.errors import RESOURCE_NOT_FOUND, user_error
 from acp_server.prompt import prompt_text
 from acp_server.session import AcpSession
 from agent_core.memory.sessions import list_sessions, load_session, new_session_id
@@ -99,7 +99,7 @@ class SmallCodeAcpAgent:
         try:
             messages = await asyncio.to_thread(load_session, root, session_id)
         except (KeyError, OSError, ValueError) as exc:
-            raise RequestError.resource_not_found(f"session {session_id}: {_message(exc)}") from None
+            raise user_error(f"session {session_id}: {_message(exc)}", RESOURCE_NOT_FOUND) from None
         old = self.sessions.pop(session_id, None)
         if old is not None:
             old.cancel()
@@ -131,7 +131,7 @@ class SmallCodeAcpAgent:
         session = self._session(session_id)
         text = prompt_text(prompt, session.root)
         if not text.strip():
-            raise RequestError.invalid_params({"details": "the prompt is empty"})
+            raise user_error("the prompt is empty")
         return PromptResponse(stop_reason=await session.prompt(text))
 
     async def cancel(self, session_id: str, **kwargs: Any) -> None:
@@ -165,7 +165,9 @@ class SmallCodeAcpAgent:
     def _session(self, session_id: str) -> AcpSession:
         session = self.sessions.get(session_id)
         if session is None:
-            raise RequestError.resource_not_found(f"session {session_id} (session/new or session/load first)")
+            raise user_error(
+                f"no session {session_id} (session/new or session/load first)", RESOURCE_NOT_FOUND
+            )
         return session
 
     def _later(self, coro: Any) -> None:
@@ -178,9 +180,9 @@ class SmallCodeAcpAgent:
 def _root(cwd: str) -> Path:
     path = Path(cwd).expanduser()
     if not path.is_absolute():
-        raise RequestError.invalid_params({"details": f"cwd must be an absolute path, not {cwd!r}"})
+        raise user_error(f"cwd must be an absolute path, not {cwd!r}")
     if not path.is_dir():
-        raise RequestError.invalid_params({"details": f"{cwd} is not a directory"})
+        raise user_error(f"{cwd} is not a directory")
     return path.resolve()
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from acp import (
-    RequestError,
     start_tool_call,
     tool_diff_content,
     update_agent_message_text,
@@ -33,6 +32,7 @@ from acp.schema import (
     ToolCallUpdate,
 )
 
+from acp_server.errors import INVALID_REQUEST, user_error
 from acp_server.updates import available_commands, plan_entries, tool_kind, tool_locations, tool_title
 from acp_server.workspace import EditorWorkspace
 from agent_core.agent import SmallCode
@@ -76,7 +76,7 @@ class AcpSession:
         try:
             self.agent = SmallCode(cwd=root, workspace=self.workspace, **(overrides or {}))
         except ConfigError as exc:
-            raise RequestError.invalid_params({"details": f"smallcode: {exc}"}) from None
+            raise user_error(str(exc)) from None
         self.agent.session_id = session_id
         self.agent.on("*", self._on_event)
         self.agent.ctx.confirm = self._confirm
@@ -115,7 +115,7 @@ class AcpSession:
     # running ----------------------------------------------------------------------------------------
     async def prompt(self, text: str) -> StopReason:
         if self.task is not None:
-            raise RequestError.invalid_request({"details": "SmallCode is already working in this session"})
+            raise user_error("already working in this session; cancel the run or wait", INVALID_REQUEST)
         if text.startswith("/") and await self._command(text[1:]):
             return "end_turn"
         history_len = len(self.agent.history)

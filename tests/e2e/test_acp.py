@@ -293,7 +293,10 @@ async def test_saved_session_loads_and_slash_commands_answer(tmp_path: Path) -> 
 
         with pytest.raises(RequestError) as missing:
             await conn.load_session(cwd=str(tmp_path), session_id="nope", mcp_servers=[])
-        assert "nope" in str(missing.value.data or missing.value)
+        assert str(missing.value).startswith("smallcode: session nope: no session 'nope'")
+        with pytest.raises(RequestError) as relative:
+            await conn.new_session(cwd="project", mcp_servers=[])
+        assert str(relative.value) == "smallcode: cwd must be an absolute path, not 'project'"
     assert not editor.of(AgentPlanUpdate)
 
 
