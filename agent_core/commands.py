@@ -48,11 +48,12 @@ COMMANDS: dict[str, str] = {
     "`mcp reload`",
     "skill": "skills; `skill use NAME` (into this session's system prompt), `skill drop NAME`, `skill show NAME`",
     "plugin": "plugins, their tools, commands and hooks; `plugin install PATH|PACKAGE` (pip, after you confirm)",
+    "eval": "prompt evaluations: tool choice, parse rate and repairs per model and profile, on the recorded "
+    "replies and this project's traces; `eval recorded`, `eval traces`",
     "quit": "leave the session (terminal only)",
 }
 
 NOT_YET: dict[str, str] = {
-    "eval": "prompt evaluations",
     "cognition": "the cognition layer",
 }
 
@@ -364,6 +365,19 @@ async def _quit(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Comm
     return CommandResult(data={"quit": True}, text="bye")
 
 
+async def _eval(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    from agent_core.observe.evals import SOURCES, evaluate, save, table
+
+    source = words[0] if words else str(obj.get("source") or "all")
+    if source not in SOURCES:
+        return CommandResult(
+            ok=False, text=f"unknown source {source!r}: use /eval, /eval recorded or /eval traces"
+        )
+    result = await asyncio.to_thread(evaluate, agent.root, SOURCES[source])
+    path = await asyncio.to_thread(save, result, agent.root)
+    return CommandResult(data={**result, "saved_to": str(path)}, text=f"{table(result)}\nsaved to {path}")
+
+
 _HANDLERS: dict[str, Handler] = {
     "help": _help,
     "clear": _clear,
@@ -378,6 +392,7 @@ _HANDLERS: dict[str, Handler] = {
     "sessions": _sessions,
     "undo": _undo,
     "diff": _diff,
+    "eval": _eval,
     "mcp": _extension(slash.mcp),
     "skill": _extension(slash.skill),
     "plugin": _extension(slash.plugin),

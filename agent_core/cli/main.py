@@ -8,7 +8,7 @@ import logging
 import sys
 
 # Each subcommand lives in its own module exposing `register(subparsers)`, which sets `func(args) -> int`.
-SUBCOMMANDS = ["run", "parse_tools", "detect", "bench", "models", "trace", "acp"]  # cmd_<name>.py
+SUBCOMMANDS = ["run", "parse_tools", "detect", "bench", "models", "trace", "eval", "acp"]  # cmd_<name>.py
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
