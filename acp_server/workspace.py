@@ -96,7 +96,12 @@ class EditorWorkspace(Workspace):
         rel = self._rel(path)
         if path.is_dir():
             return EditResult(False, f"{rel} is a directory")
-        old = await self.read_text(path) if await self.exists(path) else None
+        if path in self._editor_text and self.writes:
+            old: str | None = self._editor_text[
+                path
+            ]  # what the tool just read and changed: no second round trip
+        else:
+            old = await self.read_text(path) if await self.exists(path) else None
         if not self.writes:
             result = await self.disk.write_text(path, text, label=label)
             if result.applied:
