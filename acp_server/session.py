@@ -9,7 +9,9 @@ ask list go through session/request_permission; a run is cancelled with session/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +76,12 @@ class AcpSession:
             on_change=self._on_change,
         )
         try:
-            self.agent = SmallCode(cwd=root, workspace=self.workspace, **(overrides or {}))
+            with _warnings("smallcode.trust") as notices:  # the project's settings that were ignored
+                self.agent = SmallCode(cwd=root, workspace=self.workspace, **(overrides or {}))
         except ConfigError as exc:
             raise user_error(str(exc)) from None
+        self.notices = notices
+        """Warnings the user should see in the panel (stderr is the editor's log); shown with the first answer."""
         self.agent.session_id = session_id
         self.agent.on("*", self._on_event)
         self.agent.ctx.confirm = self._confirm
@@ -116,6 +121,9 @@ class AcpSession:
     async def prompt(self, text: str) -> StopReason:
         if self.task is not None:
             raise user_error("already working in this session; cancel the run or wait", INVALID_REQUEST)
+        for notice in self.notices:
+            await self.send(update_agent_message_text(f"_smallcode: {notice}_\n\n"))
+        self.notices = []
         if text.startswith("/") and await self._command(text[1:]):
             return "end_turn"
         history_len = len(self.agent.history)
@@ -269,6 +277,23 @@ class AcpSession:
             steps = list(self.agent.ctx.plan.plan.steps)
         if steps:
             await self.send(update_plan(plan_entries(steps)))
+
+
+@contextlib.contextmanager
+def _warnings(logger: str) -> Iterator[list[str]]:
+    """The warnings `logger` logs inside the block (they still reach stderr too)."""
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield seen
+    finally:
+        logging.getLogger(logger).removeHandler(handler)
 
 
 class _Step:

@@ -274,6 +274,7 @@ async def test_saved_session_loads_and_slash_commands_answer(tmp_path: Path) -> 
         ],
         {"model": "m", "cwd": str(tmp_path)},
     )
+    (tmp_path / "smallcode.toml").write_text('shell_sandbox = "off"\n')  # the project's, never allowed
     editor = Editor()
     async with smallcode_acp(editor, tmp_path, None) as conn:
         listed = await conn.list_sessions(cwd=str(tmp_path))
@@ -290,6 +291,10 @@ async def test_saved_session_loads_and_slash_commands_answer(tmp_path: Path) -> 
         answer = await conn.prompt(session_id="20260101-120000-abcdef", prompt=[text_block("/budget")])
         assert answer.stop_reason == "end_turn"
         assert "free" in editor.text().lower()  # the context split, answered without a model
+        # the panel, not only the editor's log, says which of the project's settings were ignored
+        assert editor.text().startswith(
+            "_smallcode: ignoring settings that weaken safety: smallcode.toml in this"
+        )
 
         with pytest.raises(RequestError) as missing:
             await conn.load_session(cwd=str(tmp_path), session_id="nope", mcp_servers=[])
