@@ -16,7 +16,9 @@ MAX_FILE_BYTES = 64_000
 """A larger file is left out of the start snapshot (and recorded by hash only at the end)."""
 MAX_TOTAL_BYTES = 512_000
 MAX_FILES = 300
-"""Caps on the start snapshot: a big repository gets a partial snapshot plus the files the run touched."""
+MAX_VISITED = 5000
+"""Caps on the start snapshot (files kept, bytes kept, files looked at): a big repository gets a partial
+snapshot plus the files the run touched, and the walk stays quick."""
 SKIP_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".smallcode", "node_modules", ".venv", "venv", "env", "__pycache__", "target",
@@ -45,11 +47,14 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str | None:
 def start_snapshot(root: Path) -> dict[str, Any]:
     """{"files": {relative path: text}, "complete": whether every text file of the workspace is in it}."""
     files: dict[str, str] = {}
-    total = 0
+    total = visited = 0
     complete = True
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
         for name in sorted(filenames):
+            visited += 1
+            if visited > MAX_VISITED:
+                return {"files": files, "complete": False}
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
             if is_sensitive(rel):

@@ -106,3 +106,42 @@ def test_trace_test_refuses_traces_without_starting_files(tmp_path: Path, capsys
     assert "older SmallCode" in err and "Traceback" not in err
     assert main(["trace", "test", "nope", "--cwd", str(tmp_path)]) == 2
     assert "no trace match" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+def test_start_snapshot_is_capped_and_leaves_secrets_out(tmp_path: Path, monkeypatch: object) -> None:
+    from agent_core.observe import files
+
+    (tmp_path / ".env").write_text("TOKEN=abc\n")
+    (tmp_path / "blob.bin").write_bytes(b"\0\1\2")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "dep.js").write_text("x\n")
+    for i in range(5):
+        (tmp_path / f"m{i}.py").write_text(f"x = {i}\n")
+    whole = files.start_snapshot(tmp_path)
+    assert whole["complete"] is True and sorted(whole["files"]) == [f"m{i}.py" for i in range(5)]
+    monkeypatch.setattr(files, "MAX_FILES", 3)  # type: ignore[attr-defined]
+    partial = files.start_snapshot(tmp_path)
+    assert partial["complete"] is False and len(partial["files"]) == 3
+
+
+def test_a_partial_snapshot_is_completed_by_the_files_the_run_touched(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    from agent_core.observe import files
+    from agent_core.observe.replay import case_from_trace, replay
+
+    monkeypatch.setattr(files, "MAX_FILES", 1)  # type: ignore[attr-defined]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "a_first.md").write_text("the one file the snapshot keeps\n")
+    trace_id = record_run(project)
+    entries = read_trace(traces_dir(project) / f"{trace_id}.jsonl")
+    assert entries[0]["files"]["complete"] is False and "calc.py" not in entries[0]["files"]["files"]
+    first_seen = [e for e in entries if e["type"] == "file"]
+    assert [(e["path"], e["content"]) for e in first_seen] == [("calc.py", CALC)]  # before the fix
+    case = case_from_trace(trace_id, entries)
+    assert case["files"]["calc.py"] == CALC
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # type: ignore[attr-defined]
+    outcome = replay(case, tmp_path / "replay")
+    assert outcome.tool_calls == case["expect"]["tool_calls"]
+    assert outcome.files == {"calc.py": "def add(a, b):\n    return a + b\n"}
