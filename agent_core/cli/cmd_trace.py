@@ -43,7 +43,10 @@ def _resolve(cwd: Path, trace_id: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     cwd = Path(args.cwd)
     if args.action == "list":
-        for t in list_traces(cwd):
+        traces = list_traces(cwd)
+        if not traces:
+            print(f"no traces yet in {traces_dir(cwd)}")
+        for t in traces:
             status = "unfinished" if t["success"] is None else ("ok" if t["success"] else "failed")
             print(f"{t['id']}  {t['turns']} turns  {status}  {' '.join(str(t['task'] or '').split())[:80]}")
         return 0
