@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     """Run the bash tool inside bubblewrap: "auto" when it works here, "on" always (refuse without), "off" never."""
     shell_network: bool = False
     """Give sandboxed shell commands network access."""
+    shell_env_pass: list[str] = Field(default_factory=list)
+    """More environment variables the model's shell inherits (names or patterns like `MY_TOOL_*`; a JSON list
+    in SMALLCODE_SHELL_ENV_PASS). The shell gets an allow list (PATH, HOME, LANG, LC_*, TMPDIR, VIRTUAL_ENV,
+    …), so secrets under any name stay out; a project's value for this needs the user's yes."""
     tool_routing: Literal["auto", "on", "off"] = "auto"
     """Two-stage tool routing: the model picks a category, then sees only its tools ("auto": under 16k)."""
     plan: bool = False

@@ -26,9 +26,10 @@ log = logging.getLogger("smallcode.trust")
 SANDBOX_STRENGTH = {"off": 0, "auto": 1, "on": 2}
 SAFETY_FLAGS = ("allow_env_files", "shell_network", "web_browse", "web_allow_private")
 """Booleans that weaken safety when true."""
-CHOSEN_BY_USER = ("gguf", "models_dir")
-"""Paths of model files the embedded server loads (unsandboxed; a crafted GGUF is an attack on its parser):
-any value of the project's own is a weakening."""
+CHOSEN_BY_USER = ("gguf", "models_dir", "shell_env_pass")
+"""Paths of model files the embedded server loads (unsandboxed; a crafted GGUF is an attack on its parser)
+and environment variables let into the model's shell (they may hold secrets): any value of the project's
+own is a weakening."""
 
 
 def user_config_file() -> Path:

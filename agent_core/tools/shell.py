@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import os
 import shlex
 import signal
@@ -30,22 +31,31 @@ KEEP_BYTES = 200_000
 """Bytes of raw output kept at each end while a command runs (so `yes` cannot fill the memory)."""
 
 
-_SECRET_ENV = ("API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "ACCESS_KEY", "CREDENTIAL")
-_AGENT_SOCKETS = ("SSH_AUTH_SOCK", "GPG_AGENT_INFO")
+ENV_ALLOWED = frozenset(
+    """PATH HOME USER LOGNAME SHELL LANG LANGUAGE TZ TMPDIR TEMP TMP HOSTNAME COLUMNS LINES NO_COLOR CI
+    VIRTUAL_ENV CONDA_PREFIX CONDA_DEFAULT_ENV PYENV_ROOT PYENV_VERSION PYTHONPATH PYTHONIOENCODING PYTHONUTF8
+    PYTHONDONTWRITEBYTECODE PYTHONUNBUFFERED PYTHONHASHSEED PYTHONWARNINGS PYTHONNOUSERSITE PYTHONPYCACHEPREFIX
+    PIP_CACHE_DIR UV_CACHE_DIR PIP_DISABLE_PIP_VERSION_CHECK JAVA_HOME GOPATH GOROOT GOCACHE GOMODCACHE GOFLAGS
+    CARGO_HOME RUSTUP_HOME RUSTUP_TOOLCHAIN NVM_DIR NODE_PATH GEM_HOME GEM_PATH RBENV_ROOT DOTNET_ROOT
+    XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME CC CXX CFLAGS CXXFLAGS CPPFLAGS LDFLAGS
+    PKG_CONFIG_PATH LD_LIBRARY_PATH MAKEFLAGS SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE
+    NODE_EXTRA_CA_CERTS DEBIAN_FRONTEND""".split()  # noqa: SIM905 - a word list
+)
+"""Variables the shell inherits from the agent (plus LC_*): an allow list, so a secret under any name
+(OPENAI_KEY, GH_PAT, DB_PASS, DATABASE_URL, PRIVATE_KEY_PEM, a proxy URL with a password) stays out of
+the model's shell. `shell_env_pass` (the user's setting) adds names or patterns like `MY_*`."""
 
 
-def shell_env() -> dict[str, str]:
-    """The agent's environment without its own settings and secrets, and without pagers or prompts.
+def shell_env(extra: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of the model's shell: allowed variables only, and no pagers or prompts.
 
-    Variables whose names say they hold a secret (…_API_KEY, …_TOKEN, …SECRET…, …PASSWORD…) are dropped,
-    and so is the ssh/gpg agent socket, so commands cannot use the user's keys or credentials.
+    `extra`: more names the user lets through (fnmatch patterns, e.g. `JAVA_OPTS`, `MY_TOOL_*`).
     """
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("SMALLCODE_")
-        and not any(part in key.upper() for part in _SECRET_ENV)
-        and key not in _AGENT_SOCKETS
+        if (key in ENV_ALLOWED or key.startswith("LC_") or any(fnmatch.fnmatchcase(key, p) for p in extra))
+        and not key.startswith("SMALLCODE_")
     }
     env.update(PAGER="cat", GIT_PAGER="cat", TERM="dumb", GIT_TERMINAL_PROMPT="0")
     return env
@@ -71,6 +81,8 @@ class _Collector:
         self.head: bytes | None = None
         self.buf = bytearray()
         self.dropped = 0
+        self.cwd: str | None = None
+        """The shell's directory after the command, as its sentinel line reported it ($PWD)."""
         self._scan = 0
 
     def feed(self, data: bytes) -> int | None:
@@ -83,7 +95,8 @@ class _Collector:
                 if end < 0:
                     self._scan = at
                     return None
-                code = self.buf[at + len(self.marker) : end].strip()
+                code, _, where = bytes(self.buf[at + len(self.marker) : end]).strip().partition(b" ")
+                self.cwd = where.decode("utf-8", "surrogateescape") or None
                 del self.buf[at:]
                 if self.buf.endswith(b"\n"):  # the newline printed before the sentinel is ours
                     del self.buf[-1]
@@ -129,12 +142,14 @@ async def _reap(proc: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(proc.wait(), 5)
 
 
-async def _start(argv: list[str], root: Path, stdin: int) -> asyncio.subprocess.Process:
+async def _start(
+    argv: list[str], root: Path, stdin: int, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     try:
         return await asyncio.create_subprocess_exec(
             *argv,
             cwd=root,
-            env=shell_env(),
+            env=shell_env() if env is None else env,
             stdin=stdin,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -156,7 +171,7 @@ def _wrap(command: str, a: str, b: str) -> str:
         "{ __sc_x=$-; set +x; } 2>/dev/null\n"
         f"case $__sc_x in *x*) eval {traced} ;; *) eval {quoted} ;; esac < /dev/null\n"
         "{ __sc_rc=$?; __sc_x=$-; set +x; } 2>/dev/null\n"
-        f"printf '\\n__SMALLCODE_%s_%s__ %d\\n' {a} {b} \"$__sc_rc\"\n"
+        f'printf \'\\n__SMALLCODE_%s_%s__ %d %s\\n\' {a} {b} "$__sc_rc" "$PWD"\n'
         "case $__sc_x in *x*) set -x ;; esac\n"
     )
 
@@ -170,6 +185,9 @@ class ShellSession:
         """With settings, the shell runs in the sandbox they ask for (sandbox.wrap_command)."""
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._sandboxed = False
+        self.cwd: Path | None = None
+        """Where the shell is after the last command (None: the workspace root, or a fresh shell)."""
 
     @property
     def pid(self) -> int | None:
@@ -191,22 +209,36 @@ class ShellSession:
                 return ShellResult(collector.text(), None, timed_out=True, dropped=collector.dropped)
             if code is None:  # EOF: the command ended the shell itself
                 await self._discard()
+                self.cwd = None
                 return ShellResult(
                     collector.text(), proc.returncode, shell_exited=True, dropped=collector.dropped
                 )
+            self.cwd = self._where(proc, collector.cwd)
             return ShellResult(collector.text(), code, dropped=collector.dropped)
+
+    def _where(self, proc: asyncio.subprocess.Process, reported: str | None) -> Path | None:
+        """The shell's working directory: the kernel's word for an unsandboxed shell (a command cannot
+        forge it), else what the sentinel reported."""
+        if not self._sandboxed:
+            with contextlib.suppress(OSError):
+                return Path(os.readlink(f"/proc/{proc.pid}/cwd"))
+        return Path(reported) if reported and reported.startswith("/") else None
 
     async def _send(self, script: bytes) -> asyncio.subprocess.Process:
         """Hand the script to the shell, starting one (again, if the old one died in between)."""
         for _attempt in range(2):
             if self._proc is None or self._proc.returncode is not None:
                 argv = ["bash", "--noprofile", "--norc"]
+                env = None
                 if self.settings is not None:
                     try:
                         argv = sandbox.wrap_command(argv, self.root, self.settings)
                     except sandbox.SandboxError as exc:
                         raise ToolError(str(exc)) from None
-                self._proc = await _start(argv, self.root, asyncio.subprocess.PIPE)
+                    env = shell_env(self.settings.shell_env_pass)
+                self._sandboxed = argv[0] != "bash"
+                self.cwd = None
+                self._proc = await _start(argv, self.root, asyncio.subprocess.PIPE, env)
             proc = self._proc
             assert proc.stdin is not None
             try:
@@ -279,8 +311,10 @@ class BashTool(Tool):
             raise ToolError("command is empty: give a shell command to run.")
         timeout = args.timeout or ctx.settings.shell_timeout
         root = ctx.root.resolve()
+        # The persistent shell may stand elsewhere after an earlier `cd`: relative paths are judged from there.
+        cwd = ctx.shell.cwd if ctx.settings.shell_persist and ctx.shell is not None else None
         try:  # deny list, and the ask list through ctx.confirm (agent_core/safety/shell_policy.py)
-            await enforce(args.command, root, ctx.confirm)
+            await enforce(args.command, root, ctx.confirm, cwd)
         except PolicyError as exc:
             raise ToolError(str(exc)) from None
         if ctx.settings.shell_persist:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_core.safety.shell_policy import check_command, join, quote, split_command
+from agent_core.safety.shell_policy import check_command, join, quote, simple_commands
 from agent_core.tools import ToolRegistry, default_tools
 from tests.safety.conftest import MakeCtx, tree_digest
 
@@ -179,13 +179,10 @@ def test_temp_dirs_are_scratch_space_unless_the_workspace_lives_there(tmp_path: 
     assert check_command("echo x > ../neighbour.txt", ws).action == "deny"
 
 
-def test_split_command_sees_through_quotes_and_operators() -> None:
-    parsed = split_command("a 'b c' \"d $(e f)\" | g && h > out 2>&1; i <<X\nnot a command\nX\nj")
-    names = [[s.words[0] for s in p] for p in parsed.pipelines]
-    assert names == [["a", "g"], ["h"], ["i"], ["j"]]
-    assert parsed.pipelines[0][0].words[1] == "b c"
-    assert parsed.nested == ["e f"]
-    assert parsed.pipelines[1][0].redirects == [(">", "out")]
+def test_the_parser_sees_through_quotes_operators_and_here_documents() -> None:
+    seen = simple_commands("a 'b c' \"d $(e f)\" | g && h > out 2>&1; i <<X\nnot a command\nX\nj")
+    assert [words[0] for words in seen] == ["e", "a", "g", "h", "i", "j"]
+    assert seen[1] == ["a", "b c", "d \x00"]
 
 
 def test_quote_keeps_arguments_whole(tmp_path: Path) -> None:
@@ -249,6 +246,6 @@ async def test_ask_list_goes_through_the_confirm_callback(make_ctx: MakeCtx, lay
     assert not (layout["ws"] / "build").exists()
     assert [c for c, _ in asked] == ["rm -rf build", "rm -rf build"]
     assert "deletes 'build'" in asked[0][1]
-    # Denied commands never reach the callback.
-    out = await registry.execute("bash", {"command": "rm -rf /"}, ctx)
+    # Denied commands never reach the callback (one whose harm stays in this test's tmp dirs, had it run).
+    out = await registry.execute("bash", {"command": "rm -rf ../outside"}, ctx)
     assert not out.ok and len(asked) == 2

@@ -66,7 +66,9 @@ async def test_exit_code_and_stderr_are_reported(ctx: ToolContext) -> None:
 
 
 async def test_syntax_error_and_stdin_readers_do_not_break_the_session(ctx: ToolContext) -> None:
-    out = await call(ctx, "bash", command='echo "unclosed')
+    out = await call(ctx, "bash", command='echo "unclosed')  # the policy reads it as bash would: refused
+    assert not out.ok and "does not parse as bash (an unclosed quote" in out.text
+    out = await call(ctx, "bash", command="fi")  # one it reads, which bash rejects
     assert not out.ok and "exit code 2" in out.text
     out = await call(ctx, "bash", command="cat; echo after-cat")  # stdin is /dev/null: cat ends at once
     assert out.text == "after-cat\n[exit code 0]"
@@ -162,14 +164,34 @@ def test_cap_head_tail_keeps_more_tail() -> None:
 
 
 async def test_secrets_are_not_in_the_shell_environment(
-    ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+    make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SMALLCODE_API_KEY", "sk-smallcode")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    """The shell's environment is an allow list: secrets under names no deny list would guess stay out."""
+    secrets = {
+        "SMALLCODE_API_KEY": "sk-smallcode",
+        "OPENAI_API_KEY": "sk-openai",
+        "OPENAI_KEY": "sk-openai-plain-name",
+        "GH_PAT": "ghp_patvalue",
+        "DB_PASS": "db-pass-value",
+        "DATABASE_URL": "postgres://u:url-password@h/db",
+        "PRIVATE_KEY_PEM": "pem-body-value",
+        "HTTPS_PROXY": "http://user:proxy-password@proxy:3128",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("HARMLESS", "yes")
-    out = await call(ctx, "bash", command="env")
-    assert "sk-smallcode" not in out.text and "sk-openai" not in out.text
-    assert "HARMLESS=yes" in out.text
+    monkeypatch.setenv("MY_TOOL_HOME", "/opt/tool")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    out = await call(make_ctx(), "bash", command="env")
+    assert out.ok, out.text
+    for name, value in secrets.items():
+        assert value not in out.text and f"{name}=" not in out.text, name
+    assert "HARMLESS" not in out.text  # not on the allow list
+    assert "LC_ALL=C.UTF-8" in out.text and "PATH=" in out.text and "HOME=" in out.text
+    # The user's setting lets more names through.
+    out = await call(make_ctx(shell_env_pass=["HARMLESS", "MY_TOOL_*"]), "bash", command="env")
+    assert "HARMLESS=yes" in out.text and "MY_TOOL_HOME=/opt/tool" in out.text
+    assert "sk-openai" not in out.text
 
 
 async def test_empty_command(ctx: ToolContext) -> None:
