@@ -304,10 +304,21 @@ local function user_command(opts)
   M.command(sub, rest)
 end
 
+--- Leave Visual (or Select) mode. After the default vim.ui.select (inputlist()) in Visual mode, Neovim's
+--- terminal UI runs no scheduled callback until a key is typed or 'updatetime' passes, so the server's
+--- requests (workspace/applyEdit, progress, saving) would wait seconds for an answer. The action carries
+--- its range already.
+local function leave_visual()
+  if vim.api.nvim_get_mode().mode:match("^[vVsS\22\19]") then
+    vim.cmd("normal! \27")
+  end
+end
+
 --- smallcode.ask from a code lens or code action: ask for a prompt when it carries none (comment lenses do).
 local function ask_from_server(command, ctx)
   local arg = vim.deepcopy((command.arguments or {})[1] or {})
   local bufnr = ctx.bufnr or vim.api.nvim_get_current_buf()
+  leave_visual()
   if (arg.prompt == nil or arg.prompt == "") and arg.source ~= "comment" then
     local hint = (arg.diagnostics and #arg.diagnostics > 0) and " (empty: fix the error)" or ""
     vim.ui.input({ prompt = "Ask SmallCode" .. hint .. ": " }, function(input)
