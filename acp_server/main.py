@@ -27,6 +27,8 @@ log = logging.getLogger("smallcode.acp")
 def main(argv: list[str] | None = None, overrides: dict[str, Any] | None = None) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="smallcode acp: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_line_for_bad_input)
     if sys.stdin.isatty():
         log.warning("waiting for an ACP client on stdin; editors start this command (README: Agent panels)")
     protocol_fd = _claim_stdout()
@@ -35,6 +37,15 @@ def main(argv: list[str] | None = None, overrides: dict[str, Any] | None = None)
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _one_line_for_bad_input(record: logging.LogRecord) -> bool:
+    """The SDK logs a line the client sent that is not JSON with a traceback: the editor's log gets one line."""
+    if record.exc_info and record.pathname.endswith(os.path.join("acp", "_transport.py")):
+        exc = record.exc_info[1]
+        record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {exc}", None
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _claim_stdout() -> int:

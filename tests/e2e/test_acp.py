@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -326,3 +329,28 @@ async def test_plan_arrives_as_plan_entries(model_server: ScriptedModelServer, t
     assert ("create a.py", "completed") in plans[-1]
     start = next(u for u in editor.of(ToolCallStart) if u.title.startswith("plan"))
     assert start.kind == "think"
+
+
+def test_bad_input_gets_one_line_and_sigterm_ends_cleanly(tmp_path: Path) -> None:
+    """A client that sends garbage is told so in one line on stderr, and the agent keeps answering; SIGTERM
+    (an editor closing) ends it with its agents closed, exit 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMALLCODE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent_core.cli.main", "acp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**env, "SMALLCODE_EMBEDDED": "never"},
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(b"this is not json\n")
+    proc.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1}}\n')
+    proc.stdin.flush()
+    answer = json.loads(proc.stdout.readline())
+    assert answer["id"] == 1 and answer["result"]["agentInfo"]["name"] == "smallcode"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert proc.stdout.read() == b""  # nothing but the protocol on stdout
+    stderr = proc.stderr.read().decode()
+    assert "Error parsing JSON-RPC message: JSONDecodeError" in stderr and "Traceback" not in stderr
