@@ -26,7 +26,7 @@ from agent_core.memory.sessions import new_session_id, save_session
 from agent_core.observe.events import Callback, EventBus
 from agent_core.observe.files import FileRecorder, final_files, start_snapshot
 from agent_core.observe.trace import TraceWriter
-from agent_core.planning import PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
+from agent_core.planning import Plan, PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
 from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
 from agent_core.safety.checkpointing import CheckpointingWorkspace
@@ -338,17 +338,29 @@ class SmallCode:
         base_url, model = await self._embedded.start()
         return str(base_url), str(model)
 
-    def _prepare(self, task: str) -> None:
-        """First run: detect the project (no tool calls needed) and write the system prompt; every run: the plan."""
+    def plan_store(self) -> PlanStore:
+        """The session's TODO plan store, always with the step checks and plan events (a store attached
+        without them gets them): a step is marked done only when its check passes."""
         if self.project is None:
             self.project = detect_project(self.root, self.settings)
-        if self.ctx.plan is None:
-            self.ctx.plan = PlanStore(
-                self.root,
-                on_event=self.events.emit,
-                validator=step_validator(self.root, self.project, self.settings),
-            )
-        self.ctx.plan.task = task
+        store = self.ctx.plan
+        if store is None:
+            store = self.ctx.plan = PlanStore(self.root)
+        if store.validator is None:
+            store.validator = step_validator(self.root, self.project, self.settings)
+        if store.on_event is None:
+            store.on_event = self.events.emit
+        return store
+
+    def load_plan(self) -> Plan | None:
+        """The plan in progress: the one in memory, else .smallcode/plan.md adopted (e.g. after a restart, for a
+        step run from the editor); None when there is none."""
+        store = self.plan_store()
+        return store.plan or store.load()
+
+    def _prepare(self, task: str) -> None:
+        """First run: detect the project (no tool calls needed) and write the system prompt; every run: the plan."""
+        self.plan_store().task = task
         if not (self.history and self.history[0].get("role") == "system"):
             self.history.insert(0, {"role": "system", "content": self.build_system_prompt()})
 

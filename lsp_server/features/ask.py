@@ -23,6 +23,7 @@ from agent_core.agent import SmallCode
 from agent_core.result import RunResult
 from agent_core.tools.base import describe_call
 from lsp_server import capabilities
+from lsp_server.replies import CommandReply
 from lsp_server.server import SmallCodeServer, UserError
 
 STREAM = "smallcode/stream"
@@ -176,13 +177,13 @@ def on_agent_event(ls: SmallCodeServer, root: Path, event: dict[str, Any]) -> No
         state.errors.append(str(event.get("error", "")))
 
 
-async def run_ask(ls: SmallCodeServer, args: AskArgs) -> dict[str, Any]:
+async def run_ask(ls: SmallCodeServer, args: AskArgs) -> CommandReply:
+    """The run's reply: ok only when it ended and succeeded; busy, cancelled, failed and crashed runs say why."""
     root = ls.root_for(args.uri)
     if root in ls.runs:
-        return {
-            "data": {"error": "busy"},
-            "text": "SmallCode is already working on a task here; cancel it or wait",
-        }
+        return CommandReply.failure(
+            "SmallCode is already working on a task here; cancel it or wait", {"error": "busy"}
+        )
     agent = await ls.agent_for(root)
     task_text = build_task(ls, root, args)
     state = RunState(root=root, run_id=str(uuid.uuid4()))
@@ -199,7 +200,7 @@ async def run_ask(ls: SmallCodeServer, args: AskArgs) -> dict[str, Any]:
 
 async def _run(
     ls: SmallCodeServer, agent: SmallCode, state: RunState, task_text: str, msg_id: Any
-) -> dict[str, Any]:
+) -> CommandReply:
     history_len = len(agent.history)
     run_task = asyncio.create_task(agent.run(task_text))
     state.task = run_task
@@ -216,7 +217,7 @@ async def _run(
         if run_task.cancelled():
             outcome = "cancelled"
             del agent.history[history_len:]  # no dangling tool call: the conversation stays valid
-            return {"data": {"cancelled": True, **edits}, "text": "cancelled"}
+            return CommandReply.failure("cancelled", {"cancelled": True, **edits})
         result = run_task.result()
         verification = verification_line(result)
         outcome = ("done" if result.success else "failed") + (f" — {verification}" if verification else "")
@@ -224,12 +225,16 @@ async def _run(
             _show_failure(ls, state, result.response)
         data = {**result.model_dump(), **edits}
         text = result.response or outcome
-        return {"data": data, "text": f"{text}\n{verification}" if verification else text}
+        text = f"{text}\n{verification}" if verification else text
+        if result.success:
+            return CommandReply(text=text, data=data)
+        failed = state.errors[-1] if state.errors else result.response or "the run failed"
+        return CommandReply(ok=False, error=failed, text=text, data=data)
     except Exception as exc:  # a bug in a tool or the loop: tell the user, keep the server
         outcome = "failed"
         ls.report_failure("the agent run", exc)
         ls.show(f"SmallCode: the run failed: {exc}")
-        return {"data": {"error": str(exc)}, "text": f"the run failed: {exc}"}
+        return CommandReply.failure(f"the run failed: {exc}", {"error": str(exc)})
     finally:
         ls.protocol.notify(STREAM, {"runId": state.run_id, "text": "", "done": True})
         _end(ls, state, outcome)

@@ -1,9 +1,10 @@
 """workspace/executeCommand: every slash command as `smallcode.<name>`, plus ask, diff, cancel and planStep.
 (undo is the server's own: it restores open documents through the editor.)
 
-Each command is callable with no arguments (a command palette) or one object argument, and answers
-{"data": structured JSON, "text": short human text}. Handlers take `*args` and parse them here: pygls 2.x
-converts declared parameters and fails on `arguments: []` even when they have defaults.
+Each command is callable with no arguments (a command palette) or one object argument, and answers a
+CommandReply {ok, text, data, error} (lsp_server.replies): ok is false, with the error, whenever the command did
+not do its work. Handlers take `*args` and parse them here: pygls 2.x converts declared parameters and fails
+on `arguments: []` even when they have defaults.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from agent_core.commands import COMMANDS, NOT_YET, execute_command
 from lsp_server.features import plan_lenses, undo
 from lsp_server.features.ask import parse_ask_args, run_ask
+from lsp_server.replies import CommandReply
 from lsp_server.server import SmallCodeServer, UserError
 
 SLASH_COMMANDS = sorted(
@@ -45,6 +47,7 @@ SLASH_COMMANDS = sorted(
 """Slash commands the agent core answers (quit is terminal-only; ask and diff are the server's own)."""
 SERVER_COMMANDS = ("ask", "diff", "cancel", "planStep")
 ALL_COMMANDS = [f"smallcode.{name}" for name in (*SLASH_COMMANDS, *SERVER_COMMANDS)]
+Handler = Callable[..., Awaitable[CommandReply | dict[str, Any]]]
 
 
 def _one_arg(args: tuple[Any, ...]) -> str | dict[str, Any] | None:
@@ -58,12 +61,12 @@ def _one_arg(args: tuple[Any, ...]) -> str | dict[str, Any] | None:
     raise UserError("expected no argument or one object argument")
 
 
-def _reply(data: dict[str, Any], text: str, ok: bool = True) -> dict[str, Any]:
-    return {"data": data, "text": text, "ok": ok}
+def _reply(data: dict[str, Any], text: str, ok: bool = True) -> CommandReply:
+    return CommandReply(data=data, text=text, ok=ok)
 
 
-def _slash(name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
-    async def handler(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+def _slash(name: str) -> Handler:
+    async def handler(ls: SmallCodeServer, *args: Any) -> CommandReply:
         arg = _one_arg(args)
         uri = arg.get("uri") if isinstance(arg, dict) else None
         root = ls.root_for(uri)
@@ -76,11 +79,11 @@ def _slash(name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
     return handler
 
 
-async def _ask(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+async def _ask(ls: SmallCodeServer, *args: Any) -> CommandReply:
     return await run_ask(ls, parse_ask_args(args))
 
 
-async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+async def _diff(ls: SmallCodeServer, *args: Any) -> CommandReply:
     """The edits proposed in this run (optionally of one `path`); with `range` ("" for the last turn,
     "run N", "ID", "A..B") what the checkpoints hold, as /diff shows it."""
     arg = _one_arg(args)
@@ -95,7 +98,7 @@ async def _diff(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     return _reply(report, str(report["diff"]) or "no edits proposed in this run")
 
 
-async def _undo(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+async def _undo(ls: SmallCodeServer, *args: Any) -> CommandReply | dict[str, Any]:
     """The editor's undo: open documents are restored through workspace/applyEdit (features/undo.py)."""
     arg = _one_arg(args)
     root = ls.root_for(arg.get("uri") if isinstance(arg, dict) else None)
@@ -106,7 +109,7 @@ async def _undo(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     return await undo.undo(ls, root, what.strip() or "last")
 
 
-async def _cancel(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+async def _cancel(ls: SmallCodeServer, *args: Any) -> CommandReply:
     states = list(ls.runs.values())
     for state in states:
         state.cancel()
@@ -115,7 +118,7 @@ async def _cancel(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
     )
 
 
-async def _plan_step(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
+async def _plan_step(ls: SmallCodeServer, *args: Any) -> CommandReply:
     arg = _one_arg(args)
     if not isinstance(arg, dict):
         raise UserError("smallcode.planStep takes {action: run | retry | skip, step: ID}")
@@ -123,26 +126,32 @@ async def _plan_step(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
 
 
 def register(server: SmallCodeServer) -> None:
-    handlers: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
-        name: _slash(name) for name in SLASH_COMMANDS
-    }
+    handlers: dict[str, Handler] = {name: _slash(name) for name in SLASH_COMMANDS}
     handlers.update({"ask": _ask, "diff": _diff, "cancel": _cancel, "planStep": _plan_step, "undo": _undo})
     for name, handler in handlers.items():
-        guarded = server.guarded(f"smallcode.{name}", default=None)(handler)
-        server.command(f"smallcode.{name}")(_answering(server, name, guarded))
+        server.command(f"smallcode.{name}")(_answering(server, name, handler))
 
 
 def _answering(
-    server: SmallCodeServer, name: str, handler: Callable[..., Awaitable[dict[str, Any] | None]]
+    server: SmallCodeServer, name: str, handler: Handler
 ) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """Always answer the {data, text} shape: a failure (already shown or logged) becomes ok=false."""
+    """Every answer is a CommandReply: a UserError is shown and answered with its message, any other failure
+    (logged by `guarded`) with ok=false."""
+
+    async def replying(ls: SmallCodeServer, *args: Any) -> CommandReply:
+        try:
+            return CommandReply.of(await handler(ls, *args))
+        except UserError as exc:
+            ls.show(f"SmallCode: {exc}")
+            return CommandReply.failure(str(exc), {"error": str(exc)})
+
+    guarded = server.guarded(f"smallcode.{name}", default=None)(replying)
 
     async def command(ls: SmallCodeServer, *args: Any) -> dict[str, Any]:
-        result = await handler(ls, *args)
-        if result is None:
-            return _reply(
-                {"error": f"smallcode.{name} failed"}, f"smallcode.{name} failed (see the log)", ok=False
-            )
-        return result
+        reply: CommandReply | None = await guarded(ls, *args)
+        if reply is None:
+            failed = f"smallcode.{name} failed"
+            reply = CommandReply.failure(f"{failed} (see the log)", {"error": failed})
+        return reply.to_lsp()
 
     return command

@@ -18,6 +18,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from agent_core.planning.plan import Plan, PlanStep
 from agent_core.planning.store import PlanStore
 from lsp_server import capabilities
+from lsp_server.replies import CommandReply
 from lsp_server.server import SmallCodeServer, UserError
 
 PLAN_FILE = Path(".smallcode") / "plan.md"
@@ -108,8 +109,9 @@ def _lenses_for(step: PlanStep, line: int, uri: str) -> list[types.CodeLens]:
     return [state, *actions]
 
 
-async def step_action(ls: SmallCodeServer, arg: dict[str, Any]) -> dict[str, Any]:
-    """smallcode.planStep {action: run | retry | skip, step, uri}."""
+async def step_action(ls: SmallCodeServer, arg: dict[str, Any]) -> CommandReply:
+    """smallcode.planStep {action: run | retry | skip, step, uri}: on the agent's own plan store (step checks
+    and plan events kept), plan.md adopted when the agent holds no plan in memory."""
     from lsp_server.features.ask import AskArgs, run_ask
 
     action, ref = str(arg.get("action", "")), str(arg.get("step", ""))
@@ -117,19 +119,16 @@ async def step_action(ls: SmallCodeServer, arg: dict[str, Any]) -> dict[str, Any
         raise UserError("smallcode.planStep takes {action: run | retry | skip, step: ID}")
     root = ls.root_for(arg.get("uri"))
     agent = await ls.agent_for(root)
-    store = agent.ctx.plan
-    if store is None or store.plan is None:
-        store = PlanStore(root)
-        if store.load() is None:
-            raise UserError("there is no plan (.smallcode/plan.md) in this workspace")
-        agent.ctx.plan = store
+    if agent.load_plan() is None:
+        raise UserError("there is no plan (.smallcode/plan.md) in this workspace")
+    store = agent.plan_store()
     try:
         step = store.mark(ref, "skipped") if action == "skip" else store.start(ref)
     except (KeyError, LookupError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
     schedule_refresh(ls)
     if action == "skip":
-        return {"data": {"step": step.model_dump()}, "text": f"skipped step {step.id}"}
+        return CommandReply(data={"step": step.model_dump()}, text=f"skipped step {step.id}")
     where = f" in {step.file}" + (f" around line {step.line}" if step.line else "") if step.file else ""
     check = f" Check: {step.check}." if step.check else ""
     prompt = f"Work on step {step.id} of the plan{where}: {step.title}.{check}"

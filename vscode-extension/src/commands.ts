@@ -69,7 +69,11 @@ export class Commands {
     const edits = (Array.isArray(reply?.data?.edits) ? reply.data.edits : []) as ProposedEdit[];
     const text = (reply?.text ?? '').split('\n')[0].slice(0, 300) || 'done';
     const actions = edits.length ? ['Show Changes'] : [];
-    void vscode.window.showInformationMessage(`SmallCode: ${text}`, ...actions).then((choice) => {
+    // ok=false: busy, failed, cancelled or crashed; the error says why
+    const shown = reply?.ok === false
+      ? vscode.window.showWarningMessage(`SmallCode: ${(reply.error || text).split('\n')[0].slice(0, 300)}`, ...actions)
+      : vscode.window.showInformationMessage(`SmallCode: ${text}`, ...actions);
+    void shown.then((choice) => {
       if (choice === 'Show Changes') void this.showDiff();
     });
     return reply;
@@ -79,8 +83,8 @@ export class Commands {
   async slash(name: string): Promise<CommandReply> {
     const reply = await this.server.execute(name);
     this.last.set(name, reply);
-    if (reply.ok === false && reply.text) {
-      void this.server.showWarning(`SmallCode: ${reply.text}`);
+    if (reply.ok === false) {
+      void this.server.showWarning(`SmallCode: ${reply.error || reply.text}`);
       return reply;
     }
     if (name === 'model') return this.pick(name, reply, modelRows(reply.data), 'Switch the model', (v) => ({ name: v }));
@@ -121,7 +125,7 @@ export class Commands {
   }
 
   private report(name: string, reply: CommandReply): void {
-    if (reply.ok === false) void this.server.showWarning(`SmallCode: ${reply.text}`);
+    if (reply.ok === false) void this.server.showWarning(`SmallCode: ${reply.error || reply.text}`);
     else void vscode.window.showInformationMessage(`SmallCode ${name}: ${reply.text.split('\n')[0].slice(0, 300)}`);
   }
 

@@ -5,6 +5,8 @@ export interface CommandReply {
   data: Record<string, unknown>;
   text: string;
   ok?: boolean;
+  /** Why the command did not do its work (when ok is false). */
+  error?: string | null;
 }
 
 export function isReply(value: unknown): value is CommandReply {

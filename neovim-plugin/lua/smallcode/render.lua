@@ -8,6 +8,10 @@ end
 --- Lines for smallcode.ask: the model's answer, then each proposed edit and what became of it.
 function M.ask(reply)
   local lines = split(reply.text ~= "" and reply.text or "done")
+  if reply.ok == false then -- busy, failed, cancelled or crashed: the error first
+    local err = type(reply.error) == "string" and reply.error or "failed"
+    lines = vim.list_extend(split("Failed: " .. err), err ~= reply.text and lines or {})
+  end
   local edits = type(reply.data) == "table" and reply.data.edits or nil
   if type(edits) == "table" and #edits > 0 then
     table.insert(lines, "")
