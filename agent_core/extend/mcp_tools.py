@@ -16,8 +16,9 @@ from pydantic import ConfigDict
 
 from agent_core.extend.mcp_client import McpManager, McpServer, first_line
 from agent_core.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolOutput
+from agent_core.tools.routing import MCP_PREFIX
 
-PREFIX = "mcp__"
+PREFIX = MCP_PREFIX
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 

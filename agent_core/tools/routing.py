@@ -5,7 +5,8 @@ How the loop uses it:
     if needs_routing(context_window):
         offer [routing_tool_schema()]; read the category from the call (parse_category);
         then offer schemas_for(category, registry.schemas()) for the actual step.
-Tools in no category (e.g. from MCP servers or plugins) are offered with "run"."""
+MCP tools (mcp__SERVER__TOOL) form the "mcp" category; other tools in no category (e.g. from plugins) are
+offered with "run"."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ CATEGORIES: dict[str, list[str]] = {
     "search": ["search", "find_files", "graph_search", "read_file", "web_search", "web_fetch"],
     "run": ["bash"],
     "plan": ["plan", "todo", "todo_write", "todo_read", "todo_update", "memory_remember", "memory_load"],
+    "mcp": [],
 }
-"""Category → tool names. read_file is also under write: the write guard wants files read first."""
+"""Category → tool names. read_file is also under write: the write guard wants files read first. The mcp
+category's tools are known by their prefix (servers come and go)."""
+MCP_PREFIX = "mcp__"
 
 DESCRIPTIONS: dict[str, str] = {
     "read": "look at files or code you already know about",
@@ -29,6 +33,7 @@ DESCRIPTIONS: dict[str, str] = {
     "search": "find where something is in the project",
     "run": "run a shell command (tests, builds, git)",
     "plan": "write or update the plan, or remember a fact",
+    "mcp": "use a tool of a connected MCP server (mcp__SERVER__TOOL)",
 }
 
 _SYNONYMS: dict[str, str] = {
@@ -80,18 +85,20 @@ def parse_category(value: Any) -> str | None:
 
 
 def category_of(name: str) -> list[str]:
-    """The categories a tool belongs to (["run"] for tools no category names)."""
+    """The categories a tool belongs to (["mcp"] for MCP tools, ["run"] for tools no category names)."""
+    if name.startswith(MCP_PREFIX):
+        return ["mcp"]
     found = [cat for cat, names in CATEGORIES.items() if name in names]
     return found or ["run"]
 
 
 def schemas_for(category: str, all_schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The schemas of `category`'s tools, in the order given; every schema when the category is unknown
-    (better too many tools than none)."""
+    """The schemas of `category`'s tools, in the order given; every schema when the category is unknown or has
+    no tools now, e.g. mcp without servers (better too many tools than none)."""
     chosen = parse_category(category)
     if chosen is None:
         return list(all_schemas)
-    return [s for s in all_schemas if chosen in category_of(_schema_name(s))]
+    return [s for s in all_schemas if chosen in category_of(_schema_name(s))] or list(all_schemas)
 
 
 def _schema_name(schema: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """A small MCP server written with the official SDK, for tests: stdio by default, streamable HTTP with
 `--http PORT` (prints `PORT <n>` on stdout once listening is about to start).
 
-Tools: echo {text}, environment {} (the names of its environment variables, and its pid), big {size}.
+Tools: echo {text}, environment {} (the names of its environment variables, and its pid), big {size}. With
+PID_FILE in its environment it writes its pid there when it starts.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def big(size: int = 20000) -> str:
 
 
 def main() -> None:
+    if os.environ.get("PID_FILE"):  # lets a test see that the server is stopped
+        with open(os.environ["PID_FILE"], "w") as out:
+            out.write(str(os.getpid()))
     if len(sys.argv) > 2 and sys.argv[1] == "--http":
         port = int(sys.argv[2])
         if port == 0:

@@ -26,7 +26,7 @@ def test_routing_is_on_under_16k() -> None:
 
 
 def test_categories_cover_the_core_tools() -> None:
-    assert set(CATEGORIES) == {"read", "write", "search", "run", "plan"}
+    assert set(CATEGORIES) == {"read", "write", "search", "run", "plan", "mcp"}
     core = ["read_file", "write_file", "patch", "bash", "search", "find_files"]
     assert all(any(n in names for names in CATEGORIES.values()) for n in core)
 
@@ -37,6 +37,10 @@ def test_schemas_for_each_category() -> None:
     assert _names(schemas_for("plan", SCHEMAS)) == ["memory_remember", "todo_write"]
     assert _names(schemas_for("Search files", SCHEMAS)) == ["read_file", "search", "find_files"]
     assert schemas_for("dance", SCHEMAS) == SCHEMAS
+    assert schemas_for("mcp", SCHEMAS) == SCHEMAS  # no MCP tools now: better too many than none
+    mcp = {"type": "function", "function": {"name": "mcp__docs__lookup", "parameters": {}}}
+    assert _names(schemas_for("mcp", [*SCHEMAS, mcp])) == ["mcp__docs__lookup"]
+    assert "mcp__docs__lookup" not in _names(schemas_for("run", [*SCHEMAS, mcp]))
 
 
 def test_parse_category_is_forgiving() -> None:
