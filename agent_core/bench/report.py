@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent_core.safety.redact import redact_obj
+
 
 class BenchReport(BaseModel):
     suite: str
@@ -31,12 +33,13 @@ def benchmarks_dir(cwd: Path) -> Path:
 def save_report(
     report: BenchReport, cwd: Path, path: Path | None = None, extra: dict[str, Any] | None = None
 ) -> Path:
-    """Write the report as JSON: to `path`, or to a new SUITE-<date>.json under .smallcode/benchmarks/."""
+    """Write the report as JSON (secrets redacted): to `path`, or to a new SUITE-<date>.json under
+    .smallcode/benchmarks/."""
     if path is None:
         path = benchmarks_dir(cwd) / f"{report.suite}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"saved_at": time.time(), **report.model_dump(exclude={"saved_to"}), **(extra or {})}
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(redact_obj(body), indent=2), encoding="utf-8")
     tmp.replace(path)  # whole or not at all: an interrupted run never leaves half a file to resume from
     return path

@@ -46,6 +46,7 @@ from agent_core.bench.runner import Endpoint, Status
 from agent_core.bench.tasks import Task, Verdict, judge, load_tasks
 from agent_core.config import ConfigError, Settings
 from agent_core.llm.types import ModelError
+from agent_core.safety.redact import redact_tree
 
 ARMS = ("smallcode", "aider")
 TRIES = 2
@@ -160,6 +161,7 @@ async def run_case(task: Task, arm: str, arms: Arms, keep: Path, say: Status) ->
         shutil.copytree(
             root, keep, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
         )
+        redact_tree(keep)  # the kept workspace is a persisted file like any report: no secrets in it
     passed_try = next((t["try"] for t in tries if t["passed"]), None)
     return {
         "task": task.name,

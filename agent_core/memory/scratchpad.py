@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent_core.safety.redact import redact
+from agent_core.safety.redact import redact, redact_obj
 from agent_core.workspace import atomic_write
 
 
@@ -31,11 +31,13 @@ def add_note(root: Path, text: str) -> dict[str, Any]:
         "at": time.time(),
     }
     notes.append(note)
-    atomic_write(_path(root), json.dumps({"notes": notes}, indent=1, ensure_ascii=False).encode("utf-8"))
+    # every note redacted again (an older file may predate a redaction rule); only the user may read it
+    data = json.dumps(redact_obj({"notes": notes}), indent=1, ensure_ascii=False).encode("utf-8")
+    atomic_write(_path(root), data, mode=0o600)
     return note
 
 
 def clear_notes(root: Path) -> int:
     count = len(load_notes(root))
-    atomic_write(_path(root), json.dumps({"notes": []}).encode("utf-8"))
+    atomic_write(_path(root), json.dumps({"notes": []}).encode("utf-8"), mode=0o600)
     return count
