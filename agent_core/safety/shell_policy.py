@@ -354,7 +354,7 @@ class _Judge:
                 name, args = (
                     self.head(command) if command is not None and command.type == "command" else (None, [])
                 )
-                if name in _INTERPRETERS and _reads_code_from_stdin(name, args):
+                if name in _STDIN_RUNNERS and _reads_code_from_stdin(name, args):
                     self.ask(f"it pipes text into {name} to run as code")
         start = next((c for c in node.named_children if c.type == "heredoc_start"), None)
         end = next((c for c in node.named_children if c.type == "heredoc_end"), None)
@@ -376,7 +376,7 @@ class _Judge:
         if body is None or body.type != "command":
             return
         name, args = self.head(body)
-        if name in _SHELLS and _reads_code_from_stdin(name, args):
+        if _runs_stdin_as_shell(name, args):
             if not quoted:
                 if content is not None and any(
                     c.type in _SUBSTITUTIONS or "expansion" in c.type for c in content.named_children
@@ -400,7 +400,7 @@ class _Judge:
             name, args = self.head(command)
             if name is None:
                 continue
-            if position > 0 and name in _INTERPRETERS and _reads_code_from_stdin(name, args):
+            if position > 0 and name in _STDIN_RUNNERS and _reads_code_from_stdin(name, args):
                 if from_network:
                     self.deny(f"it pipes a download straight into {name} (like `curl … | sh`)")
                 else:
@@ -425,7 +425,9 @@ class _Judge:
     def command(self, node: Node, depth: int) -> None:
         saved = self.cwd
         for child in node.named_children:  # substitutions in arguments and assignments run first
-            if child.type not in ("command_name", "word", "raw_string", "number", "herestring_redirect"):
+            if child.type == "heredoc_redirect":
+                self.heredoc(child, node, depth)
+            elif child.type not in ("command_name", "word", "raw_string", "number", "herestring_redirect"):
                 self.walk(child, depth)
             elif child.type == "command_name":
                 self.children(child, depth)
@@ -438,7 +440,7 @@ class _Judge:
             if child.type == "herestring_redirect":
                 self.children(child, depth)
                 name, args = self.unwrap(list(words))
-                if name in _SHELLS and _reads_code_from_stdin(name, args):
+                if _runs_stdin_as_shell(name, args):
                     value = "".join(self.value(c) for c in child.named_children)
                     self.script(value, depth + 1, f"the here-string fed to {name}")
         self.argv(words, depth)
@@ -452,7 +454,7 @@ class _Judge:
                 continue
             if _unknown(words[0]) or _GLOB.search(words[0]):
                 return None, words
-            name = os.path.basename(words[0])
+            name = os.path.basename(words[0]).lower()
             wrapped = _wrapped(name, words)
             if wrapped is None:
                 return name, words[1:]
@@ -476,7 +478,7 @@ class _Judge:
                 "expansion or $'…' quoting in command position)"
             )
             return
-        name = os.path.basename(head)
+        name = os.path.basename(head).lower()  # case-insensitive file systems (macOS) run SUDO as sudo
         if name in _ELEVATE:
             self.deny(f"{name} runs commands as another user (root); the agent never elevates privileges")
             return
@@ -1173,13 +1175,25 @@ def _option_values(args: list[str], short: str, long: str) -> list[str]:
     return values
 
 
+_STDIN_PATHS = {"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"}
+_STDIN_RUNNERS = _INTERPRETERS | {"source", "."}
+
+
 def _reads_code_from_stdin(name: str, args: list[str]) -> bool:
     operands = _operands(args)
+    if name in ("source", "."):
+        return bool(args) and args[0] in _STDIN_PATHS
     if name in _SHELLS:
-        return "c" not in _short_flags(args) and (not operands or "s" in _short_flags(args))
+        flags = _short_flags([a for a in args if a != "-"])
+        return "c" not in flags and (not operands or "s" in flags or operands[0] in _STDIN_PATHS)
     if "-c" in args or "-e" in args or "-m" in args:
         return False
-    return not operands or operands[0] == "-"
+    return not operands or operands[0] in _STDIN_PATHS
+
+
+def _runs_stdin_as_shell(name: str | None, args: list[str]) -> bool:
+    """Whether the command runs what it reads on stdin as shell code (bash, bash -s, bash -, source /dev/stdin)."""
+    return name is not None and name in _SHELLS | {"source", "."} and _reads_code_from_stdin(name, args)
 
 
 def _text(node: Node) -> str:

@@ -47,6 +47,10 @@ DENY = [
     "bash <<'EOF'\nrm -rf /\nEOF",
     "sh <<EOF\nrm -rf ~\nEOF",
     "bash -s <<'X'\necho hi\nsudo id\nX",
+    "bash - <<'EOF'\nrm -rf /\nEOF",
+    "bash /dev/stdin <<< 'sudo id'",
+    "source /dev/stdin <<< 'rm -rf ~'",
+    ". /dev/stdin <<'EOF'\nrm -rf /\nEOF",
     # a line `EOF` ends the here-document: what follows runs (the here-doc accident of this issue)
     "cat > notes.txt <<'EOF'\nnotes\nEOF\nrm -rf /\nEOF",
     # wrappers
@@ -98,6 +102,7 @@ DENY = [
     '"rm" -rf ~',
     "\\sudo id",
     "/usr/bin/sudo id",
+    "SUDO id",  # case-insensitive file systems (macOS) find sudo under any case
     "x=1 sudo id",
     "r\\\nm -rf /",
     "rm -rf \\\n /",
@@ -174,6 +179,8 @@ ASK = [
     "cd ~ && ls",
     # scripts that arrive through a pipe or a substitution
     "echo 'rm -rf /' | bash",
+    "echo 'rm -rf /' | bash -",
+    "echo ls | source /dev/stdin",
     "cat <<'EOF' | sh\nrm -rf /\nEOF",
     'bash <<< "$X"',
     'eval "$X"',
