@@ -399,6 +399,12 @@ PROBES = [
     "bash <<< 'echo M1'",
     "bash <<'EOF'\necho M1\nEOF",
     "cat <<A\n$(echo M1 >&2)\nA",
+    "echo $(( 1 <<EOF ))\necho M1\nEOF",  # a shift, not a here-document
+    "cat <<EOF && echo M1\nbody\nEOF\necho M2",
+    "f() { cat; } <<EOF\nbody\nEOF\necho M1",
+    "cat <<-EOF\n\tEOF\necho M1",
+    "echo M1 \\\n&& echo M2",
+    "case x in x) cat <<EOF\nbody\nEOF\necho M1;; esac",
 ]
 
 
