@@ -194,6 +194,15 @@ async def test_secrets_are_not_in_the_shell_environment(
     assert "sk-openai" not in out.text
 
 
+def test_a_project_cannot_let_secrets_into_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_core.config import load_settings
+
+    (tmp_path / "smallcode.toml").write_text('shell_env_pass = ["OPENAI_KEY", "*"]\n')
+    assert load_settings(tmp_path).shell_env_pass == []  # a weakening the user did not say yes to
+    monkeypatch.setenv("SMALLCODE_SHELL_ENV_PASS", '["MY_TOOL_*"]')
+    assert load_settings(tmp_path).shell_env_pass == ["MY_TOOL_*"]
+
+
 async def test_empty_command(ctx: ToolContext) -> None:
     out = await call(ctx, "bash", command="   ")
     assert not out.ok and out.text == "command is empty: give a shell command to run."
