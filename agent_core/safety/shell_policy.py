@@ -131,7 +131,8 @@ _POWER = {"shutdown", "reboot", "halt", "poweroff"}
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox", "rbash", "tcsh", "csh"}
 _INTERPRETERS = _SHELLS | {"python", "python3", "python2", "perl", "ruby", "node", "php", "lua", "pwsh"}
 _SAFE_DEVICES = re.compile(r"/dev/(null|zero|full|u?random|tty|stdin|stdout|stderr|fd/\d+|pts/\d+|ptmx)$")
-_FORK_BOMB = re.compile(r"(\S+)\s*\(\)\s*\{[^}]*\1\s*\|\s*\1\s*&")
+_FORK_BOMB = re.compile(r"(?<![^\s;&|(){}])([^\s;&|(){}]{1,64})\s*\(\)\s*\{[^}]*\1\s*\|\s*\1\s*&")
+"""`f() { f | f & }`: the name is bounded and anchored, so a long word costs linear time, not quadratic."""
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _WRITE_OPS = {">", ">>", ">|", "&>", "&>>", "<>", ">&", "&>|"}
 _DELETERS = {"rm", "shred", "unlink", "rmdir", "srm"}
@@ -416,8 +417,8 @@ class _Judge:
 
     def words(self, command: Node) -> list[str]:
         words = []
-        for child in command.named_children:
-            field = command.field_name_for_named_child(_index(command, child))
+        for i, child in enumerate(command.named_children):
+            field = command.field_name_for_named_child(i)
             if child.type == "command_name" or field == "argument":
                 words.append(self.value(child))
         return words
@@ -1200,15 +1201,12 @@ def _text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "surrogateescape")
 
 
-def _index(parent: Node, child: Node) -> int:
-    for i, candidate in enumerate(parent.named_children):
-        if candidate.id == child.id:
-            return i
-    return -1
-
-
 def _show(word: str) -> str:
     return repr(word.replace(_SUB, "…").replace(_NET, "…"))
+
+
+MAX_COMMAND = 100_000
+"""Characters: a longer command line is asked, not parsed (checking stays well under a second)."""
 
 
 def check_command(command: str, root: Path, cwd: Path | None = None) -> Verdict:
@@ -1217,7 +1215,14 @@ def check_command(command: str, root: Path, cwd: Path | None = None) -> Verdict:
     The most severe rule that matched wins: deny, then ask, else allow. Parses, never runs anything.
     """
     judge = _Judge(root, cwd)
-    judge.script(command, 0)
+    if len(command) > MAX_COMMAND:
+        return Verdict(
+            "ask", f"the command is over {MAX_COMMAND:,} characters, too long to check; write a script"
+        )
+    try:
+        judge.script(command, 0)
+    except (RecursionError, ValueError, OSError) as exc:  # absurd nesting, a path the OS rejects
+        judge.ask(f"the policy could not check this command ({type(exc).__name__}); simplify it")
     for action in ("deny", "ask"):
         for verdict in judge.verdicts:
             if verdict.action == action:

@@ -297,6 +297,27 @@ def test_ordinary_work_is_allowed(layout: dict[str, Path], command: str) -> None
     assert verdict.action == "allow", (command, verdict)
 
 
+def test_absurd_nesting_is_asked_not_a_crash(layout: dict[str, Path]) -> None:
+    deep = "echo " + "$(echo " * 3000 + "x" + ")" * 3000
+    assert check_command(deep, layout["ws"]).action == "ask"
+    assert check_command("echo " + "x" * 1_000_000, layout["ws"]).action == "ask"  # too long to check
+
+
+def test_checking_is_fast_on_large_commands(layout: dict[str, Path]) -> None:
+    """Linear, not quadratic: a long word (the fork-bomb pattern), many arguments, many commands."""
+    import time
+
+    for command in [
+        "echo " + "x" * 99_000,
+        "echo " + "a b " * 20_000,
+        "echo a;" * 10_000,
+        "f" * 90_000 + "(){",
+    ]:
+        started = time.monotonic()
+        check_command(command, layout["ws"])
+        assert time.monotonic() - started < 5, command[:40]
+
+
 def test_relative_paths_are_judged_from_the_shells_directory(layout: dict[str, Path]) -> None:
     ws = layout["ws"]
     assert check_command("rm -rf etc", ws, cwd=Path("/")).action == "deny"
