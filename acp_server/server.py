@@ -74,8 +74,8 @@ class SmallCodeAcpAgent:
                 load_session=True,
                 # text, and files the user attaches (links or embedded text); no images or audio
                 prompt_capabilities=PromptCapabilities(image=False, audio=False, embedded_context=True),
-                # MCP servers a client passes are recorded, not connected yet (README: "ACP")
-                mcp_capabilities=McpCapabilities(http=False, sse=False),
+                # the editor's MCP servers over stdio and streamable HTTP (acp_server/mcp.py); not SSE
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
                 session_capabilities=SessionCapabilities(list=SessionListCapabilities()),
             ),
             agent_info=Implementation(name="smallcode", title="SmallCode", version=__version__),
@@ -152,12 +152,13 @@ class SmallCodeAcpAgent:
 
     # internals --------------------------------------------------------------------------------------
     def _open(self, session_id: str, cwd: str, mcp_servers: list[Any] | None) -> AcpSession:
-        servers = [s.model_dump(by_alias=True, exclude_none=True) for s in mcp_servers or []]
-        if servers:
-            names = ", ".join(str(s.get("name", "?")) for s in servers)
-            log.warning("MCP servers from the client recorded, not connected (not supported yet): %s", names)
         session = AcpSession(
-            self.conn, session_id, _root(cwd), self.client_capabilities, self.overrides, mcp_servers=servers
+            self.conn,
+            session_id,
+            _root(cwd),
+            self.client_capabilities,
+            self.overrides,
+            mcp_servers=mcp_servers,
         )
         self.sessions[session_id] = session
         return session

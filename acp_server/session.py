@@ -35,6 +35,8 @@ from acp.schema import (
 )
 
 from acp_server.errors import INVALID_REQUEST, user_error
+from acp_server.mcp import SOURCE as MCP_SOURCE
+from acp_server.mcp import session_config
 from acp_server.updates import available_commands, plan_entries, tool_kind, tool_locations, tool_title
 from acp_server.workspace import EditorWorkspace
 from agent_core.agent import SmallCode
@@ -61,7 +63,7 @@ class AcpSession:
         root: Path,
         capabilities: ClientCapabilities | None,
         overrides: dict[str, Any] | None = None,
-        mcp_servers: list[dict[str, Any]] | None = None,
+        mcp_servers: list[Any] | None = None,
     ) -> None:
         self.conn = conn
         self.session_id = session_id
@@ -85,8 +87,11 @@ class AcpSession:
         self.agent.session_id = session_id
         self.agent.on("*", self._on_event)
         self.agent.ctx.confirm = self._confirm
-        self.mcp_servers = mcp_servers or []
-        """MCP servers the client passed: recorded; connected once agent_core has an MCP client."""
+        if mcp_servers:  # the editor's MCP servers join the user's; they start with the first run
+            config = session_config(root, mcp_servers)
+            self.agent.mcp.load(config)
+            self.notices += [p for p in config.problems if p.startswith(MCP_SOURCE)]
+            log.info("MCP servers for session %s: %s", session_id, ", ".join(config.servers) or "none")
         self.task: asyncio.Task[RunResult] | None = None
         self._calls = 0
         self._current: str | None = None
@@ -187,12 +192,14 @@ class AcpSession:
 
     # permission -------------------------------------------------------------------------------------
     async def _confirm(self, command: str, reason: str) -> bool:
-        """session/request_permission for a shell command on the ask list; anything but "allow" refuses."""
+        """session/request_permission for a shell command on the ask list or a call of an MCP tool not marked
+        trusted (`command` is then the call: `mcp__SERVER__TOOL {…}`); anything but "allow" refuses."""
         call_id = self._current or self._new_call_id()
+        mcp = command.startswith("mcp__")
         tool_call = ToolCallUpdate(
             tool_call_id=call_id,
-            title=f"bash {command}"[:200],
-            kind="execute",
+            title=(command if mcp else f"bash {command}")[:200],
+            kind="other" if mcp else "execute",
             status="pending",
             raw_input={"command": command, "reason": reason},
         )

@@ -30,6 +30,7 @@ from acp.schema import (
     McpServerStdio,
     ReadTextFileResponse,
     RequestPermissionResponse,
+    SseMcpServer,
     TextContentBlock,
     ToolCallProgress,
     ToolCallStart,
@@ -43,7 +44,9 @@ from tests.support.scripted_server import ScriptedModelServer
 APP = "def greet(name):\n    return 'hello ' + name\n"
 BUFFER = "# unsaved line\n" + APP
 """What the editor has for app.py: one line the disk does not have yet."""
-TIMEOUT = 60
+TIMEOUT = 120
+ECHO = Path(__file__).parents[1] / "extend" / "mcp_echo_server.py"
+"""A small MCP server written with the official SDK (stdio)."""
 
 
 class Editor:
@@ -173,8 +176,7 @@ async def test_edit_goes_to_the_editor_and_updates_stream(
         assert caps.load_session is True
         assert caps.prompt_capabilities.image is False and caps.prompt_capabilities.embedded_context is True
 
-        tool = McpServerStdio(name="files", command="/bin/true", args=[], env=[])
-        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[tool])
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
         await editor.wait_for(lambda: bool(editor.of(AvailableCommandsUpdate)))
         names = {c.name for c in editor.of(AvailableCommandsUpdate)[-1].available_commands}
         assert {"budget", "plan", "trace", "undo"} <= names and "quit" not in names
@@ -205,6 +207,35 @@ async def test_edit_goes_to_the_editor_and_updates_stream(
     assert editor.updates.index(progress[-1]) < editor.updates.index(editor.of(AgentMessageChunk)[-1])
     # the model saw the editor's text, not the disk's
     assert "# unsaved line" in str(model_server.requests[0]["messages"])
+
+
+async def test_the_editors_mcp_server_is_connected_and_its_calls_ask(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    editor = Editor(answer="allow")
+    model_server.extend(
+        [
+            {"tool_calls": [{"name": "mcp__echo_server__echo", "arguments": {"text": "from the editor"}}]},
+            {"content": "The echo server answered."},
+        ]
+    )
+    echo = McpServerStdio(name="echo server", command=sys.executable, args=[str(ECHO)], env=[])
+    sse = SseMcpServer(type="sse", name="old", url="http://127.0.0.1:9/sse", headers=[])
+    async with smallcode_acp(editor, tmp_path, model_server) as conn:
+        assert conn.init.agent_capabilities.mcp_capabilities.http is True
+        session = await conn.new_session(cwd=str(tmp_path), mcp_servers=[echo, sse])
+        response = await asyncio.wait_for(
+            conn.prompt(session_id=session.session_id, prompt=[text_block("ask the echo server")]), TIMEOUT
+        )
+    assert response.stop_reason == "end_turn"
+    # the model was offered the server's tool; its call asked first and ran when allowed
+    offered = str(model_server.requests[0].get("tools", "")) + str(model_server.requests[0]["messages"])
+    assert "mcp__echo_server__echo" in offered
+    [asked] = editor.permissions
+    assert asked.title.startswith("mcp__echo_server__echo") and asked.kind == "other"
+    assert "echo says: from the editor" in str(model_server.requests[-1]["messages"])
+    # an SSE server cannot be used, and the panel says so
+    assert "server 'old' uses sse, which is not supported" in editor.text()
 
 
 async def test_ask_list_command_asks_and_is_refused_when_denied(
