@@ -29,7 +29,7 @@ local ok, err = pcall(function()
   })
   vim.cmd.edit(env.SC_FILE)
   local bufnr = vim.api.nvim_get_current_buf()
-  wait("the server", 20000, function()
+  wait("the server", 60000, function() -- a loaded machine starts it slowly
     local client = smallcode.client(bufnr)
     return client ~= nil and client.initialized and client.server_capabilities ~= nil
   end)
