@@ -28,7 +28,7 @@ from agent_core.safety.endpoints import EndpointError, check_url
 
 log = logging.getLogger("smallcode.mcp")
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 """Seconds a server may take to start and list its tools."""
 CALL_TIMEOUT = 120.0
 STOP_TIMEOUT = 10.0
@@ -54,10 +54,12 @@ def first_line(exc: BaseException) -> str:
 class McpServer:
     """One configured server: its state, its tools once listed, and calls to them."""
 
-    def __init__(self, name: str, entry: ServerEntry, log_dir: Path) -> None:
+    def __init__(self, name: str, entry: ServerEntry, root: Path) -> None:
         self.name = name
         self.entry = entry
-        self.log_path = log_dir / f"mcp-{name}.log"
+        self.root = root
+        """The workspace: a stdio server's working directory unless its entry gives one (relative to it)."""
+        self.log_path = root / ".smallcode" / "logs" / f"mcp-{name}.log"
         self.state = "not started"
         """not started | starting | running | failed | exited | stopped"""
         self.error: str | None = None
@@ -118,7 +120,10 @@ class McpServer:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             errlog = stack.enter_context(open(self.log_path, "w", encoding="utf-8"))  # noqa: SIM115
             params = StdioServerParameters(
-                command=entry.command, args=entry.args, env=server_environment(entry), cwd=entry.cwd
+                command=entry.command,
+                args=entry.args,
+                env=server_environment(entry),
+                cwd=self.root / entry.cwd if entry.cwd else self.root,
             )
             read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
             return read, write
@@ -190,8 +195,7 @@ class McpManager:
         if config is None and self.config is not None:
             return self.config
         self.config = config or load_mcp_config(self.root)
-        log_dir = self.root / ".smallcode" / "logs"
-        self.servers = {name: McpServer(name, e, log_dir) for name, e in self.config.servers.items()}
+        self.servers = {name: McpServer(name, e, self.root) for name, e in self.config.servers.items()}
         return self.config
 
     async def reload(self) -> McpConfig:

@@ -25,10 +25,9 @@ def echo(text: str) -> str:
 
 @server.tool()
 def environment() -> str:
-    """The names of this server's environment variables and its process id."""
-    return json.dumps(
-        {"pid": os.getpid(), "names": sorted(os.environ), "values": sorted(os.environ.values())}
-    )
+    """This server's environment variables (names and values), process id and working directory."""
+    env = {"names": sorted(os.environ), "values": sorted(os.environ.values())}
+    return json.dumps({"pid": os.getpid(), "cwd": os.getcwd(), **env})
 
 
 @server.tool()

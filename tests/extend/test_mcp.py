@@ -82,6 +82,7 @@ async def test_server_environment_holds_no_api_key_or_setting_and_it_stops_with_
     report = json.loads(seen[seen.index("{") :])
     assert "GIVEN" in report["names"] and "by-config" in report["values"]
     assert "PATH" in report["names"]
+    assert report["cwd"] == str(tmp_path.resolve())  # the workspace
     assert not [n for n in report["names"] if n.endswith("_API_KEY") or n.startswith("SMALLCODE_")]
     assert not [v for v in report["values"] if "fake" in v and v != "by-config"]
     with pytest.raises(ProcessLookupError):  # the server was stopped with the agent
