@@ -144,7 +144,15 @@ class SmallCode:
                 self.context_window, self.counter, reserve=min(self.settings.max_tokens, 2048)
             )
             verifier = (
-                None if self.settings.test_disable else Verifier(self.root, self.project, self.settings, task)
+                None
+                if self.settings.test_disable
+                else Verifier(
+                    self.root,
+                    self.project,
+                    self.settings,
+                    task,
+                    unsaved=getattr(self.workspace, "unsaved_texts", None),  # an editor's buffers
+                )
             )
             self.ctx.protected = verifier.protects if verifier is not None else None
             opening, baseline = await self._opening(task, budget, verifier)

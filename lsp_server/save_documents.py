@@ -1,4 +1,7 @@
-"""After an applied edit, the changed files reach the disk, so the agent's tests, linters and shell see them.
+"""Saving after an applied edit: the agent's edits (save_agent_edit) and undo (save_after_edit).
+
+An agent edit never reaches the disk behind the editor: only in "auto" mode with saveAfterEdit, and only for
+buffers without unsaved changes of the user, the editor is asked to save it (save_agent_edit). Undo's files:
 
 An applied WorkspaceEdit only changes the editor's buffers. The server asks the editor to save them with the
 custom request `smallcode/saveDocuments {uris}` (answer `{saved: [uri]}`; null means all were saved); the
@@ -39,6 +42,25 @@ class PendingSave:
     """The text the applied edit produced."""
     disk_matched: bool
     """Not open in the editor before the edit, or its buffer then equalled the file on disk."""
+
+
+async def save_agent_edit(ls: SmallCodeServer, saves: list[PendingSave]) -> list[str]:
+    """After an agent edit the editor applied: only in "auto" mode with saveAfterEdit, ask the editor to save
+    the buffers that held no unsaved changes of the user before the edit. The server never writes these files
+    itself, and in "preview" mode nothing is saved: the user saves; the checks read a shadow copy
+    (agent_core.verify.shadow). Returns the paths the editor saved."""
+    if not saves or not ls.options.save_after_edit or ls.options.apply_mode != "auto":
+        return []
+    for save in saves:
+        if not save.disk_matched:
+            ls.log(
+                f"SmallCode: {save.path} has unsaved changes of yours, so the agent's edit stays unsaved "
+                "in the editor (the checks see it; save when you are ready)",
+                types.MessageType.Warning,
+            )
+    clean = [s for s in saves if s.disk_matched]
+    handled = await _ask_editor(ls, [s.uri for s in clean]) if clean else set()
+    return [str(s.path) for s in clean if s.uri in handled]
 
 
 def buffer_matches_disk(path: Path, buffer: str | None) -> bool:
@@ -94,7 +116,7 @@ async def _ask_editor(ls: SmallCodeServer, uris: list[str]) -> set[str]:
     except JsonRpcMethodNotFound:
         ls.save_request_unsupported = True  # no need to ask this client again
         ls.log(
-            f"SmallCode: the editor has no {SAVE_DOCUMENTS}; the server saves files itself",
+            f"SmallCode: the editor has no {SAVE_DOCUMENTS}; agent edits stay unsaved in it",
             types.MessageType.Log,
         )
         return set()

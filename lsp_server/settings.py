@@ -29,7 +29,8 @@ class LspOptions(BaseModel):
     apply_mode: Literal["preview", "auto"] = "preview"
     """"preview": edits ask for confirmation (VS Code's refactor preview); "auto": applied directly."""
     save_after_edit: bool = True
-    """Save the files the agent changed once the editor applied the edit, so tests and linters see it."""
+    """In "auto" mode, have the editor save a buffer the agent changed when it held no unsaved changes of the
+    user (so the model's shell sees the edit); the server itself never writes it, and "preview" never saves."""
     completion: bool = True
     """Offer completions from the local model (inline completion where the client supports it)."""
     completion_debounce_ms: int = Field(default=300, ge=0, le=5000)

@@ -4,7 +4,8 @@ Reads see the editor's unsaved buffer when the document is open. Each write beco
 single TextEdit over the changed lines (or CreateFile + insert for a new file), annotated with a change
 annotation (label, description, needsConfirmation in "preview" mode) when the client supports them, so
 VS Code shows its refactor preview. A rejected edit comes back to the agent as "not applied" with the reason.
-An applied edit is then saved (lsp_server.save_documents), so the agent's tests and shell see the new text.
+An applied edit is saved only in "auto" mode, by the editor, when its buffer held no unsaved changes of the
+user (lsp_server.save_documents); the checks see unsaved text through a shadow copy (`unsaved_texts`).
 New text is first put in the file's style (agent_core.patch.textfile.conform: BOM, line endings, final
 newline), so the TextEdit covers only the lines the agent changed.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.uris import from_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from agent_core.patch import unified_diff
 from agent_core.patch.textfile import conform
@@ -32,7 +33,7 @@ from agent_core.workspace import (
     window_of_text,
 )
 from lsp_server import capabilities
-from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_after_edit
+from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_agent_edit
 
 if TYPE_CHECKING:
     from lsp_server.server import SmallCodeServer
@@ -82,6 +83,20 @@ class LspWorkspace(Workspace):
         """Files changed behind the agent's back (an undo): read them afresh next time."""
         for path in paths:
             self._applied.pop(path, None)
+
+    async def unsaved_texts(self) -> dict[Path, str]:
+        """The editor's text that the disk does not have (open documents and applied edits under this root):
+        the agent's checks run on a shadow copy with it (agent_core.verify.shadow)."""
+        texts = dict(self._applied)
+        for uri, doc in list(self.server.workspace.text_documents.items()):
+            fs_path = to_fs_path(uri) if uri.startswith("file:") else None
+            if fs_path and Path(fs_path).is_relative_to(self.root):
+                texts[Path(fs_path)] = str(doc.source)
+        return {
+            path: text
+            for path, text in texts.items()
+            if not await asyncio.to_thread(buffer_matches_disk, path, text)
+        }
 
     # reading ----------------------------------------------------------------------------------------
     def _uri(self, path: Path) -> str:
@@ -149,7 +164,7 @@ class LspWorkspace(Workspace):
             return EditResult(False, proposed.reason)
         result = self._record(answer, proposed, path, text)
         if result.applied:
-            await save_after_edit(self.server, [PendingSave(path, self._uri(path), text, disk_matched)])
+            await save_agent_edit(self.server, [PendingSave(path, self._uri(path), text, disk_matched)])
         return result
 
     async def _settle(

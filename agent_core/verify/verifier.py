@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from agent_core.config import Settings
 from agent_core.planning.detect import ProjectInfo
 from agent_core.planning.validate import check_syntax
 from agent_core.verify.runner import Status, TestRun, plan_command, run_tests
+from agent_core.verify.shadow import shadow_copy
 from agent_core.verify.testfiles import (
     MAX_TEST_BYTES,
     covering_tests,
@@ -97,8 +99,17 @@ class Verdict:
 class Verifier:
     """One per run: knows the tests as they were when the run started."""
 
-    def __init__(self, root: Path, info: ProjectInfo | None, settings: Settings, task: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        info: ProjectInfo | None,
+        settings: Settings,
+        task: str,
+        unsaved: Callable[[], Awaitable[dict[Path, str]]] | None = None,
+    ) -> None:
         self.root = root
+        self.unsaved = unsaved
+        """The editor's text that is not on disk (its buffers): the checks then run on a shadow copy."""
         self.info = info or ProjectInfo()
         self.settings = settings
         self.tests_may_change = task_changes_tests(task)
@@ -156,29 +167,38 @@ class Verifier:
         return _verdict(run, [])
 
     async def check(self, edited: list[str]) -> Verdict:
-        """Syntax of `edited`, then the tests covering them (all tests when none is known to)."""
-        edited = sorted(set(edited))
+        """Syntax of `edited`, then the tests covering them (all tests when none is known to); on a shadow copy
+        of the workspace (agent_core.verify.shadow) when the editor holds text that is not saved."""
+        texts = await self.unsaved() if self.unsaved is not None else {}
+        restored = self.restore_tests()  # before the copy, so the shadow has them back too
+        async with shadow_copy(self.root, texts) as where:
+            verdict = await self._check(where, sorted(set(edited)), restored)
+        if where != self.root:  # the output names the workspace, not the shadow
+            verdict.output_tail = verdict.output_tail.replace(str(where), str(self.root))
+            verdict.feedback = verdict.feedback.replace(str(where), str(self.root))
+        return verdict
+
+    async def _check(self, root: Path, edited: list[str], restored: list[str]) -> Verdict:
         if edited:
-            syntax = await check_syntax(self.root, edited)
+            syntax = await check_syntax(root, edited)
             if not syntax.ok:
-                return Verdict("syntax", feedback=syntax.output)
-        restored = self.restore_tests()
+                return Verdict("syntax", feedback=syntax.output, restored=restored)
         if self.settings.test_disable:
             return Verdict("none", restored=restored)
-        tests = find_test_files(self.root)
+        tests = find_test_files(root)
         python_tests = any(t.endswith(".py") for t in tests)
         detected = self.test_command()
         if detected is None and not tests:
             return Verdict("none", restored=restored)
-        scope = covering_tests(self.root, edited, tests) if edited else []
-        kind, command = plan_command(self.root, detected, scope, python_tests)
+        scope = covering_tests(root, edited, tests) if edited else []
+        kind, command = plan_command(root, detected, scope, python_tests)
         if not command:
             return Verdict("none", restored=restored)
-        run = await run_tests(self.root, kind, command, self.settings.check_timeout)
+        run = await run_tests(root, kind, command, self.settings.check_timeout)
         if run.status == "passed" and scope and len(scope) < len(tests):
             # The covering tests pass: the rest of the suite must not have been broken either.
-            kind, full = plan_command(self.root, detected, [], python_tests)
-            whole = await run_tests(self.root, kind, full, self.settings.check_timeout)
+            kind, full = plan_command(root, detected, [], python_tests)
+            whole = await run_tests(root, kind, full, self.settings.check_timeout)
             if whole.status in (
                 "passed",
                 "failed",

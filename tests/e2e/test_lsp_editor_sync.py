@@ -1,5 +1,5 @@
-"""The server and the editor's buffers stay in step with the disk: applied edits are saved (by the editor through
-smallcode/saveDocuments, or by the server where that loses nothing) so the agent's shell sees them; ask-list
+"""The server and the editor's buffers stay in step with the disk: in auto mode an applied edit is saved by the
+editor (smallcode/saveDocuments) when its buffer held no unsaved changes, never by the server; ask-list
 shell commands are confirmed through window/showMessageRequest; smallcode.undo restores open documents through
 workspace/applyEdit. The server is a real subprocess (Neovim's and VS Code's capabilities), the model the
 scripted HTTP server, the editor a buffer-keeping test client (tests/e2e/test_lsp_server.py)."""
@@ -71,10 +71,13 @@ def _setup(client: LanguageClient, saver: str) -> tuple[Editor, Path]:
     return editor, client.root  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("lsp_options", [{"applyMode": "auto"}])
 @pytest.mark.parametrize("saver", ["saves", "missing", "silent"])
-async def test_shell_sees_the_applied_edit(
-    client: LanguageClient, model_server: ScriptedModelServer, saver: str
+async def test_auto_mode_the_editor_saves_or_nothing_is_written(
+    client: LanguageClient, model_server: ScriptedModelServer, saver: str, lsp_options: dict[str, Any]
 ) -> None:
+    """Auto mode: the editor saves a buffer that held no unsaved changes, so the shell sees the edit; a client
+    that cannot save or does not answer gets nothing written behind it."""
     editor, root = _setup(client, saver)
     uri = editor.open(root / "calc.py")
     model_server.extend(PATCH_THEN_CAT)
@@ -83,26 +86,29 @@ async def test_shell_sees_the_applied_edit(
 
     assert answer["data"]["success"] is True, answer
     assert editor.buffers[uri] == FIXED
-    assert "return a + b" in _tool_result(model_server, 3)  # `cat calc.py` ran after the save
-    assert (root / "calc.py").read_text() == FIXED
+    saved = saver == "saves"
+    assert ("return a + b" in _tool_result(model_server, 3)) is saved  # `cat calc.py` after the save
+    assert (root / "calc.py").read_text() == (FIXED if saved else CALC)
     assert editor.save_calls == ([] if saver == "missing" else [[uri]])
 
 
-async def test_a_file_not_open_is_saved_too(
-    client: LanguageClient, model_server: ScriptedModelServer
+@pytest.mark.parametrize("lsp_options", [{"applyMode": "auto"}])
+async def test_a_file_not_open_is_not_written_by_the_server(
+    client: LanguageClient, model_server: ScriptedModelServer, lsp_options: dict[str, Any]
 ) -> None:
     editor, root = _setup(client, "missing")
     model_server.extend(PATCH_THEN_CAT)
     answer = await command(client, "smallcode.ask", {"prompt": "fix add"})
     assert answer["data"]["success"] is True, answer
-    assert "return a + b" in _tool_result(model_server, 3)
-    assert (root / "calc.py").read_text() == FIXED
+    assert (root / "calc.py").read_text() == CALC
 
 
+@pytest.mark.parametrize("lsp_options", [{"applyMode": "auto"}])
+@pytest.mark.parametrize("saver", ["saves", "missing"])
 async def test_unsaved_user_changes_are_never_written_to_disk(
-    client: LanguageClient, model_server: ScriptedModelServer
+    client: LanguageClient, model_server: ScriptedModelServer, saver: str, lsp_options: dict[str, Any]
 ) -> None:
-    editor, root = _setup(client, "missing")
+    editor, root = _setup(client, saver)
     uri = editor.open(root / "calc.py")
     editor.type(uri, CALC + "# my unsaved note\n")
     model_server.extend(PATCH_THEN_CAT)
@@ -114,6 +120,7 @@ async def test_unsaved_user_changes_are_never_written_to_disk(
     assert (root / "calc.py").read_text() == CALC  # the disk keeps what the user last saved
     assert "return a - b" in _tool_result(model_server, 3)
     assert any("unsaved changes" in m.message for m in client.log_messages)
+    assert editor.save_calls == []  # not even asked: saving would write the user's line too
 
 
 @pytest.mark.parametrize("lsp_options", [{"saveAfterEdit": False}])
@@ -182,9 +189,10 @@ UNDO_SCRIPT = [
 ]
 
 
-@pytest.mark.parametrize("saver", ["saves", "missing"])
+@pytest.mark.parametrize("lsp_options", [{"applyMode": "auto"}])
+@pytest.mark.parametrize("saver", ["saves"])  # a client that cannot save never had the edit on disk
 async def test_undo_restores_open_documents_through_the_editor(
-    client: LanguageClient, model_server: ScriptedModelServer, saver: str
+    client: LanguageClient, model_server: ScriptedModelServer, saver: str, lsp_options: dict[str, Any]
 ) -> None:
     editor, root = _setup(client, saver)
     uri = editor.open(root / "calc.py")
@@ -210,8 +218,9 @@ async def test_undo_restores_open_documents_through_the_editor(
     assert again["ok"] is False and "nothing to undo" in again["text"]
 
 
+@pytest.mark.parametrize("lsp_options", [{"applyMode": "auto"}])
 async def test_undo_refused_in_the_editor_changes_nothing(
-    client: LanguageClient, model_server: ScriptedModelServer
+    client: LanguageClient, model_server: ScriptedModelServer, lsp_options: dict[str, Any]
 ) -> None:
     editor, root = _setup(client, "saves")
     uri = editor.open(root / "calc.py")
