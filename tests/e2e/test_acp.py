@@ -144,7 +144,7 @@ async def smallcode_acp(
         yield conn
         process.stdin.close()  # the editor closes the pipe: the agent ends by itself
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(process.wait(), 20)
+            await asyncio.wait_for(process.wait(), 90)  # closing the agents takes a while on a loaded machine
         log.close()
         assert process.returncode == 0, log_path.read_text()
 
@@ -381,7 +381,7 @@ def test_bad_input_gets_one_line_and_sigterm_ends_cleanly(tmp_path: Path) -> Non
     answer = json.loads(proc.stdout.readline())
     assert answer["id"] == 1 and answer["result"]["agentInfo"]["name"] == "smallcode"
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(20) == 0
+    assert proc.wait(60) == 0
     assert proc.stdout.read() == b""  # nothing but the protocol on stdout
     stderr = proc.stderr.read().decode()
     assert "Error parsing JSON-RPC message: JSONDecodeError" in stderr and "Traceback" not in stderr

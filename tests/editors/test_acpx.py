@@ -79,7 +79,7 @@ def test_acpx_edits_through_the_client_and_denies_the_push(
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a loaded machine: the agent, the client and the model server share two cores
     )
     assert proc.returncode == EXIT_PERMISSION_DENIED, proc.stderr  # the push was denied, as asked
     messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
