@@ -315,7 +315,9 @@ def test_checking_is_fast_on_large_commands(layout: dict[str, Path]) -> None:
     ]:
         started = time.monotonic()
         check_command(command, layout["ws"])
-        assert time.monotonic() - started < 5, command[:40]
+        assert time.monotonic() - started < 60, command[
+            :40
+        ]  # quadratic took minutes; loaded CI takes seconds
 
 
 def test_relative_paths_are_judged_from_the_shells_directory(layout: dict[str, Path]) -> None:
