@@ -148,6 +148,17 @@ async def _tokens(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Co
     return CommandResult(data=data, text=text)
 
 
+def one_line(text: str, width: int = 120) -> str:
+    """`text` as one line (runs of whitespace, newlines too, become one space), cut at a word with "…"."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 1]
+    if flat[width - 1] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip() + "…"
+
+
 async def _budget(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
     split = agent.budget_split()
     bar = split.pop("bar")
@@ -160,9 +171,9 @@ async def _trace(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Com
         traces = list_traces(agent.root)[:20]
         text = (
             "\n".join(
-                f"{t['id']}  {t['turns']} turns  {'ok' if t['success'] else 'failed'}  {t['task'] or ''}"[
-                    :120
-                ]
+                one_line(
+                    f"{t['id']}  {t['turns']} turns  {'ok' if t['success'] else 'failed'}  {t['task'] or ''}"
+                )
                 for t in traces
             )
             or "no traces yet"
@@ -314,7 +325,7 @@ async def _sessions(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> 
         )
     sessions = list_sessions(agent.root)
     text = (
-        "\n".join(f"{s['id']}  {s['messages']} msgs  {s['task']}"[:120] for s in sessions[:20])
+        "\n".join(one_line(f"{s['id']}  {s['messages']} msgs  {s['task']}") for s in sessions[:20])
         or "no saved sessions"
     )
     return CommandResult(data={"sessions": sessions, "current": agent.session_id}, text=text)

@@ -27,7 +27,7 @@ STEP_COMMAND = "smallcode.planStep"
 ICONS = {"pending": "○", "running": "◐", "done": "✓", "failed": "✗", "skipped": "–"}
 ACTIONS: dict[str, list[tuple[str, str]]] = {
     "pending": [("▶ Run step", "run"), ("Skip", "skip")],
-    "running": [("Skip", "skip")],
+    "running": [("Retry", "retry"), ("Skip", "skip")],
     "failed": [("Retry", "retry"), ("Skip", "skip")],
     "skipped": [("▶ Run step", "run")],
     "done": [("Retry", "retry")],
@@ -81,11 +81,13 @@ def plan_lenses(ls: SmallCodeServer, uri: str, lines: list[str]) -> list[types.C
             line = max(0, min((step.line or 1) - 1, max(len(lines) - 1, 0)))
         else:
             continue
-        lenses.extend(_lenses_for(step, line, uri))
+        lenses.extend(_lenses_for(step, line, uri, busy=root in ls.runs))
     return lenses
 
 
-def _lenses_for(step: PlanStep, line: int, uri: str) -> list[types.CodeLens]:
+def _lenses_for(step: PlanStep, line: int, uri: str, busy: bool = False) -> list[types.CodeLens]:
+    """The state lens (it shows the plan) and the step's actions: a step left "running" by a run that is over
+    (cancelled, the server restarted) can be retried; while a run is working here, only skipped."""
     where = types.Range(
         start=types.Position(line=line, character=0), end=types.Position(line=line, character=0)
     )
@@ -105,6 +107,7 @@ def _lenses_for(step: PlanStep, line: int, uri: str) -> list[types.CodeLens]:
             ),
         )
         for title, action in ACTIONS.get(step.status, [])
+        if not (busy and step.status == "running" and action == "retry")
     ]
     return [state, *actions]
 

@@ -90,8 +90,61 @@ local function refresh_lenses(bufnr)
   end
 end
 
+--- Every source's diagnostics on lines first..last (0-based) of a buffer, as LSP Diagnostics.
+local function diagnostics_on(bufnr, first, last)
+  local found = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    local lsp = type(d.user_data) == "table" and d.user_data.lsp or nil
+    if d.lnum <= last and (d.end_lnum or d.lnum) >= first then
+      table.insert(found, lsp or {
+        range = {
+          start = { line = d.lnum, character = d.col or 0 },
+          ["end"] = { line = d.end_lnum or d.lnum, character = d.end_col or d.col or 0 },
+        },
+        message = d.message,
+        severity = d.severity,
+        source = d.source,
+        code = d.code,
+      })
+    end
+  end
+  return found
+end
+
+--- Neovim 0.11 sends a server only its own diagnostics in a code-action request, and SmallCode publishes
+--- none: add every source's diagnostics on the requested lines, so "fix this" actions can be offered.
+local function add_diagnostics_to_code_actions(client)
+  if client.smallcode_diagnostics_hooked then
+    return
+  end
+  client.smallcode_diagnostics_hooked = true
+  local original = client.request
+  local function widen(method, params, bufnr)
+    if method ~= "textDocument/codeAction" or type(params) ~= "table" or type(params.context) ~= "table" then
+      return
+    end
+    if params.context.diagnostics and #params.context.diagnostics > 0 then
+      return
+    end
+    local buf = (bufnr and bufnr ~= 0) and bufnr or vim.uri_to_bufnr(params.textDocument.uri)
+    params.context.diagnostics = diagnostics_on(buf, params.range.start.line, params.range["end"].line)
+  end
+  if has("0.11") then
+    client.request = function(self, method, params, handler, bufnr)
+      widen(method, params, bufnr)
+      return original(self, method, params, handler, bufnr)
+    end
+  else
+    client.request = function(method, params, handler, bufnr)
+      widen(method, params, bufnr)
+      return original(method, params, handler, bufnr)
+    end
+  end
+end
+
 local function on_attach(client, bufnr)
   local caps = client.server_capabilities or {}
+  add_diagnostics_to_code_actions(client)
   if M.config.codelens and caps.codeLensProvider then
     local group = vim.api.nvim_create_augroup("smallcode_codelens_" .. bufnr, { clear = true })
     vim.api.nvim_create_autocmd({ "BufEnter", "InsertLeave", "BufWritePost" }, {
@@ -259,7 +312,7 @@ function M.command(name, words)
       end
     elseif arg == nil and name == "sessions" and type(data.sessions) == "table" then
       if pick("sessions", data.sessions, function(s)
-        return string.format("%s  %s msgs  %s", s.id, s.messages or "?", s.task or "")
+        return render.one_line(string.format("%s  %s msgs  %s", s.id, s.messages or "?", s.task or ""), 100)
       end, function(s)
         return { action = "resume", id = s.id }
       end, "Resume a session") then
@@ -333,9 +386,23 @@ local function ask_from_server(command, ctx)
   run_ask(arg, bufnr)
 end
 
+--- A lens command whose answer is shown: a plan step's run/retry/skip, and the step's state lens (the plan).
+local function show_from_server(name, title)
+  return function(command, ctx)
+    local bufnr = ctx.bufnr or vim.api.nvim_get_current_buf()
+    M.execute(name, (command.arguments or {})[1], function(reply)
+      local ran = type(reply.data) == "table" and reply.data.edits ~= nil -- a run: its answer and edits
+      float.show("SmallCode: " .. title, ran and render.ask(reply) or render.command(reply))
+      refresh_lenses(bufnr)
+    end, bufnr)
+  end
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
   vim.lsp.commands["smallcode.ask"] = ask_from_server
+  vim.lsp.commands["smallcode.planStep"] = show_from_server("planStep", "step")
+  vim.lsp.commands["smallcode.plan"] = show_from_server("plan", "plan")
   vim.api.nvim_create_user_command("SmallCode", user_command, {
     nargs = "*",
     range = true,

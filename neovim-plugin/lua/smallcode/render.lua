@@ -5,6 +5,20 @@ local function split(text)
   return vim.split(text or "", "\n", { plain = true, trimempty = false })
 end
 
+--- `text` on one line (newlines and runs of blanks become one space), cut at a word with "…" to fit `width`
+--- display cells.
+function M.one_line(text, width)
+  local flat = vim.trim((tostring(text or ""):gsub("%s+", " ")))
+  if vim.fn.strdisplaywidth(flat) <= width then
+    return flat
+  end
+  local cut = vim.fn.strcharpart(flat, 0, width - 1)
+  if vim.fn.strcharpart(flat, width - 1, 1) ~= " " then
+    cut = cut:match("^(.*%S)%s") or cut -- back to the last whole word
+  end
+  return vim.trim(cut) .. "…"
+end
+
 --- Lines for smallcode.ask: the model's answer, then each proposed edit and what became of it.
 function M.ask(reply)
   local lines = split(reply.text ~= "" and reply.text or "done")
