@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import agent_core
 from agent_core import SmallCode
 from agent_core.cli.main import main
@@ -49,7 +51,7 @@ def pytest_in_subprocess(test: Path, pythonpath: Path | None = None) -> subproce
         env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
-        cwd=test.parent, env=env, capture_output=True, text=True, timeout=300,
+        cwd=test.parent, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
 
 
@@ -65,6 +67,7 @@ def test_trace_keeps_the_starting_files_and_the_end(tmp_path: Path) -> None:
     assert end["settings"]["model"] == "qwen2.5-coder-7b-instruct" and "api_key" not in end["settings"]
 
 
+@pytest.mark.timeout(1200)  # two pytest processes, each replaying a run with its checks
 def test_a_trace_becomes_a_test_that_passes_then_fails_after_a_change_to_the_loop(
     tmp_path: Path, capsys: object
 ) -> None:
