@@ -22,6 +22,7 @@ from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
+from agent_core.patch.example_code import guard_example_code
 from agent_core.patch.partial import splice_partial
 from agent_core.patch.whole import parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
@@ -38,6 +39,7 @@ from agent_core.tools.routing import (
     schemas_for,
 )
 from agent_core.verify import Verdict, Verifier, is_test_file
+from agent_core.verify.testfiles import covering_tests
 from agent_core.workspace import WorkspaceError
 
 MAX_FORMAT_ERRORS = 3
@@ -228,6 +230,7 @@ class AgentLoop:
             if blocks_output is not None:
                 changed = blocks_output.created + blocks_output.edited
                 if not changed and self.refresh is not None:  # e.g. the file sent back unchanged
+                    self.temperature.edit_failed()
                     self._no_progress(state)
                     await self._tell(history, blocks_output.text)
                     return
@@ -301,7 +304,8 @@ class AgentLoop:
         """Adaptive temperature and the patch spiral: two failed patches on one file → rewrite it whole."""
         path = str(call.arguments.get("path", ""))
         if output.ok:
-            self.temperature.edit_succeeded()
+            if self.verifier is None:  # with checks, an edit succeeds when its tests say so (_check_turn)
+                self.temperature.edit_succeeded()
             if call.name == "write_file":
                 self.spiral.record_write(path)
             else:
@@ -374,7 +378,8 @@ class AgentLoop:
 
     async def _complete_partial(self, rel: str, content: str) -> tuple[str, str]:
         """A Python block that redefines some of a file's functions but drops others is spliced into the
-        file rather than replacing it (small models write only what they changed). Returns (content, note)."""
+        file rather than replacing it (small models write only what they changed), and example code it adds at
+        the end of a module the tests import goes under a main guard. Returns (content, note)."""
         if not rel.endswith(".py"):
             return content, ""
         path = self.ctx.root / rel
@@ -384,11 +389,25 @@ class AgentLoop:
             original = await self.ctx.workspace.read_text(path)
         except (WorkspaceError, OSError):
             return content, ""
+        notes = []
         spliced = splice_partial(original, content)
-        if spliced is None:
-            return content, ""
-        given = ", ".join(spliced.replaced + spliced.added)
-        return spliced.text, f"(Your block had only {given}: spliced into {rel}, the rest of the file kept.)"
+        if spliced is not None:
+            given = ", ".join(spliced.replaced + spliced.added)
+            content = spliced.text
+            notes.append(f"(Your block had only {given}: spliced into {rel}, the rest of the file kept.)")
+        if self._imported_by_tests(rel):
+            content, moved = guard_example_code(original, content)
+            if moved:
+                notes.append(
+                    f"(The example code you added at the end of {rel} now runs only as a script, under "
+                    '`if __name__ == "__main__":`, so importing it in the tests runs nothing.)'
+                )
+        return content, " ".join(notes)
+
+    def _imported_by_tests(self, rel: str) -> bool:
+        """Whether tests that existed before the run exercise this file (it is a module, not a script)."""
+        tests = list(self.verifier.original_tests) if self.verifier is not None else []
+        return bool(tests) and bool(covering_tests(self.ctx.root, [rel], tests))
 
     def _files_in_play(self, result: RunResult) -> set[str]:
         """Workspace-relative files this run may edit without naming a tool: named in the task (existing or
@@ -440,6 +459,7 @@ class AgentLoop:
             history.append({"role": "user", "content": NOTHING_TO_TEST})
             return
         if verdict.ok:
+            self.temperature.edit_succeeded()
             if self.end_when_green:  # the failing tests the task is about pass now: verified, no extra turn
                 raise _RunOver(f"{_finished_summary(result)} {verdict.summary().capitalize()}.", success=True)
             history.append({"role": "user", "content": CHECKS_PASS.format(summary=verdict.summary())})
@@ -466,8 +486,14 @@ class AgentLoop:
                 )
                 await self._tell(history, worse)
                 return
-        self.temperature.edit_failed()  # an edit whose tests fail is a failed edit: the next try samples hotter
-        if best is None or verdict.passed > best.passed or best.status != "failed":
+        improved = best is not None and (verdict.passed > best.passed or best.status != "failed")
+        if improved:  # the next try builds on it at the base temperature
+            self.temperature.edit_succeeded()
+        else:
+            # The next try samples hotter (0.3, then 0.6). A write that went through used to reset this, so
+            # retries stayed at 0.3 and the 1.5B model resent the same file word for word.
+            self.temperature.edit_failed()
+        if best is None or improved:
             state.stale_tries = 0
         else:
             self._no_progress(state)

@@ -44,6 +44,8 @@ class TestRun:
     """One condensed entry per failing test: its id and the lines that say why."""
     passing_ids: set[str] = field(default_factory=set)
     """Ids of the tests that passed, where the runner names them (pytest): to see what an edit broke."""
+    collection_errors: int = 0
+    """Test files that could not even be imported (pytest's "collection failure"): their tests never ran."""
 
     @property
     def ran(self) -> int:
@@ -61,6 +63,8 @@ class TestRun:
         if not self.failures:
             return _tail(self.output_tail, limit)
         head = f"{self.failed} failing, {self.passed} passing (`{self.command}`):"
+        if self.collection_errors:
+            head = f"The tests could not import the code: {self.collection_errors} test file(s) failed on import (`{self.command}`):"
         out, used = [head], len(head)
         for i, entry in enumerate(self.failures):
             if used + len(entry) + 1 > limit and i > 0:
@@ -177,7 +181,11 @@ async def _run_pytest(root: Path, command: str, timeout: float) -> TestRun:
         run = _read_junit(command, report, tail) if report.is_file() else None
     if run is None:  # no report: usage error or a crash before collection
         return TestRun(command, "error", failed=1, output_tail=tail, failures=[_tail(result.output, 600)])
-    if run.ran == 0:
+    if run.collection_errors:
+        # An import that breaks (e.g. example code at module level that raises) hides every test of the file:
+        # the run broke, whatever the counts say, so an edit that causes it is worse than failing tests.
+        run.status = "error"
+    elif run.ran == 0:
         run.status = "no_tests"
     elif run.failed or result.exit_code != 0:
         run.status = "failed"
@@ -196,6 +204,9 @@ def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
         skipped = any(c.tag == "skipped" for c in case)
         if problem is not None:
             run.failed += 1
+            run.collection_errors += int(
+                problem.tag == "error" and problem.get("message") == "collection failure"
+            )
             run.failures.append(_condense_case(case, problem))
         elif not skipped:
             run.passed += 1

@@ -287,3 +287,56 @@ async def test_progress_resets_the_count_and_zero_turns_it_off(
     async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified
+
+
+STATS_TEST = "from stats import mean\n\n\ndef test_mean():\n    assert mean([1, 3]) == 2\n\n\ndef test_one():\n    assert mean([5]) == 5\n"
+
+
+async def test_example_code_appended_to_a_tested_module_runs_only_as_a_script(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    raise NotImplementedError\n")
+    (tmp_path / "test_stats.py").write_text(STATS_TEST)
+    demo = "stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\n# Example usage:\nprint(mean([]))\n```"
+    small_server.extend([{"content": demo}])
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Implement mean in stats.py.")
+    # At module level, print(mean([])) raised ZeroDivisionError on import: no test could even be collected.
+    assert result.success and result.verified and result.checks is not None and result.checks.passed == 2
+    assert (
+        (tmp_path / "stats.py")
+        .read_text()
+        .endswith('if __name__ == "__main__":\n    # Example usage:\n    print(mean([]))\n')
+    )
+
+
+async def test_an_edit_that_breaks_importing_the_module_is_undone(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs) + 1\n\n\nTABLE = {}\n")
+    (tmp_path / "test_stats.py").write_text(STATS_TEST)
+    breaks = "stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nTABLE = {}[0]\n```"
+    fixed = "stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nTABLE = {}\n```"
+    small_server.extend([{"content": breaks}, {"content": fixed}])
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix mean in stats.py.")
+    second = small_server.requests[1]["messages"][-1]["content"]
+    assert "made things worse" in second and "TABLE = {}[0]" not in second  # undone: the file as it was
+    assert result.success and result.verified
+
+
+async def test_tries_without_progress_sample_hotter_and_progress_cools_down(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    three_functions(tmp_path)
+    sideways = calc("a - b", "a + b", "a + 0")  # nothing fixed: no progress, not worse
+    one = calc("a + b", "a + b", "a")  # add fixed
+    two = calc("a + b", "a - b", "a")  # sub fixed too
+    small_server.extend(
+        [sideways, calc("a - b", "a + b", "a + 1 - 1"), one, two, calc("a + b", "a - b", "2 * a")]
+    )
+    async with agent_for(small_server, tmp_path, temperature=0.0, stall_tries=0, max_turns=6) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success
+    # A write that went through used to reset the schedule: every retry stayed at 0.3.
+    assert [b["temperature"] for b in small_server.requests] == [0.0, 0.3, 0.6, 0.0, 0.0]
