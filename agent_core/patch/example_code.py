@@ -21,7 +21,7 @@ def guard_example_code(original: str, new: str) -> tuple[str, int]:
     try:
         new_tree = ast.parse(new)
         old_tree = ast.parse(original)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # deeply nested text too
         return new, 0
     known = {ast.dump(stmt) for stmt in old_tree.body}
     lines = new.splitlines(keepends=True)
@@ -68,7 +68,7 @@ def _ends_with_guard(text: str) -> bool:
     """Whether the module's last top-level statement is a main guard (new lines can join it)."""
     try:
         body = ast.parse(text).body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     if not body or not isinstance(body[-1], ast.If):
         return False
