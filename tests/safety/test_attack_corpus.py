@@ -90,11 +90,16 @@ ATTACKS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture
-def shell_guard(layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Settings that keep the shell in bubblewrap; without it, a tripwire in place of the shell that lets
-    only the harmless commands in `harmless` run."""
-    if sandbox.probe(layout["ws"]).available:
+@pytest.fixture(params=["bubblewrap", "no sandbox"])
+def shell_guard(
+    request: pytest.FixtureRequest, layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """Every attack runs twice, as users run SmallCode: with the shell in bubblewrap (skipped where it cannot
+    run), and without a sandbox (macOS, containers), where only the policy stands; there a tripwire replaces
+    the shell and lets only the harmless commands in `harmless` run."""
+    if request.param == "bubblewrap":
+        if not sandbox.probe(layout["ws"]).available:
+            pytest.skip("bubblewrap cannot run here")
         return {"shell_sandbox": "on", "sandboxed": True, "harmless": set()}
     guard: dict[str, Any] = {"shell_sandbox": "off", "sandboxed": False, "harmless": {"true"}}
     real_run = ShellSession.run
