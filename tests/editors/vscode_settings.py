@@ -62,6 +62,8 @@ def _json_type(annotation: Any) -> tuple[str | list[str], list[str] | None]:
         if len(members) != 1 or not isinstance(inner, str):
             raise TypeError(f"unsupported annotation {annotation!r}")
         return [inner, "null"], enum
+    if origin is list and get_args(annotation) == (str,):
+        return "array", None
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
     if annotation in names:
         return names[annotation], None
@@ -70,7 +72,9 @@ def _json_type(annotation: Any) -> tuple[str | list[str], list[str] | None]:
 
 def _schema(field: FieldInfo, description: str) -> dict[str, Any]:
     kind, enum = _json_type(field.annotation)
-    schema: dict[str, Any] = {"type": kind, "default": field.default}
+    schema: dict[str, Any] = {"type": kind, "default": field.get_default(call_default_factory=True)}
+    if kind == "array":
+        schema["items"] = {"type": "string"}
     if enum:
         schema["enum"] = enum
     for meta in field.metadata:
