@@ -34,6 +34,7 @@ from typing import Any
 
 from agent_core.bench import runner
 from agent_core.bench.report import BenchReport
+from agent_core.bench.tasks import restore_tests
 from agent_core.config import ConfigError, Settings
 from agent_core.llm.types import ModelError
 
@@ -130,17 +131,7 @@ def check_env(root: Path) -> dict[str, str]:
 
 def judge(task: CheckedTask, root: Path, timeout: float = CHECK_TIMEOUT) -> Judgement:
     """Restore the task's tests, run its check in `root`: passed when it exits 0 (and prints what it should)."""
-    changed = []
-    for rel in task.tests:
-        path = root / rel
-        try:
-            same = path.read_text(encoding="utf-8") == task.files[rel]
-        except (OSError, UnicodeDecodeError):
-            same = False
-        if not same:
-            changed.append(rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(task.files[rel], encoding="utf-8")
+    changed = restore_tests(task, root)
     args = [sys.executable if a == "{python}" else a for a in task.check]
     try:
         done = subprocess.run(

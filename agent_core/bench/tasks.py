@@ -27,9 +27,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_core.bench.runner import CHECK_TIMEOUT, run_command
+
+if TYPE_CHECKING:
+    from agent_core.bench.checked import CheckedTask
 
 KINDS = ("bug", "feature", "multi")
 TEST_PATTERNS = ("test_*.py", "*_test.py")
@@ -133,7 +136,7 @@ class Verdict:
         return condense(self.output)
 
 
-def restore_tests(task: Task, root: Path) -> list[str]:
+def restore_tests(task: Task | CheckedTask, root: Path) -> list[str]:
     """Put the task's test files back as they were; the ones that had changed or gone."""
     changed = []
     for rel in task.tests:
