@@ -23,7 +23,7 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.patch.example_code import guard_example_code
-from agent_core.patch.partial import splice_partial
+from agent_core.patch.partial import drops_everything, splice_partial
 from agent_core.patch.whole import parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.result import Checks, RunResult, ToolCallRecord, Usage
@@ -350,13 +350,17 @@ class AgentLoop:
             if not is_test_file(k) and not (self.ctx.protected is not None and self.ctx.protected(k))
         ]
         default = editable[0] if len(editable) == 1 else None
-        blocks = parse_whole_files(content, known, default)
+        blocks = parse_whole_files(content, known, default, await self._current_texts(known))
         if not blocks:
             return None
         outputs = []
         for block in blocks:
-            content, note = await self._complete_partial(block.path, block.content)
-            call = ToolCall(name="write_file", arguments={"path": block.path, "content": content})
+            completed, note = await self._complete_partial(block.path, block.content)
+            if completed is None:  # a snippet, not the file: nothing is written
+                outputs.append(ToolOutput(ok=False, text=note))
+                self.temperature.edit_failed()
+                continue
+            call = ToolCall(name="write_file", arguments={"path": block.path, "content": completed})
             advice = state.early_stop.observe_call(call.name, call.arguments)
             if isinstance(advice, StopReason):  # the same file sent again and again
                 raise _RunOver(
@@ -376,10 +380,22 @@ class AgentLoop:
             edited=[p for o in outputs for p in o.edited],
         )
 
-    async def _complete_partial(self, rel: str, content: str) -> tuple[str, str]:
+    async def _current_texts(self, paths: set[str]) -> dict[str, str]:
+        """The present text of the files in play that exist (to tell a restated file from an edit)."""
+        texts = {}
+        for rel in paths:
+            try:
+                if await self.ctx.workspace.exists(self.ctx.root / rel):
+                    texts[rel] = await self.ctx.workspace.read_text(self.ctx.root / rel)
+            except (WorkspaceError, OSError, UnicodeDecodeError):
+                continue
+        return texts
+
+    async def _complete_partial(self, rel: str, content: str) -> tuple[str | None, str]:
         """A Python block that redefines some of a file's functions but drops others is spliced into the
         file rather than replacing it (small models write only what they changed), and example code it adds at
-        the end of a module the tests import goes under a main guard. Returns (content, note)."""
+        the end of a module the tests import goes under a main guard. Returns (content, note); content None
+        when the block is a snippet that would delete every definition of the file (note says so)."""
         if not rel.endswith(".py"):
             return content, ""
         path = self.ctx.root / rel
@@ -389,6 +405,13 @@ class AgentLoop:
             original = await self.ctx.workspace.read_text(path)
         except (WorkspaceError, OSError):
             return content, ""
+        if drops_everything(original, content):
+            lines = len(content.splitlines())
+            return None, (
+                f"Not written: your {lines}-line block for {rel} has no function or class, so as the whole file "
+                f"it would delete everything {rel} defines. Write {rel} alone on a line, then the complete new "
+                f"{rel} in one fenced code block, with your change made in it."
+            )
         notes = []
         spliced = splice_partial(original, content)
         if spliced is not None:

@@ -4,12 +4,15 @@ Asked for a complete file, a small model often writes only the function it chang
 drops the rest of the module (the 1.5B model on the bench: `covered_length` vanished, every test failed on
 the import). For Python, when the block parses, redefines top-level functions or classes of the file and
 leaves others out, each definition it gives replaces the file's own (decorators included), new definitions
-are added at the end and new imports after the file's imports; everything else in the file is kept.
+are added at the end and new imports after the file's imports; everything else in the file is kept. A block
+of methods without their class (`def emit(self, …)`, often still indented) replaces those methods inside
+the class; new methods join the file's one class.
 """
 
 from __future__ import annotations
 
 import ast
+import textwrap
 from dataclasses import dataclass
 
 from agent_core.patch.lines import BOM
@@ -31,16 +34,20 @@ def splice_partial(original: str, block: str) -> Spliced | None:
         spliced = splice_partial(original.removeprefix(BOM), block.removeprefix(BOM))
         return None if spliced is None else Spliced(BOM + spliced.text, spliced.replaced, spliced.added)
     try:
-        old_tree, new_tree = ast.parse(original), ast.parse(block)
+        old_tree = ast.parse(original)
+        block = _dedented(block)
+        new_tree = ast.parse(block)
     except (SyntaxError, ValueError):
         return None
     old_defs = {n.name: n for n in old_tree.body if isinstance(n, _DEFS)}
     new_defs = [n for n in new_tree.body if isinstance(n, _DEFS)]
     names = {n.name for n in new_defs}
-    if not old_defs or not new_defs or set(old_defs) <= names or not (names & set(old_defs)):
-        return None
     old_lines = original.splitlines(keepends=True)
     new_lines = block.splitlines(keepends=True)
+    if old_defs and new_defs and not (names & set(old_defs)):
+        return _splice_methods(old_tree, new_tree, old_lines, new_lines, original)
+    if not old_defs or not new_defs or set(old_defs) <= names:
+        return None
     replaced: list[str] = []
     added: list[str] = []
     # Replace from the bottom up so earlier line numbers stay valid.
@@ -57,6 +64,76 @@ def splice_partial(original: str, block: str) -> Spliced | None:
         if old_lines and not old_lines[-1].endswith("\n"):
             old_lines[-1] += "\n"
         old_lines += tail
+    _add_imports(old_tree, new_tree, old_lines, new_lines, original)
+    return Spliced("".join(old_lines), sorted(replaced), added)
+
+
+def drops_everything(original: str, block: str) -> bool:
+    """Whether a Python "whole file" would delete every function and class of the file and define none: a
+    snippet (an import line, a changed statement), not the file."""
+    try:
+        old_tree, new_tree = ast.parse(original), ast.parse(_dedented(block))
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, _DEFS) for n in old_tree.body) and not any(
+        isinstance(n, _DEFS) for n in ast.walk(new_tree)
+    )
+
+
+def _dedented(block: str) -> str:
+    """A method copied out of its class keeps its indentation; as a block of its own it is dedented."""
+    return textwrap.dedent(block) if block[:1] in (" ", "\t") else block
+
+
+def _splice_methods(
+    old_tree: ast.Module, new_tree: ast.Module, old_lines: list[str], new_lines: list[str], original: str
+) -> Spliced | None:
+    """A block of methods without their class (`def emit(self, …)`): each replaces the method of that name
+    in the file's one class that has it, at that class's indentation. None unless every function in the
+    block is such a method."""
+    classes = [n for n in old_tree.body if isinstance(n, ast.ClassDef)]
+    methods: dict[str, ast.AST | None] = {}
+    for cls in classes:
+        for item in cls.body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods[item.name] = None if item.name in methods else item  # ambiguous when two have it
+    given = [n for n in new_tree.body if isinstance(n, _DEFS)]
+    if not given or not all(_is_method(n) for n in given):
+        return None
+    replacing = [n for n in given if methods.get(n.name) is not None]
+    adding = [n for n in given if n.name not in methods]
+    if not replacing or (adding and len(classes) != 1) or len(replacing) + len(adding) != len(given):
+        return None
+    indent = " " * (classes[0].body[0].col_offset if classes else 4)
+    if adding:  # new methods go at the end of the one class, before anything below it
+        end = _end(classes[0])
+        added = [line for n in adding for line in ["\n", *_indented(_source(new_lines, n), indent)]]
+        old_lines[end:end] = added
+    for node in sorted(replacing, key=lambda n: -_start(methods[n.name])):  # type: ignore[arg-type]
+        target = methods[node.name]
+        assert target is not None
+        pad = " " * target.col_offset  # type: ignore[attr-defined]
+        old_lines[_start(target) - 1 : _end(target)] = _indented(_source(new_lines, node), pad)
+    _add_imports(old_tree, new_tree, old_lines, new_lines, original)
+    return Spliced("".join(old_lines), sorted(n.name for n in replacing), [n.name for n in adding])
+
+
+def _is_method(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and bool(node.args.args)
+        and node.args.args[0].arg in ("self", "cls")
+    )
+
+
+def _indented(lines: list[str], pad: str) -> list[str]:
+    return [pad + line if line.strip() else line for line in lines]
+
+
+def _add_imports(
+    old_tree: ast.Module, new_tree: ast.Module, old_lines: list[str], new_lines: list[str], original: str
+) -> None:
+    """The block's imports the file lacks go after the file's own imports (or its docstring)."""
     imports = _new_imports(old_tree, new_tree, new_lines, original)
     if imports:
         at = max(
@@ -66,7 +143,6 @@ def splice_partial(original: str, block: str) -> Spliced | None:
         if at == 0 and old_tree.body and _is_docstring(old_tree.body[0]):
             at = old_tree.body[0].end_lineno or 0
         old_lines[at:at] = imports
-    return Spliced("".join(old_lines), sorted(replaced), added)
 
 
 def _start(node: ast.AST) -> int:

@@ -8,6 +8,7 @@ names), so a code sample in an explanation does not overwrite anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent_core.patch.blocks import _clean_path
@@ -30,13 +31,20 @@ _LANG_SUFFIXES = {
 }  # fmt: skip
 
 
-def parse_whole_files(text: str, known: set[str], default: str | None = None) -> list[WholeFile]:
+def parse_whole_files(
+    text: str, known: set[str], default: str | None = None, current: Mapping[str, str] | None = None
+) -> list[WholeFile]:
     """The whole-file blocks in `text` whose path is in `known` (workspace-relative POSIX paths).
 
+    A block's path is the line just before it, its fence's info string or first line, or else the one known
+    file the sentence introducing it names ("… at the top of `store/errors.py`:").
     `default`: the one file in play; a block with no path whose language fits it (```python for a .py file,
-    or no language) is taken as that file — small models often drop the path line."""
+    or no language) may be that file — small models often drop the path line. When several such blocks
+    come, the file is the first that is not a copy of its current text (`current`: path → text) and not a
+    test or usage example of it (a module never imports itself)."""
     lines = text.splitlines()
     found: list[WholeFile] = []
+    pathless: list[WholeFile] = []
     i = 0
     while i < len(lines):
         opened = _OPEN.match(lines[i])
@@ -49,14 +57,55 @@ def parse_whole_files(text: str, known: set[str], default: str | None = None) ->
         if end is None:  # an unclosed fence is a cut-off reply: never write half a file
             break
         body = lines[i + 1 : end]
-        if body and (head := _clean_path(body[0])) and head in known and path is None:
+        if body and (head := _clean_path(body[0])) and head in known and path not in known:
             path, body = head, body[1:]  # the path as the fence's first line, e.g. "# calc.py"
-        if path is None and default is not None and _fits(opened.group(2), default):
-            path = default
-        if path in known and body and len(body) <= MAX_WHOLE_LINES and not _is_call(body):
+        if path not in known:
+            path = _named_in_prose(lines, i, known)
+        usable = bool(body) and len(body) <= MAX_WHOLE_LINES and not _is_call(body)
+        if usable and path in known:
             found.append(WholeFile(path, "\n".join(body) + "\n"))
+        elif usable and path is None and default is not None and _fits(opened.group(2), default):
+            pathless.append(WholeFile(default, "\n".join(body) + "\n"))
         i = end + 1
+    if default is not None and not any(f.path == default for f in found):
+        chosen = _pick_default(pathless, default, (current or {}).get(default))
+        if chosen is not None:
+            found.append(chosen)
+    if current and len(found) > 1:  # a file restated as it is ("the tests, unchanged:") is not an edit
+        found = [f for f in found if f.content.strip() != current.get(f.path, "\0").strip()] or found
     return _last_per_path(found)
+
+
+_WORD_PATH = re.compile(r"[\w./-]+")
+
+
+def _named_in_prose(lines: list[str], fence_at: int, known: set[str]) -> str | None:
+    """The one known file named in the sentence just before a fence (the last one, if it names several)."""
+    for back in (1, 2):
+        j = fence_at - back
+        if j < 0 or _OPEN.match(lines[j]):
+            return None
+        if lines[j].strip():
+            named = [w for w in _WORD_PATH.findall(lines[j]) if w.strip("./") in known]
+            return named[-1].strip("./") if named else None
+    return None
+
+
+def _pick_default(blocks: list[WholeFile], path: str, now: str | None) -> WholeFile | None:
+    """Of the pathless blocks, the one meant as the file: not the file as it already is (an "original
+    code" block before the changed one), not a test or example that imports the module."""
+    module = path.rsplit("/", 1)[-1].removesuffix(".py")
+    imports_itself = re.compile(
+        rf"^\s*(?:from\s+[\w.]*\b{re.escape(module)}\s+import|import\s+[\w.]*\b{re.escape(module)}\b)", re.M
+    )
+    tests = re.compile(r"^\s*(?:def test_\w*\(|class \w*\(\s*unittest\.TestCase\)|import pytest\b)", re.M)
+    candidates = [
+        b for b in blocks
+        if not (path.endswith(".py") and (imports_itself.search(b.content) or tests.search(b.content)))
+    ]  # fmt: skip
+    changed = [b for b in candidates if now is None or b.content.strip() != now.strip()]
+    pool = changed or candidates
+    return pool[0] if pool else None
 
 
 def _fits(lang: str, path: str) -> bool:

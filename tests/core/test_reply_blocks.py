@@ -1,0 +1,157 @@
+"""Which fenced block of a small model's reply is which file: the traces of the 1.5B model on the task bench.
+
+Each case is a reply shape seen there that wrote the wrong thing: the test file written over the module it
+tests, the unchanged original written back, a snippet written as a whole file, a method without its class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_core import SmallCode
+from agent_core.patch.partial import drops_everything, splice_partial
+from agent_core.patch.whole import parse_whole_files
+from tests.support.scripted_server import ScriptedModelServer
+
+SMALL = "qwen2.5-coder-1.5b"
+MODULE = 'UNITS = ["B", "KiB"]\n\n\ndef size(n):\n    return f"{n} B"\n'
+FIXED = (
+    'UNITS = ["B", "KiB"]\n\n\ndef size(n):\n    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"\n'
+)
+TESTS = 'import pytest\n\nfrom sizes import size\n\n\ndef test_kib():\n    assert size(1024) == "1.0 KiB"\n'
+
+
+def fence(text: str) -> str:
+    return f"```python\n{text}```"
+
+
+def test_the_module_not_its_tests_when_the_reply_repeats_the_tests_after_it() -> None:
+    reply = f"Here is the fix:\n\n{fence(FIXED)}\n\nNow let's verify the tests pass:\n\n{fence(TESTS)}\n"
+    blocks = parse_whole_files(reply, {"sizes.py"}, "sizes.py", {"sizes.py": MODULE})
+    assert [(b.path, b.content) for b in blocks] == [("sizes.py", FIXED)]
+
+
+def test_a_test_block_alone_is_never_taken_as_the_module() -> None:
+    assert parse_whole_files(fence(TESTS), {"sizes.py"}, "sizes.py", {"sizes.py": MODULE}) == []
+
+
+def test_the_changed_version_not_the_original_shown_first() -> None:
+    reply = f"Original:\n\n{fence(MODULE)}\n\nModified:\n\n{fence(FIXED)}"
+    blocks = parse_whole_files(reply, {"sizes.py"}, "sizes.py", {"sizes.py": MODULE})
+    assert [b.content for b in blocks] == [FIXED]
+
+
+def test_a_restated_test_file_named_in_prose_is_not_an_edit() -> None:
+    known = {"sizes.py", "test_sizes.py"}
+    reply = f"sizes.py\n{fence(FIXED)}\n\nThe tests in test_sizes.py now pass:\n\n{fence(TESTS)}"
+    blocks = parse_whole_files(reply, known, "sizes.py", {"sizes.py": MODULE, "test_sizes.py": TESTS})
+    assert [b.path for b in blocks] == ["sizes.py"]
+
+
+def test_the_file_named_in_the_sentence_before_a_block() -> None:
+    known = {"store/errors.py", "store/inventory.py"}
+    reply = "Add the class at the end of `store/errors.py`:\n\n```python\nclass OutOfStockError(Exception):\n    pass\n```"
+    assert [b.path for b in parse_whole_files(reply, known)] == ["store/errors.py"]
+    several = "In store/inventory.py the error comes from store/errors.py:\n\n```python\nx = 1\n```"
+    assert [b.path for b in parse_whole_files(several, known)] == ["store/errors.py"]  # the last one named
+    unknown = "In notes.md:\n\n```python\nx = 1\n```"
+    assert parse_whole_files(unknown, known) == []
+
+
+CLASS = (
+    '"""Events."""\n\nfrom collections import defaultdict\n\n\nclass Emitter:\n'
+    "    def __init__(self):\n        self._handlers = defaultdict(list)\n\n"
+    "    def on(self, event, handler):\n        self._handlers[event].append(handler)\n\n"
+    "    def emit(self, event):\n        for handler in self._handlers[event]:\n            handler()\n\n\n"
+    "def make():\n    return Emitter()\n"
+)
+
+
+def test_methods_without_their_class_are_spliced_into_it() -> None:
+    block = (
+        "def emit(self, event):\n    for handler in list(self._handlers[event]):\n        handler()\n"
+        "    return len(self._handlers[event])\n\n\n"
+        "def off(self, event, handler):\n    self._handlers[event].remove(handler)\n"
+    )
+    spliced = splice_partial(CLASS, block)
+    assert spliced is not None and spliced.replaced == ["emit"] and spliced.added == ["off"]
+    namespace: dict[str, object] = {}
+    exec(compile(spliced.text, "events.py", "exec"), namespace)
+    emitter = namespace["make"]()  # type: ignore[operator]
+    calls: list[int] = []
+    emitter.on("x", lambda: calls.append(1))
+    assert emitter.emit("x") == 1 and calls == [1]
+    emitter.off("x", emitter._handlers["x"][0])
+    assert emitter.emit("x") == 0
+    assert spliced.text.startswith(CLASS.split("    def emit")[0])  # everything before emit kept
+    assert spliced.text.endswith("def make():\n    return Emitter()\n")
+
+
+def test_an_indented_method_copied_out_of_its_class_is_spliced_too() -> None:
+    spliced = splice_partial(CLASS, "    def emit(self, event):\n        return 0\n")
+    assert spliced is not None and "    def emit(self, event):\n        return 0\n" in spliced.text
+    assert "def on(self, event, handler)" in spliced.text
+
+
+def test_a_snippet_without_definitions_is_told_apart_from_a_file() -> None:
+    assert drops_everything(CLASS, "from store.inventory import OutOfStockError\n")
+    assert not drops_everything(CLASS, CLASS)
+    assert not drops_everything("X = 1\n", "X = 2\n")  # a file of constants may be rewritten whole
+
+
+@pytest.fixture
+def small_server() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer(models=[SMALL]) as server:
+        yield server
+
+
+async def test_a_reply_that_repeats_the_tests_edits_the_module_and_verifies(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "sizes.py").write_text(MODULE)
+    (tmp_path / "test_sizes.py").write_text(TESTS)
+    reply = f"Use KiB from 1024 on.\n\n{fence(FIXED)}\n\nThe tests:\n\n{fence(TESTS)}\n"
+    small_server.extend([{"content": reply}])
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+        result = await agent.run("Fix size in sizes.py; the tests in test_sizes.py must pass.")
+    assert (tmp_path / "sizes.py").read_text() == FIXED
+    assert (tmp_path / "test_sizes.py").read_text() == TESTS
+    assert result.success and result.verified and len(small_server.requests) == 1
+
+
+async def test_a_snippet_for_one_of_two_files_is_not_written_and_the_model_is_told(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "__init__.py").write_text("")
+    errors = '"""Errors."""\n\n\nclass StoreError(Exception):\n    pass\n'
+    (store / "errors.py").write_text(errors)
+    (store / "inventory.py").write_text(
+        "from store.errors import StoreError\n\n\ndef remove(n):\n    return n\n"
+    )
+    (tmp_path / "test_store.py").write_text(
+        "from store.errors import OutOfStockError, StoreError\n\n\n"
+        "def test_error():\n    assert issubclass(OutOfStockError, StoreError)\n"
+    )
+    whole = errors + "\n\nclass OutOfStockError(StoreError):\n    pass\n"
+    small_server.extend(
+        [
+            {
+                "content": "Add this at the top of `store/errors.py`:\n\n```python\nfrom store import OutOfStockError\n```"
+            },
+            {"content": f"store/errors.py\n```python\n{whole}```"},
+        ]
+    )
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+        result = await agent.run(
+            "Add OutOfStockError to store/errors.py, a subclass of StoreError, for store/inventory.py. "
+            "The tests in test_store.py must pass."
+        )
+    assert (store / "errors.py").read_text() == whole
+    second = small_server.requests[1]["messages"]
+    assert any("Not written" in str(m["content"]) and "store/errors.py" in str(m["content"]) for m in second)
+    assert result.success and result.verified
