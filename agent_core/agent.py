@@ -45,6 +45,9 @@ PLAN_TOOLS = frozenset({"plan", "todo"})
 """Offered only when a task needs a plan (or one is in progress)."""
 SMALL_TIER_TOOLS = ("read_file", "write_file", "patch", "bash")
 """What a model of 4B or fewer is offered: fewer tools, fewer wrong choices (files are edited whole in fences)."""
+MAX_HINTED_FILES = 3
+"""A small model told the shape of its edit (and restarted fresh after a failed try) on up to this many
+named source files; beyond that the task is left to its own tool calls."""
 
 
 class SmallCode:
@@ -411,7 +414,7 @@ class SmallCode:
         return message, baseline
 
     def _refresher(self, task: str, budget: ContextBudget) -> Callable[[str], Awaitable[str]] | None:
-        """For a small model on one file: after a failed try the conversation restarts from a fresh opening
+        """For a small model on a few named files: after a failed try the conversation restarts from a fresh opening
         (the file as it is now, the failures now, the task), so the model cannot copy its last answer — at
         low temperature the 1.5B model resent its previous, failing file word for word (bench tasks)."""
         if not self._edit_hint() or not asks_for_change(task):
@@ -424,15 +427,24 @@ class SmallCode:
         return refresh
 
     def _edit_hint(self) -> str:
-        """For a small model working on one file: the shape of its next edit, repeated with each failure
-        (the 1.5B model answered "the tests now pass" three times when only told that they fail)."""
+        """For a small model working on a few named files: the shape of its next edit, repeated with each
+        failure (the 1.5B model answered "the tests now pass" three times when only told that they fail; on a
+        two-file task it answered in prose turn after turn, the conversation growing)."""
         sources = [p for p in self._shown if not is_test_file(p.name)]
-        if not self.small_tier() or len(sources) != 1:
+        if not self.small_tier() or not 1 <= len(sources) <= MAX_HINTED_FILES:
             return ""
-        rel = sources[0].relative_to(self.root).as_posix()
+        rels = [p.relative_to(self.root).as_posix() for p in sources]
+        if len(rels) == 1:
+            rel = rels[0]
+            return (
+                f"First say in one or two sentences what must change in {rel} and why. Then write the line {rel} "
+                f"and the complete new {rel} in one fenced code block, with the change made."
+            )
+        names = ", ".join(rels[:-1]) + " and " + rels[-1]
         return (
-            f"First say in one or two sentences what must change in {rel} and why. Then write the line {rel} and "
-            f"the complete new {rel} in one fenced code block, with the change made."
+            f"First say in one or two sentences what must change in {names} and why. Then, for each file you "
+            "change, write its path alone on a line and the complete new file in one fenced code block, with "
+            "the change made."
         )
 
     def _retry(self, result: RunResult, start: int, trace: TraceWriter) -> bool:

@@ -155,3 +155,44 @@ async def test_a_snippet_for_one_of_two_files_is_not_written_and_the_model_is_to
     second = small_server.requests[1]["messages"]
     assert any("Not written" in str(m["content"]) and "store/errors.py" in str(m["content"]) for m in second)
     assert result.success and result.verified
+
+
+async def test_a_two_file_task_restarts_fresh_after_a_prose_answer_and_asks_for_each_file(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "__init__.py").write_text("")
+    errors = '"""Errors."""\n\n\nclass StoreError(Exception):\n    pass\n'
+    (store / "errors.py").write_text(errors)
+    inventory = "from store.errors import StoreError\n\n\ndef remove(stock, n):\n    return stock - n\n"
+    (store / "inventory.py").write_text(inventory)
+    (tmp_path / "test_store.py").write_text(
+        "import pytest\n\nfrom store.errors import OutOfStockError, StoreError\nfrom store.inventory import remove\n\n\n"
+        "def test_refused():\n    with pytest.raises(OutOfStockError):\n        remove(1, 2)\n"
+    )
+    new_errors = errors + "\n\nclass OutOfStockError(StoreError):\n    pass\n"
+    new_inventory = (
+        "from store.errors import OutOfStockError, StoreError\n\n\n"
+        "def remove(stock, n):\n    if n > stock:\n        raise OutOfStockError(n)\n    return stock - n\n"
+    )
+    small_server.extend(
+        [
+            {"content": "The tests now pass."},
+            {
+                "content": f"store/errors.py\n```python\n{new_errors}```\n\nstore/inventory.py\n```python\n{new_inventory}```"
+            },
+        ]
+    )
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+        result = await agent.run(
+            "Make remove in store/inventory.py raise OutOfStockError, a new subclass of StoreError in "
+            "store/errors.py, when n is more than the stock. The tests in test_store.py must pass."
+        )
+    first, second = (r["messages"] for r in small_server.requests)
+    assert "for each file you change" in first[-1]["content"]
+    assert len(second) == len(first)  # a fresh opening, not a conversation growing with "not done yet"
+    assert "A previous try did not pass" in second[-1]["content"]
+    assert (store / "errors.py").read_text() == new_errors
+    assert (store / "inventory.py").read_text() == new_inventory
+    assert result.success and result.verified
