@@ -32,7 +32,8 @@ class LspOptions(BaseModel):
     """In "auto" mode, have the editor save a buffer the agent changed when it held no unsaved changes of the
     user (so the model's shell sees the edit); the server itself never writes it, and "preview" never saves."""
     completion: bool = True
-    """Offer completions from the local model (inline completion where the client supports it)."""
+    """Offer completions from the model server at `baseUrl` (inline completion where the client supports it);
+    not with the embedded model yet."""
     completion_debounce_ms: int = Field(default=300, ge=0, le=5000)
     """Wait this long after the last keystroke before asking the model for a completion."""
     completion_max_tokens: int = Field(default=64, ge=1, le=1024)

@@ -32,6 +32,13 @@ CLIENT_PREFIXES = ("smallcode.server.", "smallcode.trace.")
 """The extension's own settings (how to start the server), never sent to it."""
 _SHARED = ("model", "base_url", "api_key")
 """Settings fields the server takes as its own options (LspOptions), not as agent options."""
+EXTENSION_NOTES: dict[str, dict[str, str]] = {
+    "smallcode.apiKey": {
+        "markdownDeprecationMessage": "Use **SmallCode: Set API Key**: VS Code keeps the key in its secret storage "
+        "and passes it to the server; a key set here is moved there and cleared from the settings.",
+    },
+}
+"""What the extension does differently with a server option (added to its schema)."""
 
 
 def field_docs(model: type[BaseModel]) -> dict[str, str]:
@@ -101,6 +108,8 @@ def server_properties() -> dict[str, dict[str, Any]]:
     for name, field in Settings.model_fields.items():
         if name not in _SHARED:
             props[f"smallcode.{to_camel(name)}"] = _schema(field, agent_docs.get(name, ""))
+    for key, notes in EXTENSION_NOTES.items():
+        props[key] = props[key] | notes
     return props
 
 

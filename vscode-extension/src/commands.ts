@@ -1,9 +1,11 @@
-// The command palette: "SmallCode: Ask…", one entry per slash command, the diff preview, cancel, restart.
+// The command palette: "SmallCode: Ask…", one entry per slash command, the diff preview, the answer, the API
+// key, cancel, restart.
 import * as vscode from 'vscode';
 import { ProposedEdit } from './diff';
-import { CommandReply, modelRows, PickRow, sessionRows, traceRows } from './render';
+import { answerMarkdown, CommandReply, modelRows, PickRow, sessionRows, traceRows } from './render';
 import { AskArgs, SmallCodeServer } from './server';
-import { DiffDocuments, Panel, showEditDiff } from './views';
+import { shortNotice } from './transcript';
+import { AnswerDocument, DiffDocuments, Panel, showEditDiff } from './views';
 
 /** Slash commands answered in the SmallCode panel (the others get a quick pick or a message). */
 const PANEL = new Set(['budget', 'tokens', 'stats', 'trace', 'plan', 'memory', 'profile', 'help']);
@@ -11,11 +13,14 @@ const PANEL = new Set(['budget', 'tokens', 'stats', 'trace', 'plan', 'memory', '
 export class Commands {
   /** The last answer of each command (the self-test reads them). */
   readonly last = new Map<string, CommandReply>();
+  /** The last run's notification (the self-test reads it). */
+  lastNotice = '';
 
   constructor(
     private readonly server: SmallCodeServer,
     private readonly panel: Panel,
     private readonly docs: DiffDocuments,
+    readonly answer: AnswerDocument,
   ) {}
 
   register(context: vscode.ExtensionContext, slashCommands: string[]): void {
@@ -23,6 +28,10 @@ export class Commands {
     add('smallcode.askInput', (arg?: { prompt?: string }) => this.askFromEditor(arg?.prompt));
     for (const name of slashCommands) add(`smallcode.palette.${name}`, () => this.slash(name));
     add('smallcode.showDiff', () => this.showDiff());
+    add('smallcode.showAnswer', () => this.answer.show());
+    add('smallcode.setApiKey', async (key?: string) => {
+      if (await this.server.apiKey.prompt(typeof key === 'string' ? key : undefined)) await this.server.pushSettings();
+    });
     add('smallcode.cancelRun', async () => this.report('cancel', await this.server.execute('cancel')));
     add('smallcode.restartServer', () => this.server.restart());
     add('smallcode.showLogs', () => this.server.log.show(true));
@@ -63,17 +72,28 @@ export class Commands {
     return this.runAsk(args, (ask) => this.server.execute('ask', ask));
   }
 
+  /**
+   * One run: progress in a notification with Cancel (the server's progress, see progress.ts), the model's text
+   * in the SmallCode: Model channel, then a one-line notification that opens the whole answer.
+   */
   private async runAsk(args: AskArgs, run: (args: AskArgs) => Promise<unknown>): Promise<CommandReply> {
-    const reply = (await this.server.running(() => run(args))) as CommandReply;
+    this.server.transcript.begin(args.prompt || (args.diagnostics?.length ? 'fix the diagnostic' : 'ask'));
+    const answer = await this.server.running(() => run(args));
+    const reply: CommandReply = answer && typeof answer === 'object' && 'data' in answer
+      ? (answer as CommandReply)
+      : { ok: false, text: '', error: 'no answer from the server (SmallCode: Show Logs)', data: {} };
     this.last.set('ask', reply);
-    const edits = (Array.isArray(reply?.data?.edits) ? reply.data.edits : []) as ProposedEdit[];
-    const text = (reply?.text ?? '').split('\n')[0].slice(0, 300) || 'done';
-    const actions = edits.length ? ['Show Changes'] : [];
+    this.answer.put(answerMarkdown(args.prompt, reply));
+    const edits = (Array.isArray(reply.data?.edits) ? reply.data.edits : []) as ProposedEdit[];
+    const actions = ['Open Answer', ...(edits.length ? ['Show Changes'] : [])];
     // ok=false: busy, failed, cancelled or crashed; the error says why
-    const shown = reply?.ok === false
-      ? vscode.window.showWarningMessage(`SmallCode: ${(reply.error || text).split('\n')[0].slice(0, 300)}`, ...actions)
-      : vscode.window.showInformationMessage(`SmallCode: ${text}`, ...actions);
+    const failed = reply.ok === false;
+    this.lastNotice = `SmallCode: ${shortNotice((failed ? reply.error : reply.text) || reply.text) || (failed ? 'the run failed' : 'done')}`;
+    const shown = failed
+      ? vscode.window.showWarningMessage(this.lastNotice, ...actions)
+      : vscode.window.showInformationMessage(this.lastNotice, ...actions);
     void shown.then((choice) => {
+      if (choice === 'Open Answer') void this.answer.show();
       if (choice === 'Show Changes') void this.showDiff();
     });
     return reply;
@@ -120,13 +140,14 @@ export class Commands {
     const done = await this.server.execute(name, arg(value));
     this.last.set(name, done);
     this.report(name, done);
-    await this.server.refreshStatus();
+    if (name === 'model' && done.ok !== false && typeof done.data.model === 'string') await this.server.modelSwitched(done.data.model);
+    else await this.server.refreshStatus();
     return done;
   }
 
   private report(name: string, reply: CommandReply): void {
     if (reply.ok === false) void this.server.showWarning(`SmallCode: ${reply.error || reply.text}`);
-    else void vscode.window.showInformationMessage(`SmallCode ${name}: ${reply.text.split('\n')[0].slice(0, 300)}`);
+    else void vscode.window.showInformationMessage(`SmallCode ${name}: ${shortNotice(reply.text, 300)}`);
   }
 
   /** "SmallCode: Show Proposed Changes": the edits of the last (or running) task in the diff editor. */

@@ -204,3 +204,14 @@ export function statusText(state: StatusState): { text: string; detail: string }
   const run = state.error ? 'error' : state.running ? 'running' : 'idle';
   return { text: `${state.running ? '$(loading~spin)' : '$(hubot)'} ${model}`, detail: `${budget} · ${run}` };
 }
+
+/** A run's whole answer as Markdown (the answer document): the task, the model's text, the edits. */
+export function answerMarkdown(prompt: string | undefined, reply: CommandReply): string {
+  const title = (prompt ?? '').split('\n')[0].trim() || 'SmallCode';
+  const parts = [`# ${title}`];
+  if (reply.ok === false) parts.push(`**Not done:** ${reply.error || 'the run failed'}`);
+  if (reply.text && reply.text !== reply.error) parts.push(reply.text);
+  const edits = (Array.isArray(reply.data?.edits) ? reply.data.edits : []) as { path?: string; status?: string }[];
+  if (edits.length) parts.push(`## Changes\n\n${edits.map((e) => `- \`${e.path}\` — ${e.status}`).join('\n')}`);
+  return `${parts.join('\n\n')}\n`;
+}

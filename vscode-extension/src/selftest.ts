@@ -7,7 +7,8 @@ import { Commands } from './commands';
 import { SmallCodeServer } from './server';
 import { Panel } from './views';
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30000): Promise<T> {
+// generous: on a loaded machine the server alone may take a minute to start
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 120000): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const value = await probe();
@@ -17,12 +18,24 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function selfTest(resultPath: string, server: SmallCodeServer, commands: Commands, panel: Panel): Promise<void> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function selfTest(
+  resultPath: string,
+  server: SmallCodeServer,
+  commands: Commands,
+  panel: Panel,
+  context: vscode.ExtensionContext,
+): Promise<void> {
   const result: Record<string, unknown> = { steps: [] as string[] };
   const step = (name: string) => (result.steps as string[]).push(name);
   try {
     await until('the server', () => server.client?.state === State.Running);
     step('server running');
+    // the plain apiKey setting was moved to secret storage before the server started
+    const inspected = vscode.workspace.getConfiguration('smallcode').inspect<string>('apiKey');
+    result.apiKeySettingAfterStart = inspected?.globalValue ?? inspected?.workspaceValue ?? null;
+    result.apiKeySecret = (await context.secrets.get('smallcode.apiKey')) ?? null;
     const folder = vscode.workspace.workspaceFolders![0].uri;
     const target = vscode.Uri.joinPath(folder, process.env.SMALLCODE_SELFTEST_FILE ?? 'calc.py');
     const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
@@ -38,7 +51,25 @@ export async function selfTest(resultPath: string, server: SmallCodeServer, comm
     // saved by the extension when the server asked (smallcode/saveDocuments): the agent's shell saw it
     result.dirtyAfterAsk = editor.document.isDirty;
     result.diskAfterAsk = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
+    result.askNotice = commands.lastNotice;
+    result.askProgress = JSON.parse(JSON.stringify(server.progress.shown));
+    result.transcript = server.transcript.written;
+    // "Open Answer" on the notification: the whole answer as a document
+    await vscode.commands.executeCommand('smallcode.showAnswer');
+    const answerEditor = await until('the answer document', () => {
+      const active = vscode.window.activeTextEditor;
+      return active?.document.uri.scheme === 'smallcode-answer' ? active : undefined;
+    });
+    result.answerDocument = answerEditor.document.getText();
+    result.answerLanguage = answerEditor.document.languageId;
     step('asked');
+
+    // "SmallCode: Set API Key" (the key given as the password box would return it): the server gets it live
+    if (process.env.SMALLCODE_SELFTEST_API_KEY) {
+      await vscode.commands.executeCommand('smallcode.setApiKey', process.env.SMALLCODE_SELFTEST_API_KEY);
+      result.apiKeySecretAfterSet = (await context.secrets.get('smallcode.apiKey')) ?? null;
+      step('api key set');
+    }
 
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', target);
     result.lenses = (lenses ?? []).map((l) => l.command?.title ?? '');
@@ -51,6 +82,21 @@ export async function selfTest(resultPath: string, server: SmallCodeServer, comm
     await vscode.window.showTextDocument(editor.document, editor.viewColumn); // back to the code, panel beside
     result.status = server.statusSnapshot();
     step('budget');
+
+    // "SmallCode: Model": the quick pick lists the server's models; the user picks the last one
+    if (process.env.SMALLCODE_SELFTEST_SWITCH_MODEL) {
+      const switching = vscode.commands.executeCommand('smallcode.palette.model');
+      await until('the model switch', async () => {
+        await vscode.commands.executeCommand('quickInput.last');
+        await vscode.commands.executeCommand('quickInput.accept');
+        await sleep(300);
+        return commands.last.get('model')?.text.startsWith('model switched') || undefined;
+      });
+      await switching;
+      result.modelReply = commands.last.get('model')?.text;
+      result.statusAfterSwitch = server.statusSnapshot();
+      step('model switched');
+    }
 
     // preview mode (a live settings change): the edit waits in VS Code's refactor preview; the diff editor
     // shows it before it is accepted
@@ -82,7 +128,26 @@ export async function selfTest(resultPath: string, server: SmallCodeServer, comm
       result.previewReply = ((await second) as { text?: string } | undefined)?.text;
       result.textAfterPreview = editor.document.getText();
       result.diskAfterPreview = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
+      result.statusAfterPreview = server.statusSnapshot();
       step('preview discarded');
+    }
+
+    // a run the user cancels with the progress notification's Cancel button (the test clicks it in the page)
+    if (process.env.SMALLCODE_SELFTEST_CANCEL_PROMPT) {
+      await vscode.window.showTextDocument(editor.document, editor.viewColumn); // the code, not the diff
+      const before = server.progress.shown.length;
+      const running = vscode.commands.executeCommand<{ ok?: boolean; text?: string; error?: string }>('smallcode.askInput', {
+        prompt: process.env.SMALLCODE_SELFTEST_CANCEL_PROMPT,
+      });
+      const shown = await until('the progress notification', () => server.progress.shown[before]);
+      fs.writeFileSync(`${resultPath}.cancel-ready`, JSON.stringify(shown));
+      step('waiting for Cancel');
+      const reply = await running;
+      result.cancelReply = reply;
+      result.cancelProgress = JSON.parse(JSON.stringify(shown));
+      result.cancelNotice = commands.lastNotice;
+      result.statusAfterCancel = server.statusSnapshot();
+      step('cancelled');
     }
     result.ok = true;
   } catch (error) {

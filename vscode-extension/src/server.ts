@@ -1,5 +1,6 @@
 // The language server's lifecycle: start with the right Python, restart on launch-setting changes, push
-// other setting changes live, status item, logs, and smallcode.* requests.
+// other setting changes live, status item, logs, progress notifications, the model's transcript, and
+// smallcode.* requests.
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -11,11 +12,15 @@ import {
   ShowMessageNotification,
   MessageType,
   State,
+  WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
+import { ProgressNotifications } from './progress';
 import { activePython } from './python';
 import { CommandReply, isReply, StatusState, statusText } from './render';
 import { saveDocuments } from './save';
-import { explicitOptions, LaunchSettings, serverLaunch, serverOptions } from './settings';
+import { ApiKey } from './secrets';
+import { agentOptionsKey, explicitOptions, LaunchSettings, serverLaunch, serverOptions } from './settings';
+import { Transcript } from './transcript';
 
 export const SECTION = 'smallcode';
 export const SAVE_DOCUMENTS = 'smallcode/saveDocuments';
@@ -41,32 +46,49 @@ export class SmallCodeServer implements vscode.Disposable {
   readonly log: vscode.OutputChannel;
   readonly answers: vscode.OutputChannel;
   readonly status: vscode.LanguageStatusItem;
+  /** The model's streamed text in the answers channel, tool-call markup as "▶ tool(args)" lines. */
+  readonly transcript: Transcript;
+  /** Cancellable server progress as notifications. */
+  readonly progress: ProgressNotifications;
   private state: StatusState = { running: false };
+  /** The model picked with "SmallCode: Model" (the server keeps it until it rebuilds its agent). */
+  private switchedModel: string | undefined;
+  /** agentOptionsKey of the options the server has now. */
+  private agentOptions = '';
   private readonly disposables: vscode.Disposable[] = [];
   /** Hook for the ask flow (prompting, showing the answer) when a lens or code action runs smallcode.ask. */
   onAsk: ((args: AskArgs, run: (args: AskArgs) => Promise<unknown>) => Promise<unknown>) | undefined;
 
-  constructor() {
+  constructor(readonly apiKey: ApiKey) {
     this.log = vscode.window.createOutputChannel('SmallCode');
     this.answers = vscode.window.createOutputChannel('SmallCode: Model');
+    this.transcript = new Transcript((text) => this.answers.append(text));
+    this.progress = new ProgressNotifications((token) => {
+      void this.client?.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+    });
     this.status = vscode.languages.createLanguageStatusItem('smallcode.status', [{ scheme: 'file' }, { scheme: 'untitled' }]);
     this.status.name = 'SmallCode';
     this.status.command = { title: 'Budget', command: 'smallcode.palette.budget' };
     this.renderStatus();
-    this.disposables.push(this.log, this.answers, this.status);
+    this.disposables.push(this.log, this.answers, this.status, this.progress);
   }
 
   private config(): vscode.WorkspaceConfiguration {
     return vscode.workspace.getConfiguration(SECTION);
   }
 
-  /** The server options the user set in the `smallcode` settings (defaults are the server's own). */
+  /**
+   * The server options the user set in the `smallcode` settings (defaults are the server's own), and the API
+   * key from secret storage (a plain `smallcode.apiKey` only while it could not be moved there).
+   */
   options(): Record<string, unknown> {
     const config = this.config();
     const keys = Object.keys(serverOptions(JSON.parse(JSON.stringify(config)) as Record<string, unknown>));
     // null defaults are dropped by serverOptions: list them too, a user may have set them
     const declared = Object.keys(this.declared).map((k) => k.slice(SECTION.length + 1));
-    return explicitOptions([...new Set([...keys, ...declared])], (key) => config.inspect(key));
+    const options = explicitOptions([...new Set([...keys, ...declared])], (key) => config.inspect(key));
+    if (this.apiKey.value) options.apiKey = this.apiKey.value;
+    return options;
   }
 
   /** The settings package.json contributes. */
@@ -92,6 +114,8 @@ export class SmallCodeServer implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: this.options(),
       middleware: {
+        // cancellable progress becomes a notification with Cancel (the status bar has none)
+        handleWorkDoneProgress: (token, params, next) => this.progress.handle(token, params, () => next(token, params)),
         workspace: {
           // the server pulls the `smallcode` section: give it only its own options
           configuration: async (params, token, next) => {
@@ -111,6 +135,8 @@ export class SmallCodeServer implements vscode.Disposable {
     };
     const client = new LanguageClient('smallcode', 'SmallCode', server, clientOptions);
     this.client = client;
+    this.switchedModel = undefined; // a new process starts with the configured model
+    this.agentOptions = agentOptionsKey(clientOptions.initializationOptions as Record<string, unknown>);
     client.onDidChangeState((event) => {
       this.state.error = event.newState === State.Stopped ? 'stopped' : undefined;
       this.renderStatus();
@@ -134,10 +160,9 @@ export class SmallCodeServer implements vscode.Disposable {
     });
     // the server's applied edits are saved, so the agent's tests and shell see them (smallcode.saveAfterEdit)
     client.onRequest(SAVE_DOCUMENTS, (params: unknown) => saveDocuments(params, findDocument));
-    client.onNotification('smallcode/stream', (params: { text?: string; done?: boolean }) => {
-      if (params.text) this.answers.append(params.text);
-      if (params.done) this.answers.appendLine('');
-    });
+    client.onNotification('smallcode/stream', (params: { runId?: string; text?: string; done?: boolean }) =>
+      this.transcript.stream(params),
+    );
     await this.refreshStatus();
   }
 
@@ -157,9 +182,20 @@ export class SmallCodeServer implements vscode.Disposable {
   /** Settings that need no new process: sent to the running server (it rebuilds its agent, keeping the chat). */
   async pushSettings(): Promise<void> {
     if (this.client?.state === State.Running) {
-      await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: this.options() } });
+      const options = this.options();
+      await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: options } });
+      // the server rebuilds its agent when these change, with the configured model
+      const key = agentOptionsKey(options);
+      if (key !== this.agentOptions) this.switchedModel = undefined;
+      this.agentOptions = key;
       await this.refreshStatus();
     }
+  }
+
+  /** The server switched its model (smallcode.model's reply): the status shows it from now on. */
+  async modelSwitched(model: string): Promise<void> {
+    this.switchedModel = model;
+    await this.refreshStatus();
   }
 
   /** Run `smallcode.<name>` on the server; a failure becomes {ok: false} with a message. */
@@ -192,7 +228,7 @@ export class SmallCodeServer implements vscode.Disposable {
 
   async refreshStatus(): Promise<void> {
     const options = this.options();
-    this.state.model = typeof options.model === 'string' ? options.model : undefined;
+    this.state.model = this.switchedModel ?? (typeof options.model === 'string' ? options.model : undefined);
     this.state.baseUrl = typeof options.baseUrl === 'string' ? options.baseUrl : undefined;
     if (this.client?.state === State.Running && !this.state.running) {
       const budget = await this.execute('budget');

@@ -85,3 +85,27 @@ export function explicitOptions(
   }
   return serverOptions(set);
 }
+
+/** The server's own options: changing them leaves its agent as it is (lsp_server.settings.LspOptions). */
+export const SERVER_OWN_OPTIONS = ['applyMode', 'saveAfterEdit', 'completion', 'completionDebounceMs', 'completionMaxTokens'];
+
+/**
+ * What the server builds its agent from: when this changes, the server rebuilds the agent with the configured
+ * model, so a model switched with "SmallCode: Model" is forgotten (the status item must follow).
+ */
+export function agentOptionsKey(options: Record<string, unknown>): string {
+  const entries = Object.entries(options)
+    .filter(([key]) => !SERVER_OWN_OPTIONS.includes(key))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(entries);
+}
+
+/** Where a plain `smallcode.apiKey` setting is set (to move it to secret storage), most specific first. */
+export function plainKeyScopes(found: Inspected | undefined): { scope: 'folder' | 'workspace' | 'user'; value: string }[] {
+  const scopes: { scope: 'folder' | 'workspace' | 'user'; value: unknown }[] = [
+    { scope: 'folder', value: found?.workspaceFolderValue },
+    { scope: 'workspace', value: found?.workspaceValue },
+    { scope: 'user', value: found?.globalValue },
+  ];
+  return scopes.filter((s): s is { scope: 'folder' | 'workspace' | 'user'; value: string } => typeof s.value === 'string' && s.value.trim() !== '');
+}

@@ -27,6 +27,34 @@ export class Panel implements vscode.Disposable {
   }
 }
 
+export const ANSWER_SCHEME = 'smallcode-answer';
+
+/** The last run's whole answer, a read-only Markdown document ("Open Answer" on the run's notification). */
+export class AnswerDocument implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  readonly uri = vscode.Uri.from({ scheme: ANSWER_SCHEME, path: '/SmallCode Answer.md' });
+  private text = '';
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  provideTextDocumentContent(): string {
+    return this.text;
+  }
+
+  put(markdown: string): void {
+    this.text = markdown;
+    this.changed.fire(this.uri);
+  }
+
+  async show(): Promise<vscode.TextEditor> {
+    const doc = await vscode.workspace.openTextDocument(this.uri);
+    return vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
 export const DIFF_SCHEME = 'smallcode-diff';
 
 /** Read-only documents holding each side of a proposed edit. */

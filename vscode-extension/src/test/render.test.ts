@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { budgetHtml, escapeHtml, jsonToHtml, modelRows, pageHtml, sessionRows, statusText, traceHtml, traceRows } from '../render';
+import { answerMarkdown, budgetHtml, escapeHtml, jsonToHtml, modelRows, pageHtml, sessionRows, statusText, traceHtml, traceRows } from '../render';
 
 test('escapeHtml escapes markup', () => {
   assert.equal(escapeHtml('<a href="x">&</a>'), '&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;');
@@ -58,4 +58,14 @@ test('statusText shows the model, the budget and the run state', () => {
   });
   assert.match(statusText({ running: true }).detail, /running/);
   assert.equal(statusText({ running: false }).text, '$(hubot) embedded model');
+});
+
+test('answerMarkdown keeps the whole answer (no cut), the failure and the edits', () => {
+  const long = 'A '.repeat(400) + '\nsecond line';
+  const md = answerMarkdown('fix the bug\nmore', { ok: true, text: long, data: { edits: [{ path: 'calc.py', status: 'applied' }] } });
+  assert.ok(md.startsWith('# fix the bug\n\n'));
+  assert.ok(md.includes(long));
+  assert.match(md, /## Changes\n\n- `calc.py` — applied/);
+  const failed = answerMarkdown(undefined, { ok: false, text: 'cancelled', error: 'cancelled', data: {} });
+  assert.equal(failed, '# SmallCode\n\n**Not done:** cancelled\n');
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { explicitOptions, needsRestart, serverLaunch, serverOptions } from '../settings';
+import { agentOptionsKey, explicitOptions, needsRestart, plainKeyScopes, serverLaunch, serverOptions } from '../settings';
 
 test('serverOptions drops the extension\'s own settings, unset values and methods', () => {
   const section = {
@@ -44,4 +44,20 @@ test('serverLaunch: the command setting, then the Python setting, then the Pytho
 test('only launch settings need a restart', () => {
   assert.equal(needsRestart((s) => s === 'smallcode.server'), true);
   assert.equal(needsRestart((s) => s === 'smallcode.model'), false);
+});
+
+test('agentOptionsKey changes with what the agent is built from, not with the server\'s own options', () => {
+  const base = agentOptionsKey({ model: 'a', maxTurns: 5, applyMode: 'auto' });
+  assert.equal(agentOptionsKey({ maxTurns: 5, model: 'a', applyMode: 'preview', completion: false }), base);
+  assert.notEqual(agentOptionsKey({ model: 'a', maxTurns: 5, apiKey: 'k' }), base);
+  assert.notEqual(agentOptionsKey({ model: 'b', maxTurns: 5 }), base);
+});
+
+test('plainKeyScopes lists the scopes holding a key, most specific first', () => {
+  assert.deepEqual(plainKeyScopes({ globalValue: 'u', workspaceFolderValue: 'f' }), [
+    { scope: 'folder', value: 'f' },
+    { scope: 'user', value: 'u' },
+  ]);
+  assert.deepEqual(plainKeyScopes({ globalValue: ' ', workspaceValue: null }), []);
+  assert.deepEqual(plainKeyScopes(undefined), []);
 });
