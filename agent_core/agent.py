@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from agent_core.cognition import Cognition
 from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
 from agent_core.context.task_files import new_files_named, task_files_context
@@ -27,6 +28,7 @@ from agent_core.observe.events import Callback, EventBus
 from agent_core.observe.files import FileRecorder, final_files, start_snapshot
 from agent_core.observe.trace import TraceWriter
 from agent_core.planning import Plan, PlanStore, ProjectInfo, detect_project, needs_plan, step_validator
+from agent_core.planning.draft import draft_plan
 from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
 from agent_core.safety.checkpointing import CheckpointingWorkspace
@@ -34,6 +36,7 @@ from agent_core.safety.endpoints import EndpointError, check_url
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
+from agent_core.tools.scaffold import scaffold_tools
 from agent_core.verify import Verdict, Verifier, asks_for_change, is_test_file
 from agent_core.workspace import FileWorkspace, Workspace
 
@@ -81,6 +84,7 @@ class SmallCode:
         )
         self.tools = ToolRegistry(
             default_tools()
+            + scaffold_tools()
             + ([] if settings.plan_disable else plan_tools())
             + (web_tools() if settings.web_browse else [])
         )
@@ -105,6 +109,14 @@ class SmallCode:
         self.runs: list[RunResult] = []
         self.last_trace: TraceWriter | None = None
         self.context_window: int = settings.context or DEFAULT_WINDOW
+        self.cognition = Cognition(
+            self.root,
+            lambda: self.settings,
+            connect=self._connect,
+            trace=lambda: self.last_trace,
+            counter=self.counter,
+        )
+        """Declared prompts (agent_core/cognition) on this agent's model connection, in its run's trace."""
         self._client: ChatClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._embedded: Any = None
@@ -239,6 +251,7 @@ class SmallCode:
             self._client = None
         await self.ctx.aclose()
         await self.mcp.aclose()
+        await self.cognition.aclose()
         if self._embedded is not None:
             await self._embedded.stop()
             self._embedded = None
@@ -381,6 +394,10 @@ class SmallCode:
         """The first message of a run: the task, the files it names as they are now, and (when tests cover
         them) how those tests fail — what a small model would otherwise spend its first turns finding out.
         `failures`: the failures to show instead of running the tests first (a refreshed opening)."""
+        store = self.plan_store()
+        if failures is None and self.settings.plan_draft and store.plan is None and self._planning(task):
+            project = self.project.prompt_lines() if self.project is not None else ""
+            await draft_plan(self.cognition, store, task, project)
         message = self._task_message(task)
         files = await task_files_context(
             self.root,
@@ -494,6 +511,11 @@ class SmallCode:
             return task
         if self.small_tier() and not self.settings.plan:
             return task
+        if self.settings.plan_draft and self.ctx.plan is not None and self.ctx.plan.plan is not None:
+            return (
+                f"{task}\n\nThis task has several steps; its plan is shown to you each turn. Do the current step, "
+                'then mark it done with the todo tool (todo {"step": 1, "status": "done"}); call plan to revise it.'
+            )
         return (
             f"{task}\n\nThis task has several steps. First call the plan tool with a short list of atomic steps "
             '(plan {"steps": ["...", "..."]}), then do them one at a time and mark each done with the todo tool '

@@ -50,12 +50,12 @@ COMMANDS: dict[str, str] = {
     "plugin": "plugins, their tools, commands and hooks; `plugin install PATH|PACKAGE` (pip, after you confirm)",
     "eval": "prompt evaluations: tool choice, parse rate and repairs per model and profile, on the recorded "
     "replies and this project's traces; `eval recorded`, `eval traces`",
+    "cognition": "the declared prompts: tier, cache, budget; their calls, cache hits, failures and tokens spent",
     "quit": "leave the session (terminal only)",
 }
 
-NOT_YET: dict[str, str] = {
-    "cognition": "the cognition layer",
-}
+NOT_YET: dict[str, str] = {}
+"""Commands named in the interface but not available yet (none now)."""
 
 Handler = Callable[[SmallCode, list[str], dict[str, Any]], Awaitable[CommandResult]]
 
@@ -389,6 +389,13 @@ async def _eval(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Comm
     return CommandResult(data={**result, "saved_to": str(path)}, text=f"{table(result)}\nsaved to {path}")
 
 
+async def _cognition(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
+    from agent_core.cognition.report import cognition_report
+
+    data, text = await asyncio.to_thread(cognition_report, agent.root, agent.cognition)
+    return CommandResult(data=data, text=text)
+
+
 _HANDLERS: dict[str, Handler] = {
     "help": _help,
     "clear": _clear,
@@ -404,6 +411,7 @@ _HANDLERS: dict[str, Handler] = {
     "undo": _undo,
     "diff": _diff,
     "eval": _eval,
+    "cognition": _cognition,
     "mcp": _extension(slash.mcp),
     "skill": _extension(slash.skill),
     "plugin": _extension(slash.plugin),

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     """Small models on llama.cpp servers: a grammar (the request's `grammar`) keeps every fence closed and
     ends a one-file reply at the close of its block. `auto`: when the server is a llama.cpp server (it has
     llama.cpp's tokenize endpoint); `on`: always send it; `off`: never."""
+    cognition_constrain: Literal["auto", "json_schema", "json_object", "off"] = "auto"
+    """Declared prompts (agent_core/cognition): how their answers are held to the output's JSON schema.
+    `auto`: `response_format` json_object with the schema on llama.cpp servers (llama.cpp makes a grammar of
+    it), OpenAI's json_schema elsewhere; a server that refuses it is asked again without; `off`: validation and
+    repair only."""
+    plan_draft: bool = False
+    """Multi-step tasks (models over 4B, or SMALLCODE_PLAN): the agent drafts the TODO plan itself with its
+    declared planning prompt (one schema-constrained request) instead of asking the model to call the plan
+    tool; if the draft fails, the model is asked as before."""
     stall_tries: int = Field(default=3, ge=0, le=50)
     """Small models, which get a fresh try after each failed check: stop after this many tries in a row that
     did not get more tests passing (0: no limit). The best version so far stays in place."""

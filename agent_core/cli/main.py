@@ -7,8 +7,9 @@ import importlib
 import logging
 import sys
 
-# Each subcommand lives in its own module exposing `register(subparsers)`, which sets `func(args) -> int`.
-SUBCOMMANDS = ["run", "parse_tools", "detect", "bench", "models", "trace", "eval", "acp"]  # cmd_<name>.py
+# Each subcommand lives in its own module (cmd_<name>.py) exposing `register(subparsers)`, which sets
+# `func(args) -> int`.
+SUBCOMMANDS = ["run", "parse_tools", "detect", "bench", "models", "trace", "eval", "scaffold", "acp"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

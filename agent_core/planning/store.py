@@ -4,7 +4,7 @@ One per agent, attached to the ToolContext (`ctx.plan`) so the plan/todo tools c
 `store.plan` each turn (which picks up the user's edits to plan.md), calls `record_edits` with the files a
 tool call touched, and maps `on_event(name, payload)` onto its event bus:
 
-- plan_created {path, task, steps, source: "model" | "user", revised}
+- plan_created {path, task, steps, source: "model" | "agent" | "user", revised}
 - step_started {path, step}
 - step_done {path, step, check?}
 - step_failed {path, step, output?, final}   (final=False: an attempt failed and the step stays current)
@@ -124,8 +124,9 @@ class PlanStore:
 
     # --- changes ---
 
-    def create(self, specs: Specs, task: str = "") -> Plan:
-        """Create the plan, or revise the existing one (steps it repeats keep their progress)."""
+    def create(self, specs: Specs, task: str = "", source: str = "model") -> Plan:
+        """Create the plan, or revise the existing one (steps it repeats keep their progress). `source`: who
+        made it, for the plan_created event ("model", or "agent" for a plan the agent drafted itself)."""
         current = self.plan
         revised = current is not None and bool(current.steps)
         task = task or self.task
@@ -136,7 +137,7 @@ class PlanStore:
             raise ValueError("the plan has no steps")
         self._plan = plan
         self._save()
-        self._emit("plan_created", self._plan_payload(source="model", revised=revised))
+        self._emit("plan_created", self._plan_payload(source=source, revised=revised))
         self._start_next()
         return plan
 
