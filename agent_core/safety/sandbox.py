@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,12 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap") if sys.platform.startswith("linux") else None
 
 
-def sandbox_args(root: Path, *, network: bool = False, home: Path | None = None) -> list[str]:
-    """The bwrap options (without the program) for a shell confined to workspace `root`."""
+def sandbox_args(
+    root: Path, *, network: bool = False, home: Path | None = None, writable: Sequence[Path] = ()
+) -> list[str]:
+    """The bwrap options (without the program) for a shell confined to workspace `root`.
+
+    `writable`: more directories writable inside, at the same path (e.g. where a test run's report goes)."""
     root = root.resolve()
     home = (home or Path(os.path.expanduser("~"))).resolve()
     args = [
@@ -75,6 +80,8 @@ def sandbox_args(root: Path, *, network: bool = False, home: Path | None = None)
     # The workspace goes on top of the private /tmp (it may live there); masks go on top of the workspace
     # (it may be the home directory itself).
     args += ["--bind", str(root), str(root)]
+    for extra in writable:
+        args += ["--bind", str(extra.resolve()), str(extra.resolve())]
     run_user = Path("/run/user")
     if run_user.is_dir() and not _contains(run_user, root):
         args += ["--tmpfs", str(run_user)]  # session buses and agent sockets (ssh-agent, gpg-agent)
@@ -128,10 +135,13 @@ def probe(root: Path, *, network: bool = False) -> Probe:
     return result
 
 
-def wrap_command(argv: list[str], root: Path, settings: Settings) -> list[str]:
+def wrap_command(
+    argv: list[str], root: Path, settings: Settings, *, writable: Sequence[Path] = ()
+) -> list[str]:
     """`argv` to run inside the sandbox, or unchanged when the sandbox is off or cannot run here.
 
     With shell_sandbox="on" a missing sandbox raises SandboxError instead of running unconfined.
+    `writable`: directories outside `root` the command may write too (sandbox_args).
     """
     global _warned
     mode = settings.shell_sandbox
@@ -152,7 +162,7 @@ def wrap_command(argv: list[str], root: Path, settings: Settings) -> list[str]:
     if settings.snapshot:  # made before the shell starts, so the sandbox can hide it
         with contextlib.suppress(OSError):
             store_dir(root).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return [exe, *sandbox_args(root, network=settings.shell_network), "--", *argv]
+    return [exe, *sandbox_args(root, network=settings.shell_network, writable=writable), "--", *argv]
 
 
 def status(root: Path, settings: Settings) -> dict[str, object]:
