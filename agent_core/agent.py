@@ -166,7 +166,7 @@ class SmallCode:
                     self.project,
                     self.settings,
                     task,
-                    unsaved=getattr(self.workspace, "unsaved_texts", None),  # an editor's buffers
+                    unsaved=self.workspace.unsaved_texts,  # an editor's buffers (none on the command line)
                 )
             )
             self.ctx.protected = verifier.protects if verifier is not None else None

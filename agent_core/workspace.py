@@ -15,7 +15,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from agent_core.patch.textfile import MAX_FILE_BYTES, TextFile, TextFileError, looks_binary
 
@@ -191,11 +191,43 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
 
 
 class Workspace(ABC):
-    """Where the agent's files live. Paths given to these methods are absolute and already confined."""
+    """Where the agent's files live. Paths given to these methods are absolute and already confined.
+
+    Besides reading and writing, the loop tells every workspace about turns and shell commands and asks it
+    for the editor's unsaved text; a workspace that keeps no checkpoints and has no editor (the defaults
+    here) has nothing to do then. The checkpointing one (agent_core.safety.checkpointing) acts on them.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
+    # turns and shell commands ---------------------------------------------------------------------
+    def begin_turn(self, turn: int, run_id: str | None = None) -> None:  # noqa: B027 (a hook)
+        """Turn `turn` of a run starts (a turn number not above the last one starts a new run)."""
+
+    def finish_turn(self) -> None:  # noqa: B027 (a hook)
+        """The current turn is over: what it changed is kept."""
+
+    def rollback_turn(self) -> dict[str, Any] | None:
+        """Revert what the current turn changed; None when there is nothing this workspace can revert."""
+        return None
+
+    def rollback_run(self) -> list[dict[str, Any]]:
+        """Revert what this run changed (one outcome per reverted checkpoint; none here)."""
+        return []
+
+    def before_shell(self) -> str:
+        """A shell command is about to run; returns a note for the model when its changes cannot be undone."""
+        return ""
+
+    def after_shell(self) -> None:  # noqa: B027 (a hook)
+        """The shell command is over."""
+
+    async def unsaved_texts(self) -> dict[Path, str]:
+        """The editor's text that the disk does not have, by absolute path (none without an editor)."""
+        return {}
+
+    # files ----------------------------------------------------------------------------------------
     @abstractmethod
     async def read_text(self, path: Path) -> str: ...
 

@@ -2,9 +2,9 @@
 
 `CheckpointingWorkspace` wraps any Workspace: before a turn's first edit or shell command the work tree is
 committed (`start`); after a shell command that changed files, again (`shell`); when the turn ends (`turn`).
-The loop marks turns with `begin_turn(n)` and shell commands with `before_shell` / `after_shell`; the agent
-ends its last turn with `finish_turn`. Its own rollbacks (a worse edit, a fresh attempt) undo the turns it
-started, by their checkpoint ids.
+The loop marks turns with `begin_turn(n)` and shell commands with `before_shell` / `after_shell` (the
+Workspace interface; other workspaces do nothing then); the agent ends its last turn with `finish_turn`.
+Its own rollbacks (a worse edit, a fresh attempt) undo the turns it started, by their checkpoint ids.
 """
 
 from __future__ import annotations
@@ -43,12 +43,6 @@ class CheckpointingWorkspace(Workspace):
         self.run_starts: list[str] = []
         """Every `start` of this run (rollback_run undoes them)."""
         self._recorded: set[str] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        # Anything else an editor workspace offers (e.g. diff previews) passes through.
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     # turns ------------------------------------------------------------------------------------------
     def begin_turn(self, turn: int, run_id: str | None = None) -> None:
@@ -132,6 +126,9 @@ class CheckpointingWorkspace(Workspace):
 
     async def exists(self, path: Path) -> bool:
         return await self.inner.exists(path)
+
+    async def unsaved_texts(self) -> dict[Path, str]:
+        return await self.inner.unsaved_texts()
 
     async def write_text(self, path: Path, text: str, *, label: str = "") -> EditResult:
         await asyncio.to_thread(self.record, path)
