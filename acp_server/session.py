@@ -79,14 +79,15 @@ class AcpSession:
         )
         try:
             with _warnings("smallcode.trust") as notices:  # the project's settings that were ignored
-                self.agent = SmallCode(cwd=root, workspace=self.workspace, **(overrides or {}))
+                self.agent = SmallCode(
+                    cwd=root, workspace=self.workspace, confirm=self._confirm, **(overrides or {})
+                )
         except ConfigError as exc:
             raise user_error(str(exc)) from None
         self.notices = notices
         """Warnings the user should see in the panel (stderr is the editor's log); shown with the first answer."""
         self.agent.session_id = session_id
         self.agent.on("*", self._on_event)
-        self.agent.ctx.confirm = self._confirm
         if mcp_servers:  # the editor's MCP servers join the user's; they start with the first run
             config = session_config(root, mcp_servers)
             self.agent.mcp.load(config)
@@ -131,7 +132,6 @@ class AcpSession:
         self.notices = []
         if text.startswith("/") and await self._command(text[1:]):
             return "end_turn"
-        history_len = len(self.agent.history)
         self._turn_text = ""
         task = asyncio.create_task(self.agent.run(text))
         self.task = task
@@ -145,8 +145,7 @@ class AcpSession:
         finally:
             self.task = None
             await self._end_open_call("failed")
-        if task.cancelled():
-            del self.agent.history[history_len:]  # no dangling tool call: the conversation stays valid
+        if task.cancelled():  # the agent put the conversation back as it was before the run
             return "cancelled"
         try:
             result = task.result()

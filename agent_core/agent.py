@@ -64,6 +64,7 @@ class SmallCode:
         *,
         workspace: Workspace | None = None,
         settings: Settings | None = None,
+        confirm: Callable[[str, str], Awaitable[bool]] | None = None,
         **overrides: Any,
     ) -> None:
         self.root = Path(cwd).resolve()
@@ -99,7 +100,11 @@ class SmallCode:
         self.auto_skill: str | None = None
         """The skill chosen for the last task by its `when` phrases, if any."""
         self.ctx = ToolContext(
-            root=self.root, settings=self.settings, workspace=self.workspace, hooks=self.plugins
+            root=self.root,
+            settings=self.settings,
+            workspace=self.workspace,
+            hooks=self.plugins,
+            confirm=confirm,
         )
         self.project: ProjectInfo | None = None
         self.counter = TokenCounter()
@@ -134,7 +139,12 @@ class SmallCode:
 
     # running ----------------------------------------------------------------------------------------
     async def run(self, task: str) -> RunResult:
-        """Run one task to its end. Failures (model down, bad output) end in a RunResult, not an exception."""
+        """Run one task to its end. Failures (model down, bad output) end in a RunResult, not an exception.
+
+        Cancelling the task that awaits this (asyncio) stops the run at its next await and leaves the
+        conversation as it was before the run: a half turn (a tool call without its result) would make the
+        next request invalid. The files keep what the run did; /undo reverts them."""
+        before = list(self.history)
         result = RunResult()
         started = time.monotonic()
         trace = TraceWriter(self.root, enabled=self.settings.trace)
@@ -210,6 +220,10 @@ class SmallCode:
                     break
             if self.ctx.plan is not None:
                 await self.ctx.plan.flush_events()
+        except asyncio.CancelledError:
+            self.history[:] = before
+            result.response = "cancelled"
+            raise
         except (ModelError, ConfigError) as exc:
             result.success = False
             result.response = str(exc)
