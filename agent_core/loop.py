@@ -107,7 +107,10 @@ class _RunState:
     best: Verdict | None = None
     """The failing check with the most tests passing so far: an edit that does worse is undone."""
     stale_tries: int = 0
-    """Fresh tries in a row that did not get more tests passing (small models; see Settings.stall_tries)."""
+    """Turns in a row that did not get more tests passing (small models; see Settings.stall_tries)."""
+    turn: int = 0
+    counted: int = 0
+    """The last turn already judged for progress (a turn counts once, whatever it did)."""
 
 
 class AgentLoop:
@@ -184,8 +187,11 @@ class AgentLoop:
         try:
             for turn in range(1, self.settings.max_turns + 1):
                 result.turns = turn
-                self.ctx.workspace.begin_turn(turn)  # checkpoints are taken per turn, before its first change
+                begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
+                if begin_turn is not None:  # checkpoints are taken per turn, before its first change
+                    begin_turn(turn)
                 await self.events.emit("turn", {"n": turn})
+                state.turn = turn
                 reply, outcome = await self._ask_model(history, result, turn, self._offered(state))
                 history.append(_assistant_message(reply, outcome))
                 if outcome.calls:
@@ -193,6 +199,10 @@ class AgentLoop:
                     await self._run_calls(outcome, history, result, state)
                 else:
                     await self._without_calls(reply, outcome, history, result, state)
+                # A turn that got no more tests passing (a prose answer, a test run, a read, a refused or
+                # unchanged edit) is a try without progress too: on json_path the 1.5B model spent ten turns
+                # on pytest runs and failed patches that the count of failed edits never saw.
+                self._no_progress(state)
             raise _RunOver(
                 f"Stopped after {self.settings.max_turns} turns without a final answer "
                 "(raise --max-turns or split the task)."
@@ -481,17 +491,19 @@ class AgentLoop:
             return
         if verdict.ok:
             self.temperature.edit_succeeded()
+            state.stale_tries, state.counted = 0, state.turn  # green is progress
             if self.end_when_green:  # the failing tests the task is about pass now: verified, no extra turn
                 raise _RunOver(f"{_finished_summary(result)} {verdict.summary().capitalize()}.", success=True)
             history.append({"role": "user", "content": CHECKS_PASS.format(summary=verdict.summary())})
             return
         if not verdict.blocking:
             return
+        rollback_turn = getattr(self.ctx.workspace, "rollback_turn", None)
         best = state.best
-        if best is not None and _worse(verdict, best):
+        if best is not None and _worse(verdict, best) and rollback_turn is not None:
             # Hill-climbing for small models: a change that breaks more than it fixes is undone at once,
             # so the next try starts from the best version so far, not from the wreck.
-            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
+            reverted = await asyncio.to_thread(rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted, reason="worse")
             if reverted is not None:
                 self.temperature.edit_failed()  # sample the next attempt differently
@@ -515,13 +527,14 @@ class AgentLoop:
             self.temperature.edit_failed()
         if best is None or improved:
             state.stale_tries = 0
+            state.counted = state.turn
         else:
             self._no_progress(state)
         if best is None or not _worse(verdict, best):
             state.best = verdict
         message = f"Check after your edits failed:\n{verdict.feedback}"
-        if verdict.status == "syntax" and self.settings.auto_rollback:
-            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
+        if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
+            reverted = await asyncio.to_thread(rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted)
             if reverted is not None:
                 message += (
@@ -562,11 +575,14 @@ class AgentLoop:
         raise _RunOver(f"{answer}\n\nNot done: {verdict.summary()}.", success=False)
 
     def _no_progress(self, state: _RunState) -> None:
-        """One more fresh try that did not get more tests passing. A small model that has had
+        """One more turn (at most once a turn) that did not get more tests passing. A small model that has had
         SMALLCODE_STALL_TRIES of them in a row is not converging (at rising temperatures it resends variants
         of the same idea): the run stops with the best version in place instead of spending its turns."""
         if self.refresh is None or self.opening_at is None or not self.settings.stall_tries:
             return
+        if state.counted == state.turn:
+            return
+        state.counted = state.turn
         state.stale_tries += 1
         if state.stale_tries < self.settings.stall_tries:
             return
@@ -690,11 +706,11 @@ class AgentLoop:
         await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
         started = time.monotonic()
         # A shell command's changes are checkpointed like edits, so /undo and rollbacks revert them too.
-        shell = call.name == "bash"
-        note = await asyncio.to_thread(self.ctx.workspace.before_shell) if shell else ""
+        before = getattr(self.ctx.workspace, "before_shell", None) if call.name == "bash" else None
+        note = await asyncio.to_thread(before) if before is not None else ""
         output = await self.tools.execute(call.name, call.arguments, self.ctx)
-        if shell:
-            await asyncio.to_thread(self.ctx.workspace.after_shell)
+        if before is not None:
+            await asyncio.to_thread(self.ctx.workspace.after_shell)  # type: ignore[attr-defined]
         if note:
             output.text += f"\n{note}"
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)

@@ -269,6 +269,23 @@ async def test_a_small_model_that_stops_improving_is_stopped_with_its_best_versi
     assert result.checks is not None and result.checks.passed == 1
 
 
+async def test_turns_without_an_edit_count_as_tries_without_progress(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    three_functions(tmp_path)
+    better = calc("a + b", "a + b", "a")  # 1 of 3 passing
+    run_tests = fenced("bash", command="python -m pytest calc_test.py")
+    read = fenced("read_file", path="calc.py")
+    small_server.extend([better, run_tests, read, run_tests] + [better] * 6)
+    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=10, shell_sandbox="off") as agent:
+        result = await agent.run("Fix calc.py.")
+    # better (progress), then a test run, a read and a test run again (the loop's early stop would allow
+    # the repeat): three turns that got nothing more passing end the run.
+    assert len(small_server.requests) == 4
+    assert "3 tries in a row did not get more tests passing" in result.response
+    assert result.checks is not None and result.checks.passed == 1
+
+
 async def test_progress_resets_the_count_and_zero_turns_it_off(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
