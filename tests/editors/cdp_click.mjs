@@ -1,0 +1,59 @@
+// Click a button of a VS Code notification in the page of a Chromium started with --remote-debugging-port=PORT,
+// with real mouse events (Chrome DevTools Protocol), as a user would.
+// Usage: node cdp_click.mjs PORT TEXT LABEL   (Node 22+: its built-in WebSocket)
+// Clicks the button labelled LABEL in the notification toast whose text contains TEXT; waits up to 30 s for
+// it; exits 1 with what the page shows when there is none.
+const [port, text, label] = process.argv.slice(2);
+const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+const page = pages.find((p) => p.type === 'page');
+if (!page) throw new Error('no page in the browser');
+const socket = new WebSocket(page.webSocketDebuggerUrl);
+await new Promise((resolve, reject) => {
+  socket.onopen = resolve;
+  socket.onerror = reject;
+});
+let nextId = 0;
+const waiting = new Map();
+socket.onmessage = (event) => {
+  const message = JSON.parse(event.data);
+  const done = waiting.get(message.id);
+  if (!done) return;
+  waiting.delete(message.id);
+  if (message.error) done.reject(new Error(message.error.message));
+  else done.resolve(message.result);
+};
+function send(method, params) {
+  const id = ++nextId;
+  socket.send(JSON.stringify({ id, method, params }));
+  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+}
+
+// the button's centre in the page, or what the toasts say
+const locate = `(() => {
+  const toasts = [...document.querySelectorAll('.notification-toast')];
+  const toast = toasts.find((t) => t.textContent.includes(${JSON.stringify(text)}));
+  if (!toast) return { seen: toasts.map((t) => t.textContent) };
+  const button = [...toast.querySelectorAll('.monaco-button, .action-label')].find(
+    (b) => b.textContent.trim() === ${JSON.stringify(label)} || b.getAttribute('aria-label') === ${JSON.stringify(label)});
+  if (!button) return { seen: [toast.textContent], noButton: true };
+  const r = button.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) return { seen: [toast.textContent], hidden: true };
+  return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+})()`;
+let found;
+const end = Date.now() + 30000;
+while (Date.now() < end) {
+  found = (await send('Runtime.evaluate', { expression: locate, returnByValue: true })).result.value;
+  if (found && found.x !== undefined) break;
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
+if (!found || found.x === undefined) {
+  console.error(`no "${label}" button in a notification saying "${text}"; toasts: ${JSON.stringify(found?.seen)}`);
+  process.exit(1);
+}
+await send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: found.x, y: found.y, button: 'none' });
+for (const type of ['mousePressed', 'mouseReleased']) {
+  await send('Input.dispatchMouseEvent', { type, x: found.x, y: found.y, button: 'left', clickCount: 1 });
+}
+console.log(`clicked "${label}" at ${Math.round(found.x)},${Math.round(found.y)}`);
+socket.close();
