@@ -16,6 +16,7 @@ Values that are code rather than a secret (`API_KEY = os.environ["X"]`, `token: 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -122,8 +123,16 @@ def _is_code(name: str, value: str, quoted: bool) -> bool:
     )
 
 
+_SOURCE_FILE = re.compile(
+    r"(?i)\.(?:py|pyi|js|jsx|ts|tsx|md|rst|txt|json|jsonl|toml|ya?ml|go|rs|java|rb|c|h|cc|cpp|sh|lua|html|css|cfg|ini)$"
+)
+"""`tokenizer.py: line 3`, `test_token.py:12`: a file name before the colon, not a setting."""
+
+
 def _assignment(match: re.Match[str]) -> str:
     name = match.group("name")
+    if _SOURCE_FILE.search(name):
+        return match.group(0)
     if match.group("quote") is not None:
         value = match.group("quoted")
         if len(value.strip()) < 3 or _is_code(name, value, quoted=True):  # input('Password: ')
@@ -144,6 +153,8 @@ def _assignment(match: re.Match[str]) -> str:
 
 def _line_assignment(match: re.Match[str]) -> str:
     name, value = match.group("name"), match.group("value")
+    if _SOURCE_FILE.search(name):
+        return match.group(0)
     first = value.split()[0] if value.split() else value
     if (
         " " not in value.strip()
@@ -203,10 +214,36 @@ def redact_tree(top: Path) -> list[Path]:
                 text = path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-            clean = redact(text)
+            clean = _redact_file_text(name, text)
             if clean != text:
                 fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
                 with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                     handle.write(clean)
                 changed.append(path)
     return changed
+
+
+def _redact_file_text(name: str, text: str) -> str:
+    """A file's text redacted; JSON (a report) and JSON lines (a trace) value by value, so they stay JSON —
+    redacted as text, the escaped form `tokenizer.py:\\n```python` read as `NAME: value` and cut a trace's
+    line in two (the task bench's kept workspaces)."""
+    if name.endswith(".jsonl"):
+        return "".join(_redact_json_line(line) for line in text.splitlines(keepends=True))
+    if name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return redact(text)
+        clean = redact_obj(data)
+        return text if clean == data else json.dumps(clean, indent=2, ensure_ascii=False) + "\n"
+    return redact(text)
+
+
+def _redact_json_line(line: str) -> str:
+    body = line.rstrip("\r\n")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return redact(line)
+    clean = redact_obj(data)
+    return line if clean == data else json.dumps(clean, ensure_ascii=False) + line[len(body) :]

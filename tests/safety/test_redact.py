@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from agent_core.safety.redact import REDACTED, redact, redact_obj
+from agent_core.safety.redact import REDACTED, redact, redact_obj, redact_tree
 
 SECRETS = {
     "openai": "key sk-proj-AbCdEfGhIjKlMnOpQrStUvWx123456 end",
@@ -73,3 +76,31 @@ def test_redact_obj_walks_nested_structures() -> None:
     data = {"messages": [{"content": "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"}], "n": 3, "t": ("x", None)}
     out = redact_obj(data)
     assert "ghp_" not in str(out) and out["n"] == 3 and out["t"] == ["x", None]
+
+
+def test_a_kept_trace_stays_json_lines_after_redacting_the_tree(tmp_path: Path) -> None:
+    """The task bench redacts each kept workspace; its traces were redacted as text, where the escaped
+    `tokenizer.py:\\n```python` read as `NAME: value` and broke the line's JSON (tokenizer_numbers)."""
+    opening = 'Files named in the task:\n\ntokenizer.py:\n```python\n"""Split."""\n```\n'
+    traces = tmp_path / ".smallcode" / "traces"
+    traces.mkdir(parents=True)
+    trace = traces / "run.jsonl"
+    lines = [
+        {"type": "turn", "messages": [{"role": "user", "content": opening}]},
+        {"type": "tool", "output": "export API_TOKEN=abcd1234efgh5678"},
+    ]
+    trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"note": opening, "env": "PASSWORD=hunter2hunter2"}))
+    redact_tree(tmp_path)
+    kept = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert kept[0] == lines[0]  # nothing secret in it: unchanged, and still JSON
+    assert "abcd1234efgh5678" not in json.dumps(kept[1]) and "[REDACTED]" in kept[1]["output"]
+    saved = json.loads(report.read_text())
+    assert saved["note"] == opening and "hunter2hunter2" not in saved["env"]
+
+
+def test_a_file_name_before_a_colon_is_not_a_secret_setting() -> None:
+    assert redact("tokenizer.py: line 3 failed") == "tokenizer.py: line 3 failed"
+    assert redact("see test_token.py:12") == "see test_token.py:12"
+    assert redact("spring.datasource.password: hunter2xyz") == "spring.datasource.password: [REDACTED]"
