@@ -1,7 +1,9 @@
 """A tiny event bus: `agent.on("tool_start", callback)`.
 
 Events (public): tool_start {name, args}, tool_end {name, ms, ok}, token {text}, turn {n}, error {error}.
-Internal ones (plan_*, edit, …) use the same bus. A failing callback is logged, never breaks the run.
+Internal ones (plan_*, edit, …) use the same bus; those with a `text` for people: status {text},
+model_switch {from, to, from_tier, tier, failure_rate, text} (adaptive routing), cloud {provider, model, call,
+max_calls, tokens, text} (a step escalated to a cloud model). A failing callback is logged, never breaks the run.
 """
 
 from __future__ import annotations

@@ -4,13 +4,20 @@ user only (0600)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent_core.safety.redact import redact_obj
+
+log = logging.getLogger(__name__)
+
+TraceListener = Callable[[str, dict[str, Any]], None]
+"""Sees each entry as it is written (kind, data; not redacted), also when the trace file is off."""
 
 
 def traces_dir(root: Path) -> Path:
@@ -22,8 +29,15 @@ class TraceWriter:
         self.id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         self.path = traces_dir(root) / f"{self.id}.jsonl"
         self.enabled = enabled
+        self.listeners: list[TraceListener] = []
+        """What else follows the run's entries (step outcomes for adaptive routing)."""
 
     def write(self, kind: str, **data: Any) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(kind, data)
+            except Exception:  # a listener's bug must not end the run
+                log.exception("trace listener failed on %r", kind)
         if not self.enabled:
             return
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
