@@ -104,6 +104,10 @@ class _StreamOptionsRejected(Exception):
     """The server refused `stream_options`; send the request again without it."""
 
 
+class _TemplateKwargsRejected(Exception):
+    """The server refused `chat_template_kwargs` (thinking off; not a llama.cpp or vLLM server): ask without."""
+
+
 def _one_line(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -290,6 +294,7 @@ class ChatClient:
         self._tokenizer: tuple[str, str] | None = None
         self._no_tokenizer = False
         self._grammar_rejected = False
+        self._template_kwargs_rejected = False
         self.diagnose = diagnose
         self.context_window = context_window
         """The server's window in tokens when known: only for judging a hang-up (see _hangup_hint)."""
@@ -418,11 +423,13 @@ class ChatClient:
         on_token: TokenCallback | None = None,
         on_reasoning: TokenCallback | None = None,
         extra: dict[str, Any] | None = None,
+        model: str | None = None,
     ) -> ChatResponse:
-        """One chat completion. Streamed: `on_token` / `on_reasoning` get each piece as it arrives."""
+        """One chat completion. Streamed: `on_token` / `on_reasoning` get each piece as it arrives.
+        `model`: another model on the same server for this request (adaptive routing)."""
         body: dict[str, Any] = {"messages": messages, "stream": stream}
-        if self.model:
-            body["model"] = self.model
+        if model or self.model:
+            body["model"] = model or self.model
         if tools:
             body["tools"] = tools
         if temperature is not None:
@@ -435,6 +442,8 @@ class ChatClient:
             body.update(extra)
         if self._grammar_rejected:
             body.pop("grammar", None)
+        if self._template_kwargs_rejected:
+            body.pop("chat_template_kwargs", None)
         self._request_size = (
             self.counter.count_messages(messages)
             + (self.counter.estimate(json.dumps(tools)) if tools else 0),
@@ -455,6 +464,12 @@ class ChatClient:
                 log.info("model server refuses stream_options; asking again without it")
                 self._stream_options = False
                 body.pop("stream_options", None)
+            except _TemplateKwargsRejected:
+                log.warning(
+                    "the model server takes no chat_template_kwargs: thinking cannot be turned off there"
+                )
+                self._template_kwargs_rejected = True
+                body.pop("chat_template_kwargs", None)
             except _Retryable as exc:
                 if answer.chars:
                     raise ModelError(self._broke_off(answer, self._hangup_hint())) from None
@@ -693,6 +708,8 @@ class ChatClient:
             raise _StreamOptionsRejected
         if status in (400, 422) and "grammar" in body and "grammar" in message.lower():
             raise _GrammarRejected
+        if status in (400, 422) and "chat_template_kwargs" in body and "chat_template_kwargs" in message:
+            raise _TemplateKwargsRejected
         if status >= 500:
             raise _Retryable(self._http_error(status, raw).args[0])
         model = body.get("model")

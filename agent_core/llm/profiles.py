@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 ToolFormat = Literal["native", "hermes", "json", "xml", "python-call", "text"]
 Tier = Literal["small", "full"]
+ThinkingSwitch = Literal["chat_template_kwargs", "no_think"]
+DEFAULT_THINKING_OFF: tuple[ThinkingSwitch, ...] = ("chat_template_kwargs",)
 SMALL_TIER_MAX_B = 4.0
 """Models of this many billion parameters or fewer get the small scaffolding (few tools, a short prompt)."""
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*b(?![a-z])")
@@ -39,6 +41,10 @@ class ModelProfile(BaseModel):
     """The tool-call format the model handles best; the system prompt asks for it."""
     thinking: bool = False
     """The model reasons in <think> blocks by default."""
+    thinking_off: list[ThinkingSwitch] = Field(default_factory=lambda: list(DEFAULT_THINKING_OFF))
+    """How SMALLCODE_THINKING_DISABLE turns thinking off: `chat_template_kwargs` (`{enable_thinking: false}` in
+    the request, for templates with that switch), `no_think` (`/no_think` after the last user message, Qwen3's
+    soft switch); none: the model cannot be told (its thinking budget still holds)."""
     quirks: list[str] = Field(default_factory=list)
     """Template and output quirks worth knowing (shown by /profile)."""
     strengths: list[str] = Field(default_factory=list)

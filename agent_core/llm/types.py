@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -31,3 +32,23 @@ class ChatResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     finish_reason: str | None = None
     model: str | None = None
+
+
+class ModelClient(Protocol):
+    """What the agent loop asks a model through: a ChatClient, or the steering in front of several
+    (agent_core/llm/steering.py: routing tiers, cloud escalation, thinking budget)."""
+
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        on_token: Callable[[str], Awaitable[None] | None] | None = None,
+        on_reasoning: Callable[[str], Awaitable[None] | None] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ChatResponse: ...
+
+    async def takes_grammar(self) -> bool: ...
