@@ -3,7 +3,8 @@ project configures one, then the relevant tests. The first stage that fails ends
 written for the model (what failed, where, what to do).
 
 Commands run as subprocesses in their own process group (a timeout kills the whole tree), with CI=1 so test
-runners don't start watch mode, and their output capped (head and tail kept: the summary is at the end).
+runners don't start watch mode, and their output capped (head and tail kept: the summary is at the end). They
+run code the model wrote, so they get the model's shell's environment and sandbox (`run_command`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import shlex
 import shutil
 import signal
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from agent_core.config import Settings
 from agent_core.planning.detect import ProjectInfo
+from agent_core.safety import sandbox
+from agent_core.tools.shell import shell_env
 
 if TYPE_CHECKING:
     from agent_core.planning.plan import PlanStep
@@ -61,12 +64,31 @@ class CommandResult:
 
 
 async def run_command(
-    command: str, cwd: Path, timeout: float, max_output: int = DEFAULT_MAX_OUTPUT
+    command: str,
+    cwd: Path,
+    timeout: float,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    *,
+    settings: Settings | None = None,
+    writable: Sequence[Path] = (),
 ) -> CommandResult:
-    """Run a shell command in its own process group; kill the group on timeout; cap the output."""
-    env = {**os.environ, "CI": "1", "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = await asyncio.create_subprocess_shell(
-        command,
+    """Run a shell command in its own process group; kill the group on timeout; cap the output.
+
+    The command runs code the model wrote (tests, a linter from node_modules), so it gets what the model's
+    own shell gets: the allow-listed environment (`shell_env`, plus the user's `shell_env_pass`) and, with
+    `settings`, the sandbox they ask for, `cwd` as its workspace and `writable` writable too. A sandbox that
+    is required but cannot run gives exit code 127 and the reason as output: nothing runs unconfined.
+    """
+    passed = settings.shell_env_pass if settings is not None else ()
+    env = {**shell_env(passed), "CI": "1", "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = ["/bin/sh", "-c", command]
+    if settings is not None:
+        try:
+            argv = sandbox.wrap_command(argv, cwd, settings, writable=writable)
+        except sandbox.SandboxError as exc:
+            return CommandResult(127, str(exc))
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
         cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -169,7 +191,9 @@ def _is_jsonc(path: Path) -> bool:
     return path.name.startswith(("tsconfig", "jsconfig")) or path.parent.name == ".vscode"
 
 
-async def check_syntax(root: Path, files: list[str], timeout: float = 20.0) -> ValidationResult:
+async def check_syntax(
+    root: Path, files: list[str], timeout: float = 20.0, *, settings: Settings | None = None
+) -> ValidationResult:
     problems = []
     node = shutil.which("node")
     for rel in files:
@@ -178,8 +202,9 @@ async def check_syntax(root: Path, files: list[str], timeout: float = 20.0) -> V
             continue  # deleted by the step
         problem = _syntax_error(path, rel)
         if problem is None and node and path.suffix in _NODE_EXTS:
-            result = await run_command(f"{shlex.quote(node)} --check {shlex.quote(rel)}", root, timeout)
-            if result.exit_code not in (0, None):
+            check = f"{shlex.quote(node)} --check {shlex.quote(rel)}"
+            result = await run_command(check, root, timeout, settings=settings)
+            if result.exit_code not in (0, None, 127):  # 127: node or the sandbox could not run
                 problem = f"{rel}: node --check failed:\n{result.output}"
         if problem:
             problems.append(problem)
@@ -214,17 +239,24 @@ def _lint_command(root: Path, info: ProjectInfo, files: list[str]) -> str | None
 
 
 async def run_linter(
-    root: Path, info: ProjectInfo, files: list[str], timeout: float = 60.0
+    root: Path,
+    info: ProjectInfo,
+    files: list[str],
+    timeout: float = 60.0,
+    *,
+    settings: Settings | None = None,
 ) -> ValidationResult:
     command = _lint_command(root, info, files)
     if command is None:
         return ValidationResult(True, "lint", "", [])
-    result = await run_command(command, root, timeout)
+    result = await run_command(command, root, timeout, settings=settings)
     name = info.linter or "linter"
     if result.exit_code == 0:
         return ValidationResult(True, "lint", f"{name}: no problems", [name])
     if result.exit_code is None:
         return ValidationResult(True, "lint", f"{name} timed out after {timeout:g}s; not counted", [name])
+    if result.exit_code == 127:
+        return ValidationResult(True, "lint", f"{name} could not run; not counted: {result.output}", [name])
     return ValidationResult(
         False,
         "lint",
@@ -273,7 +305,10 @@ async def run_tests(
     files: list[str],
     timeout: float = DEFAULT_TEST_TIMEOUT,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    *,
+    settings: Settings | None = None,
 ) -> ValidationResult:
+    """Run the project's tests (narrowed to the test files touched), as the model's shell would (run_command)."""
     runnable = _available(command, root)
     if runnable is None:
         tool = command.split()[0] if command.strip() else command
@@ -281,7 +316,7 @@ async def run_tests(
             True, "tests", f"Tests not run: `{tool}` is not installed here (command: {command}).", []
         )
     runnable = relevant_test_command(runnable, root, files)
-    result = await run_command(runnable, root, timeout, max_output)
+    result = await run_command(runnable, root, timeout, max_output, settings=settings)
     checks = [f"tests: {runnable}"]
     if result.exit_code is None:
         return ValidationResult(
@@ -306,7 +341,10 @@ async def run_tests(
         return ValidationResult(True, "tests", f"No tests collected (`{runnable}`).", checks)
     if result.exit_code == 127 or "No module named pytest" in result.output:
         # The runner itself is missing: not the step's fault, so it must not block the plan.
-        return ValidationResult(True, "tests", f"Tests not run: `{runnable}` is not available here.", checks)
+        why = result.output.strip().splitlines()[-1:] or [""]
+        return ValidationResult(
+            True, "tests", f"Tests not run: `{runnable}` is not available here. {why[0]}".strip(), checks
+        )
     return ValidationResult(
         False,
         "tests",
@@ -339,14 +377,14 @@ async def validate_files(
     checks: list[str] = []
     done: list[str] = []
 
-    syntax = await check_syntax(root, rels)
+    syntax = await check_syntax(root, rels, settings=settings)
     if not syntax.ok:
         return syntax
     checks += syntax.checks
     if syntax.output:
         done.append(syntax.output)
 
-    lint = await run_linter(root, info, rels)
+    lint = await run_linter(root, info, rels, settings=settings)
     if not lint.ok:
         lint.checks = checks + lint.checks
         return lint
@@ -362,7 +400,7 @@ async def validate_files(
         test_command = "python -m pytest"  # the step wrote Python tests: run them even if none existed before
     stage: Stage = "lint" if lint.checks else ("syntax" if syntax.checks else "none")
     if test_command and code_touched:
-        tests = await run_tests(root, test_command, rels, test_timeout, max_output)
+        tests = await run_tests(root, test_command, rels, test_timeout, max_output, settings=settings)
         tests.checks = checks + tests.checks
         if not tests.ok:
             return tests

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from agent_core.config import Settings
 from agent_core.planning.validate import run_command
+from agent_core.safety import sandbox
+from agent_core.tools.shell import shell_env
 
 Status = Literal["passed", "failed", "no_tests", "timeout", "unavailable", "error"]
 
@@ -75,15 +78,15 @@ class TestRun:
         return "\n".join(out)
 
 
-def python_has_pytest(root: Path) -> bool:
+def python_has_pytest(root: Path, settings: Settings | None = None) -> bool:
     """Whether the project's `python` can import pytest (pytest collects unittest classes too)."""
-    return _has_module(root, "pytest")
+    return _has_module(root, "pytest", settings)
 
 
 _MODULE_CACHE: dict[tuple[str, str], bool] = {}
 
 
-def _has_module(root: Path, module: str) -> bool:
+def _has_module(root: Path, module: str, settings: Settings | None = None) -> bool:
     python = shutil.which("python") or shutil.which("python3")
     if python is None:
         return False
@@ -91,17 +94,32 @@ def _has_module(root: Path, module: str) -> bool:
     if key not in _MODULE_CACHE:
         import subprocess
 
+        # Python runs in the workspace (a `pytest.py` there, a .pth the model installed into a venv): confined
+        # as the test run itself is (validate.run_command).
+        argv = [python, "-c", f"import {module}"]
         try:
+            if settings is not None:
+                argv = sandbox.wrap_command(argv, root, settings)
             done = subprocess.run(
-                [python, "-c", f"import {module}"], cwd=root, capture_output=True, timeout=30, check=False
+                argv,
+                cwd=root,
+                env=shell_env(settings.shell_env_pass if settings is not None else ()),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=30,
+                check=False,
             )
             _MODULE_CACHE[key] = done.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _MODULE_CACHE[key] = False
+        except sandbox.SandboxError:
+            return False  # not cached: the test run will say why it cannot run
     return _MODULE_CACHE[key]
 
 
-def plan_command(root: Path, detected: str | None, scope: list[str], python_tests: bool) -> tuple[str, str]:
+def plan_command(
+    root: Path, detected: str | None, scope: list[str], python_tests: bool, settings: Settings | None = None
+) -> tuple[str, str]:
     """(kind, command) for a test run over `scope` (all tests when empty): kind is pytest, unittest or other.
 
     Python tests run under pytest whenever it is importable: `python -m unittest` alone discovers only
@@ -111,7 +129,7 @@ def plan_command(root: Path, detected: str | None, scope: list[str], python_test
     if "pytest" in command:
         return "pytest", _with_scope(command, py_scope)
     wants_python = python_tests and (not command or "unittest" in command or command.startswith("python"))
-    if wants_python and python_has_pytest(root):
+    if wants_python and python_has_pytest(root, settings):
         return "pytest", _with_scope("python -m pytest", py_scope)
     if wants_python:
         if py_scope:
@@ -135,11 +153,14 @@ def _pytest_configures_files(root: Path) -> bool:
     return False
 
 
-async def run_tests(root: Path, kind: str, command: str, timeout: float) -> TestRun:
-    """Run one test command and read what happened."""
+async def run_tests(
+    root: Path, kind: str, command: str, timeout: float, *, settings: Settings | None = None
+) -> TestRun:
+    """Run one test command and read what happened: the model's tests, so as the model's shell runs
+    (with `settings`, in their sandbox; see validate.run_command)."""
     if kind == "pytest":
-        return await _run_pytest(root, command, timeout)
-    result = await run_command(command, root, timeout, max_output=TAIL_CHARS * 3)
+        return await _run_pytest(root, command, timeout, settings)
+    result = await run_command(command, root, timeout, max_output=TAIL_CHARS * 3, settings=settings)
     if result.exit_code is None:
         return TestRun(command, "timeout", output_tail=_tail(result.output, TAIL_CHARS))
     last_line = result.output.strip().splitlines()[-1] if result.output.strip() else ""
@@ -161,7 +182,7 @@ async def run_tests(root: Path, kind: str, command: str, timeout: float) -> Test
     )
 
 
-async def _run_pytest(root: Path, command: str, timeout: float) -> TestRun:
+async def _run_pytest(root: Path, command: str, timeout: float, settings: Settings | None) -> TestRun:
     with tempfile.TemporaryDirectory(prefix="smallcode-junit-") as tmp:
         report = Path(tmp) / "report.xml"
         words = shlex.split(command)
@@ -170,7 +191,10 @@ async def _run_pytest(root: Path, command: str, timeout: float) -> TestRun:
         if not _pytest_configures_files(root):
             flags += ["-o", f"python_files={_PYTEST_FILES}"]
         full = shlex.join([*words[:at], *flags, *words[at:]])
-        result = await run_command(full, root, timeout, max_output=TAIL_CHARS * 3)
+        # The report's folder is made writable inside the sandbox (its /tmp is private).
+        result = await run_command(
+            full, root, timeout, max_output=TAIL_CHARS * 3, settings=settings, writable=[Path(tmp)]
+        )
         tail = _tail(result.output, TAIL_CHARS)
         if result.exit_code is None:
             return TestRun(command, "timeout", output_tail=tail)

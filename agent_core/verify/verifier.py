@@ -1,7 +1,8 @@
 """The verification loop's judge: after a turn's edits and before a run may end as a success.
 
 Syntax of the edited files first, then the tests: the detected test command (SMALLCODE_TEST_RUNNER overrides),
-scoped to the tests that cover the edited files, under SMALLCODE_CHECK_TIMEOUT. The tests that judge are the ones
+scoped to the tests that cover the edited files, under SMALLCODE_CHECK_TIMEOUT. The tests are code the model
+may have written: they run with the model's shell's environment and in its sandbox (validate.run_command). The tests that judge are the ones
 that existed before the run: unless the task asked for test changes, the test files are snapshotted when the run
 starts, edits to them are refused by the file tools, and a test file changed some other way (the shell) is put
 back before the check, and the user is told.
@@ -160,10 +161,12 @@ class Verifier:
         scope = covering_tests(self.root, [f for f in files if not is_test_file(f)] or files, tests)
         if not scope:
             return None
-        kind, command_line = plan_command(self.root, command, scope, any(t.endswith(".py") for t in tests))
+        python_tests = any(t.endswith(".py") for t in tests)
+        kind, command_line = plan_command(self.root, command, scope, python_tests, self.settings)
         if not command_line:
             return None
-        run = await run_tests(self.root, kind, command_line, min(self.settings.check_timeout, 60.0))
+        timeout = min(self.settings.check_timeout, 60.0)
+        run = await run_tests(self.root, kind, command_line, timeout, settings=self.settings)
         return _verdict(run, [])
 
     async def check(self, edited: list[str]) -> Verdict:
@@ -180,7 +183,7 @@ class Verifier:
 
     async def _check(self, root: Path, edited: list[str], restored: list[str]) -> Verdict:
         if edited:
-            syntax = await check_syntax(root, edited)
+            syntax = await check_syntax(root, edited, settings=self.settings)
             if not syntax.ok:
                 return Verdict("syntax", feedback=syntax.output, restored=restored)
         if self.settings.test_disable:
@@ -191,14 +194,14 @@ class Verifier:
         if detected is None and not tests:
             return Verdict("none", restored=restored)
         scope = covering_tests(root, edited, tests) if edited else []
-        kind, command = plan_command(root, detected, scope, python_tests)
+        kind, command = plan_command(root, detected, scope, python_tests, self.settings)
         if not command:
             return Verdict("none", restored=restored)
-        run = await run_tests(root, kind, command, self.settings.check_timeout)
+        run = await run_tests(root, kind, command, self.settings.check_timeout, settings=self.settings)
         if run.status == "passed" and scope and len(scope) < len(tests):
             # The covering tests pass: the rest of the suite must not have been broken either.
-            kind, full = plan_command(root, detected, [], python_tests)
-            whole = await run_tests(root, kind, full, self.settings.check_timeout)
+            kind, full = plan_command(root, detected, [], python_tests, self.settings)
+            whole = await run_tests(root, kind, full, self.settings.check_timeout, settings=self.settings)
             if whole.status in (
                 "passed",
                 "failed",
