@@ -21,6 +21,7 @@ from agent_core.extend.mcp_tools import mcp_tools
 from agent_core.extend.plugins import PluginHost
 from agent_core.extend.web import web_tools
 from agent_core.llm.client import ChatClient
+from agent_core.llm.steering import ModelSteering
 from agent_core.llm.types import Message, ModelError
 from agent_core.loop import AgentLoop
 from agent_core.memory.sessions import new_session_id, save_session
@@ -33,6 +34,7 @@ from agent_core.prompts import system_prompt
 from agent_core.result import RunResult, Usage
 from agent_core.safety.checkpointing import CheckpointingWorkspace
 from agent_core.safety.endpoints import EndpointError, check_url
+from agent_core.safety.trust_decay import TrustGate
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
@@ -108,6 +110,18 @@ class SmallCode:
         )
         self.project: ProjectInfo | None = None
         self.counter = TokenCounter()
+        self.steering = ModelSteering(self.root, lambda: self.settings, self.events, self.counter)
+        """Which model answers each request: routing tiers, cloud escalation, the thinking budget."""
+        gate = TrustGate(
+            self.root,
+            self.workspace,
+            self.steering.reliability,
+            lambda: self.settings,
+            lambda: self.steering.model or self.settings.model,
+            self.events.emit,
+        )
+        self.plugins.attach(gate)
+        self.events.on("turn", gate.on_turn)
         self.history: list[Message] = []
         self.session_id = new_session_id()
         self.usage = Usage()
@@ -183,6 +197,7 @@ class SmallCode:
             opening, baseline = await self._opening(task, budget, verifier)
             start = len(self.history)
             self.history.append({"role": "user", "content": opening})
+            steered = self.steering.for_run(client, trace)
             for attempt in range(1, self.settings.attempts + 1):
                 settings = self.settings
                 if attempt > 1:  # another try from the same files, sampled differently
@@ -190,7 +205,7 @@ class SmallCode:
                         update={"temperature": min(1.0, settings.temperature + 0.3 * (attempt - 1))}
                     )
                 loop = AgentLoop(
-                    client=client,
+                    client=steered,
                     tools=self._tools_for(task),
                     ctx=self.ctx,
                     settings=settings,
@@ -264,6 +279,7 @@ class SmallCode:
             await self._client.aclose()
             self._client = None
         await self.ctx.aclose()
+        await self.steering.aclose()
         await self.mcp.aclose()
         await self.cognition.aclose()
         if self._embedded is not None:

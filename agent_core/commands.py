@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from agent_core.agent import SmallCode
 from agent_core.extend import slash
+from agent_core.llm.steering import report_lines as routing_lines
 from agent_core.llm.types import ModelError
 from agent_core.memory import scratchpad
 from agent_core.memory.sessions import list_sessions, load_session
@@ -129,6 +130,9 @@ async def _stats(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Com
         f"tool calls {data['tool_calls']} ({data['failed_tool_calls']} failed)"
     ]
     lines += [f"  {n}: {s['calls']} calls, {s['failed']} failed" for n, s in per_tool.items()]
+    routing = agent.steering.report()  # per-model failure rates (across runs), the tier, cloud calls
+    data["routing"] = routing
+    lines += routing_lines(routing)
     return CommandResult(data=data, text="\n".join(lines))
 
 
@@ -283,12 +287,15 @@ async def _model(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Com
         text += "\navailable: " + ", ".join(available)
     if error:
         text += f"\n({error})"
+    routing = agent.steering.report()
+    text = "\n".join([text, *routing_lines(routing)])
     return CommandResult(
         data={
             "model": agent.settings.model,
             "base_url": agent.settings.base_url,
             "available": available,
             "error": error,
+            "routing": routing,
         },
         text=text,
     )

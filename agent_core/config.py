@@ -104,14 +104,17 @@ class Settings(BaseSettings):
     did not get more tests passing (0: no limit). The best version so far stays in place."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
-    thinking_budget: int = 2000
-    """Maximum reasoning tokens."""
+    thinking_budget: int = Field(default=2000, ge=0)
+    """Reasoning tokens a streamed reply may spend (`reasoning_content` or <think> text); past it the request
+    is ended and the model asked for its answer with thinking off (0: no limit)."""
     thinking_disable: bool = False
-    """Ask the model not to think."""
+    """Ask reasoning models not to think, as their profile allows (`chat_template_kwargs: {enable_thinking:
+    false}`, `/no_think`)."""
     temp_adapt: bool = True
     """Vary the temperature on retries after failed edits."""
     trust_decay: bool = True
-    """Lower trust in a tool or model after failures."""
+    """While a model's recent edits often broke the syntax (or patches often failed), check each edit as it
+    lands and edit one file per turn; trust returns as edits come back clean."""
     web_browse: bool = False
     """Enable web_search / web_fetch (only reliable with 20B+ models; not offered to models of 4B and under)."""
     web_search_url: str | None = None
@@ -123,9 +126,19 @@ class Settings(BaseSettings):
     skill_auto: bool = True
     """Add a skill to a task that names one of its `when` phrases (models over 4B; /skill use for any model)."""
     model_medium: str | None = None
-    """Model for adaptive routing above a 0.3 failure rate."""
+    """Adaptive routing: the model that answers while the recent failure rate (of at least 3 steps) is above
+    0.3; back to the primary model when it recovers."""
     model_strong: str | None = None
-    """Model for adaptive routing above a 0.6 failure rate."""
+    """Adaptive routing: the model that answers while the recent failure rate is above 0.6."""
+    base_url_medium: str | None = None
+    """Endpoint of SMALLCODE_MODEL_MEDIUM when it is not on SMALLCODE_BASE_URL's server."""
+    base_url_strong: str | None = None
+    """Endpoint of SMALLCODE_MODEL_STRONG when it is not on SMALLCODE_BASE_URL's server."""
+    cloud_max_calls: int = Field(default=3, ge=0, le=1000)
+    """Cloud escalation (with ANTHROPIC_API_KEY, OPENAI_API_KEY or DEEPSEEK_API_KEY in the environment): at most
+    this many steps per session go to the cloud model (0: never)."""
+    cloud_model: str | None = None
+    """The cloud model for escalation; default: claude-sonnet-4-5, gpt-4.1 or deepseek-chat by the key set."""
     trace: bool = True
     """Write a trace of every turn under .smallcode/traces/."""
     embedded: Literal["auto", "always", "never"] = "auto"

@@ -15,9 +15,8 @@ from typing import Any
 from agent_core.config import Settings
 from agent_core.context.budget import ContextBudget, tool_result_message, wire_messages
 from agent_core.extend.plugins import PluginHost
-from agent_core.llm.client import ChatClient
 from agent_core.llm.grammar import reply_grammar
-from agent_core.llm.types import ChatResponse, Message
+from agent_core.llm.types import ChatResponse, Message, ModelClient
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
@@ -117,7 +116,7 @@ class AgentLoop:
     def __init__(
         self,
         *,
-        client: ChatClient,
+        client: ModelClient,
         tools: ToolRegistry,
         ctx: ToolContext,
         settings: Settings,

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         mark = "ok" if payload["ok"] else "failed"
         print(f"  {mark} ({payload['ms']} ms)", file=sys.stderr, flush=True)
 
-    agent.on("status", lambda payload: print(payload["text"], file=sys.stderr, flush=True))
+    for notice in ("status", "model_switch", "cloud"):  # routing switches and cloud steps are always told
+        agent.on(notice, lambda payload: print(payload["text"], file=sys.stderr, flush=True))
     if not quiet:
         agent.on("tool_start", on_tool_start)
         agent.on("tool_end", on_tool_end)

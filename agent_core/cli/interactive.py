@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from agent_core.agent import SmallCode
 from agent_core.cli.common import (
@@ -66,6 +67,10 @@ class Session:
         agent.on("tool_end", self._on_tool_end)
         agent.on("error", self._on_error)
         agent.on("status", lambda payload: self.console.print(f"[dim]{payload['text']}[/dim]"))
+        for notice in ("model_switch", "cloud"):  # the user is told of each routing switch and cloud step
+            agent.on(
+                notice, lambda payload: self.console.print(f"[yellow]{escape(payload['text'])}[/yellow]")
+            )
 
     def _write(self, text: str) -> None:
         room = MAX_SHOWN_CHARS - self.streamed

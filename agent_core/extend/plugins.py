@@ -109,6 +109,14 @@ class PluginHost:
 
     def __init__(self, plugins: list[LoadedPlugin] | None = None) -> None:
         self.plugins = plugins if plugins is not None else []
+        self.builtin: list[LoadedPlugin] = []
+        """SmallCode's own hooks (trust decay): called first, like a plugin's, but not listed as plugins."""
+
+    def attach(self, obj: Any) -> None:
+        """Add a built-in hook object (any of the HOOKS methods)."""
+        self.builtin.append(
+            LoadedPlugin(name=str(getattr(obj, "name", type(obj).__name__)), source="built in", obj=obj)
+        )
 
     @classmethod
     def load(cls) -> PluginHost:
@@ -122,7 +130,7 @@ class PluginHost:
 
     async def _each(self, hook: str, *args: Any) -> list[Any]:
         answers = []
-        for plugin in self.plugins:
+        for plugin in [*self.builtin, *self.plugins]:
             fn = getattr(plugin.obj, hook, None) if plugin.obj is not None else None
             if not callable(fn):
                 continue

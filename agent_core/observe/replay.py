@@ -159,7 +159,10 @@ def replay(case: dict[str, Any], root: Path) -> Outcome:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="")
     with ScriptedModelServer(list(case["replies"]), models=[case["model"]]) as server:
-        updates = {"base_url": server.base_url, "model": case["model"]}
+        # the recorded replies are served in order by one local model: no tier, cloud step or thinking cut
+        # may ask for a reply of its own
+        updates: dict[str, Any] = {"base_url": server.base_url, "model": case["model"], "cloud_max_calls": 0}
+        updates.update(thinking_budget=0, model_medium=None, model_strong=None)
         if case.get("context_window"):
             updates["context"] = case["context_window"]
         settings = Settings.model_validate({**case["settings"], **updates})

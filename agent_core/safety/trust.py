@@ -60,6 +60,8 @@ def weakens(key: str, value: Any, user_value: Any) -> bool:
         return SANDBOX_STRENGTH.get(str(value), 0) < SANDBOX_STRENGTH.get(str(user_value), 1)
     if key in SAFETY_FLAGS:
         return bool(value) and not bool(user_value)
+    if key == "cloud_max_calls":  # more of the user's code sent to the cloud, on the user's bill
+        return isinstance(value, int) and value > (user_value if isinstance(user_value, int) else 0)
     return False
 
 
