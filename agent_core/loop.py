@@ -517,7 +517,7 @@ class AgentLoop:
                 )
                 await self._tell(history, worse)
                 return
-        improved = best is not None and (verdict.passed > best.passed or best.status != "failed")
+        improved = best is not None and _better(verdict, best)
         if improved:  # the next try builds on it at the base temperature
             self.temperature.edit_succeeded()
         else:
@@ -732,6 +732,17 @@ class AgentLoop:
         self.trace.write(
             "tool", name=call.name, arguments=call.arguments, ok=output.ok, ms=ms, output=output.text
         )
+
+
+_RANK = {"syntax": 0, "error": 1, "timeout": 1, "failed": 2}
+
+
+def _better(new: Verdict, old: Verdict) -> bool:
+    """Whether a failing check is progress over an earlier one: it got further (parses, then imports and runs)
+    or more tests pass. Two broken test runs in a row are not progress (on inventory_out_of_stock every try of
+    the 1.5B model left the tests unimportable, and each counted as progress, so the stall stop never came)."""
+    new_rank, old_rank = _RANK.get(str(new.status), 2), _RANK.get(str(old.status), 2)
+    return new_rank > old_rank or (new_rank == old_rank == 2 and new.passed > old.passed)
 
 
 def _worse(new: Verdict, old: Verdict) -> bool:

@@ -286,6 +286,24 @@ async def test_turns_without_an_edit_count_as_tries_without_progress(
     assert result.checks is not None and result.checks.passed == 1
 
 
+async def test_tries_that_leave_the_tests_unimportable_are_not_progress(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "calc_test.py").write_text(
+        "from calc import add, double\n\n\ndef test_double():\n    assert double(add(1, 1)) == 4\n"
+    )
+    still_broken = [
+        {"content": f"calc.py\n```python\ndef add(a, b):\n    return a + b + {n} - {n}\n```"}
+        for n in range(6)
+    ]
+    small_server.extend(still_broken)
+    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=6) as agent:
+        result = await agent.run("Add double to calc.py; the tests in calc_test.py must pass.")
+    assert len(small_server.requests) == 3  # each try left `double` missing: three without progress
+    assert "3 tries in a row did not get more tests passing" in result.response
+
+
 async def test_progress_resets_the_count_and_zero_turns_it_off(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
