@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agent_core.safety.paths import PathError, relative, resolve_in_workspace
-from agent_core.scaffold.render import render
 from agent_core.scaffold.spec import ScaffoldSpec, SpecError, load_scaffold_spec
 from agent_core.workspace import Workspace, WorkspaceError
 
@@ -28,6 +27,9 @@ class Scaffolded:
 
 def plan_files(spec: ScaffoldSpec, root: Path, out: str = ".") -> dict[Path, str]:
     """Absolute target path → text, every path confined to the workspace. ScaffoldError if one is refused."""
+    # Jinja2 is loaded when a scaffold is made, not with every agent.
+    from agent_core.scaffold.render import render
+
     targets: dict[Path, str] = {}
     for rel, text in render(spec).items():
         name = (PurePosixPath(out or ".") / rel).as_posix()
