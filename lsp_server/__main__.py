@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(log.fileno(), sys.stderr.fileno())
     _configure_logging(args.log_level)
 
-    from lsp_server.server import build_server
+    from lsp_server.app import create_server  # imported once logging goes to stderr only
 
-    server = build_server()
+    server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:

@@ -1,4 +1,5 @@
-"""CommandReply: the answer of every workspace/executeCommand (`smallcode.<name>`).
+"""CommandReply: the answer of every workspace/executeCommand (`smallcode.<name>`), and `one_arg`, how its
+arguments are read.
 
 `{ok, text, data, error}`: `ok` false when the command did not do what was asked (the server was busy, the
 run failed, was cancelled or crashed, the arguments were wrong); `error` then says why, for the user.
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lsp_server.errors import UserError
 
 
 class CommandReply(BaseModel):
@@ -44,3 +47,16 @@ class CommandReply(BaseModel):
     def to_lsp(self) -> dict[str, Any]:
         """The JSON the client receives."""
         return self.model_dump(mode="json")
+
+
+def one_arg(args: tuple[Any, ...]) -> str | dict[str, Any] | None:
+    """A command's argument: None (none given, as from a command palette), the one object, or the words
+    (strings are joined: `smallcode.trace show ID`). Commands take `*args` and read them here: pygls 2.x
+    converts declared parameters and fails on `arguments: []` even when they have defaults."""
+    if not args or (len(args) == 1 and args[0] in (None, {}, "")):
+        return None
+    if len(args) == 1 and isinstance(args[0], dict):
+        return args[0]
+    if all(isinstance(a, str | int | float) for a in args):
+        return " ".join(str(a) for a in args)
+    raise UserError("expected no argument or one object argument")

@@ -4,8 +4,9 @@ The prompt layout depends on the model family (matched on the model name); other
 request field, which llama.cpp and vLLM understand. The endpoint is checked like the chat client's
 (agent_core.safety.endpoints): every request, to the address it resolves to at that moment, is refused when
 that is a cloud metadata service, link-local or reserved (local and LAN servers are fine), and the answer is
-read only up to MAX_ANSWER_BYTES. An editor asks for completions constantly, so a failure is a FimError with
-one line saying why, never a traceback; cancelling the call (the user typed on) cancels the HTTP request.
+read only up to MAX_ANSWER_BYTES. An editor asks for completions constantly, so a failure is a FimError (or
+EndpointError, for an address refused) with one line saying why, never a traceback; cancelling the call (the
+user typed on) cancels the HTTP request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from agent_core.safety.endpoints import EndpointError, request_guard
+from agent_core.safety.endpoints import request_guard
 
 TIMEOUT = 15.0
 MAX_ANSWER_BYTES = 1_000_000
@@ -66,7 +67,8 @@ class FimClient:
         suffix: str,
         max_tokens: int,
     ) -> str | None:
-        """The model's middle, or None when it offers nothing but whitespace; FimError when it cannot."""
+        """The model's middle, or None when it offers nothing but whitespace; FimError when it cannot, and
+        EndpointError when `base_url` is an address the agent may not reach (the caller names its setting)."""
         if self._client is None:
             # every request (and any redirect) is checked against the address it goes to, like the agent's
             hooks = {"request": [request_guard(allow_private=True, allow_loopback=True)]}
@@ -87,8 +89,6 @@ class FimClient:
                         )
             choices = json.loads(data).get("choices") or []
             text = str(choices[0].get("text") or "") if choices else ""
-        except EndpointError as exc:
-            raise FimError(f"refusing the base URL: {exc}") from None
         except (httpx.HTTPError, ValueError, AttributeError, TypeError, RecursionError) as exc:
             raise FimError(f"completion request failed: {type(exc).__name__}: {str(exc)[:200]}") from None
         return text if text.strip() else None

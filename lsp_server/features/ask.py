@@ -1,9 +1,11 @@
-"""smallcode.ask: run the agent on a task from the editor, with $/progress, cancel, and streamed model text.
+"""smallcode.ask: run the agent on a task from the editor, with $/progress, cancel, and streamed model text;
+smallcode.cancel stops every run.
 
 The run is an asyncio task, so the server keeps answering other requests meanwhile. Progress: begin (the
 task, cancellable), a report per tool call, end with the outcome. Cancel from the progress UI
-(window/workDoneProgress/cancel) or by $/cancelRequest on the executeCommand request cancels the task at its
-next await; edits are whole WorkspaceEdits whose outcome is always awaited, so none is left half-applied.
+(window/workDoneProgress/cancel), by $/cancelRequest on the executeCommand request, or smallcode.cancel cancels
+the task at its next await (SmallCode.run then puts the conversation back as it was); edits are whole
+WorkspaceEdits whose outcome is always awaited, so none is left half-applied.
 The model's text streams as `smallcode/stream` notifications {runId, text} (a final one has done: true).
 """
 
@@ -11,20 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pydantic import BaseModel, ConfigDict, Field
 from pygls.uris import to_fs_path
+from pygls.workspace import Workspace as Documents
 
 from agent_core.agent import SmallCode
 from agent_core.result import RunResult
 from agent_core.tools.base import describe_call
 from lsp_server import capabilities
+from lsp_server.agents import Agents, Run
+from lsp_server.errors import UserError
+from lsp_server.feature import CommandHandler, Feature
 from lsp_server.replies import CommandReply
-from lsp_server.server import SmallCodeServer, UserError
 
 STREAM = "smallcode/stream"
 MAX_SELECTION_CHARS = 6000
@@ -56,20 +60,6 @@ class AskArgs(BaseModel):
     """"comment" when the prompt came from an `agent:` comment."""
 
 
-@dataclass
-class RunState:
-    root: Path
-    run_id: str
-    task: asyncio.Task[Any] | None = None
-    token: str | None = None
-    errors: list[str] = field(default_factory=list)
-    tools: int = 0
-
-    def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-
-
 def parse_ask_args(args: tuple[Any, ...]) -> AskArgs:
     """One object argument, a bare prompt string, or nothing."""
     if not args:
@@ -90,12 +80,12 @@ def _rel(root: Path, uri: str) -> str:
         return str(path)
 
 
-def build_task(ls: SmallCodeServer, root: Path, args: AskArgs) -> str:
+def build_task(documents: Documents, root: Path, args: AskArgs) -> str:
     """The task text: the prompt (or one derived from the diagnostics/selection) plus the code it is about."""
     selected = ""
     rel = _rel(root, args.uri) if args.uri else None
     if args.uri and args.range is not None:
-        doc = ls.workspace.get_text_document(args.uri)
+        doc = documents.get_text_document(args.uri)
         lines = doc.lines[args.range.start.line : args.range.end.line + 1]
         selected = "".join(lines)[:MAX_SELECTION_CHARS]
     prompt = (args.prompt or "").strip()
@@ -126,118 +116,152 @@ def build_task(ls: SmallCodeServer, root: Path, args: AskArgs) -> str:
     return "\n\n".join(parts)
 
 
-async def _begin_progress(ls: SmallCodeServer, state: RunState, title: str, message: str) -> None:
-    if not capabilities.work_done_progress(ls):
-        return
-    token = str(uuid.uuid4())
-    try:
-        await ls.work_done_progress.create_async(token)
-    except Exception as exc:  # the client may refuse: the run goes on without a progress UI
-        ls.log(f"SmallCode: no progress UI ({exc})", types.MessageType.Log)
-        return
-    state.token = token
-    ls.work_done_progress.begin(
-        token, types.WorkDoneProgressBegin(title=title, message=message[:200], cancellable=True)
-    )
-    future = ls.work_done_progress.tokens.get(token)
-    if future is not None:
-        loop = asyncio.get_running_loop()
-        future.add_done_callback(lambda f: loop.call_soon_threadsafe(state.cancel) if f.cancelled() else None)
+class AskFeature(Feature):
+    name = "ask"
 
+    def __init__(self, agents: Agents) -> None:
+        super().__init__(agents.server)
+        self.agents = agents
 
-def _report(ls: SmallCodeServer, state: RunState, message: str) -> None:
-    if state.token is not None:
-        ls.work_done_progress.report(state.token, types.WorkDoneProgressReport(message=message[:200]))
+    def commands(self) -> dict[str, CommandHandler]:
+        return {"ask": self.ask, "cancel": self.cancel}
 
+    async def ask(self, *args: Any) -> CommandReply:
+        return await self.run(parse_ask_args(args))
 
-def _end(ls: SmallCodeServer, state: RunState, message: str) -> None:
-    if state.token is not None:
-        ls.work_done_progress.end(state.token, types.WorkDoneProgressEnd(message=message[:200]))
-        ls.work_done_progress.tokens.pop(state.token, None)
-
-
-def on_agent_event(ls: SmallCodeServer, root: Path, event: dict[str, Any]) -> None:
-    state: RunState | None = ls.runs.get(root)
-    if state is None:
-        return
-    name = event.get("event")
-    if name == "token":
-        ls.protocol.notify(STREAM, {"runId": state.run_id, "text": str(event.get("text", ""))})
-    elif name == "tool_start":
-        state.tools += 1
-        _report(ls, state, describe_call(str(event.get("name")), event.get("args") or {}, width=80))
-    elif name == "tool_end" and not event.get("ok", True):
-        _report(ls, state, f"{event.get('name')} failed")
-    elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts
-        _report(ls, state, str(event.get("text", "")))
-        ls.window_log_message(
-            types.LogMessageParams(type=types.MessageType.Info, message=str(event.get("text")))
+    async def cancel(self, *args: Any) -> CommandReply:
+        cancelled = self.agents.cancel_runs()
+        return CommandReply(
+            data={"cancelled": cancelled},
+            text=f"cancelled {cancelled} run(s)" if cancelled else "nothing is running",
         )
-    elif name == "error":
-        state.errors.append(str(event.get("error", "")))
 
-
-async def run_ask(ls: SmallCodeServer, args: AskArgs) -> CommandReply:
-    """The run's reply: ok only when it ended and succeeded; busy, cancelled, failed and crashed runs say why."""
-    root = ls.root_for(args.uri)
-    if root in ls.runs:
-        return CommandReply.failure(
-            "SmallCode is already working on a task here; cancel it or wait", {"error": "busy"}
-        )
-    agent = await ls.agent_for(root)
-    task_text = build_task(ls, root, args)
-    state = RunState(root=root, run_id=str(uuid.uuid4()))
-    ls.runs[root] = state
-    msg_id = ls.protocol.msg_id
-    try:
-        ls.workspaces[root].begin_run()
-        await _begin_progress(ls, state, "SmallCode", task_text.splitlines()[0])
-        return await _run(ls, agent, state, task_text, msg_id)
-    finally:
-        ls.runs.pop(root, None)
-        ls.forget_request(msg_id)
-
-
-async def _run(
-    ls: SmallCodeServer, agent: SmallCode, state: RunState, task_text: str, msg_id: Any
-) -> CommandReply:
-    history_len = len(agent.history)
-    run_task = asyncio.create_task(agent.run(task_text))
-    state.task = run_task
-    ls.on_request_cancel(msg_id, state.cancel)
-    outcome = "failed"
-    try:
+    async def run(self, args: AskArgs) -> CommandReply:
+        """The run's reply: ok only when it ended and succeeded; busy, cancelled, failed and crashed runs say
+        why."""
+        ls, agents = self.server, self.agents
+        root = agents.root_for(args.uri)
+        if agents.busy(root):
+            return CommandReply.failure(
+                "SmallCode is already working on a task here; cancel it or wait", {"error": "busy"}
+            )
+        agent = await agents.agent_for(root)
+        task_text = build_task(ls.workspace, root, args)
+        run = Run(root=root)
+        agents.runs[root] = run
+        msg_id = ls.protocol.msg_id
         try:
-            await asyncio.wait({run_task})
-        except asyncio.CancelledError:  # the handler itself was cancelled (shutdown): stop the run too
-            run_task.cancel()
-            await asyncio.wait({run_task})
-            raise
-        edits = ls.workspaces[state.root].diff_report()
-        if run_task.cancelled():
-            outcome = "cancelled"
-            del agent.history[history_len:]  # no dangling tool call: the conversation stays valid
-            return CommandReply.failure("cancelled", {"cancelled": True, **edits})
-        result = run_task.result()
-        verification = verification_line(result)
-        outcome = ("done" if result.success else "failed") + (f" — {verification}" if verification else "")
-        if not result.success:
-            _show_failure(ls, state, result.response)
-        data = {**result.model_dump(), **edits}
-        text = result.response or outcome
-        text = f"{text}\n{verification}" if verification else text
-        if result.success:
-            return CommandReply(text=text, data=data)
-        failed = state.errors[-1] if state.errors else result.response or "the run failed"
-        return CommandReply(ok=False, error=failed, text=text, data=data)
-    except Exception as exc:  # a bug in a tool or the loop: tell the user, keep the server
+            agents.workspace(root).begin_run()
+            await self._begin_progress(run, "SmallCode", task_text.splitlines()[0])
+            return await self._run(agent, run, task_text, msg_id)
+        finally:
+            agents.runs.pop(root, None)
+            ls.forget_request(msg_id)
+
+    async def _run(self, agent: SmallCode, run: Run, task_text: str, msg_id: Any) -> CommandReply:
+        ls = self.server
+        run_task = asyncio.create_task(agent.run(task_text))
+        run.task = run_task
+        ls.on_request_cancel(msg_id, run.cancel)
         outcome = "failed"
-        ls.report_failure("the agent run", exc)
-        ls.show(f"SmallCode: the run failed: {exc}")
-        return CommandReply.failure(f"the run failed: {exc}", {"error": str(exc)})
-    finally:
-        ls.protocol.notify(STREAM, {"runId": state.run_id, "text": "", "done": True})
-        _end(ls, state, outcome)
+        try:
+            try:
+                await asyncio.wait({run_task})
+            except asyncio.CancelledError:  # the handler itself was cancelled (shutdown): stop the run too
+                run_task.cancel()
+                await asyncio.wait({run_task})
+                raise
+            edits = self.agents.workspace(run.root).diff_report()
+            if run_task.cancelled():
+                outcome = "cancelled"
+                return CommandReply.failure("cancelled", {"cancelled": True, **edits})
+            result = run_task.result()
+            verification = verification_line(result)
+            outcome = ("done" if result.success else "failed") + (
+                f" — {verification}" if verification else ""
+            )
+            if not result.success:
+                self._show_failure(run, result.response)
+            data = {**result.model_dump(), **edits}
+            text = result.response or outcome
+            text = f"{text}\n{verification}" if verification else text
+            if result.success:
+                return CommandReply(text=text, data=data)
+            failed = run.errors[-1] if run.errors else result.response or "the run failed"
+            return CommandReply(ok=False, error=failed, text=text, data=data)
+        except Exception as exc:  # a bug in a tool or the loop: tell the user, keep the server
+            outcome = "failed"
+            ls.report_failure("the agent run", exc)
+            ls.show(f"SmallCode: the run failed: {exc}")
+            return CommandReply.failure(f"the run failed: {exc}", {"error": str(exc)})
+        finally:
+            ls.protocol.notify(STREAM, {"runId": run.id, "text": "", "done": True})
+            self._end(run, outcome)
+
+    # the agent's events, while a run is in progress at their root -----------------------------------
+    async def on_agent_event(self, root: Path, event: dict[str, Any]) -> None:
+        run = self.agents.runs.get(root)
+        if run is None:
+            return
+        ls = self.server
+        name = event.get("event")
+        if name == "token":
+            ls.protocol.notify(STREAM, {"runId": run.id, "text": str(event.get("text", ""))})
+        elif name == "tool_start":
+            self._report(run, describe_call(str(event.get("name")), event.get("args") or {}, width=80))
+        elif name == "tool_end" and not event.get("ok", True):
+            self._report(run, f"{event.get('name')} failed")
+        elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts
+            self._report(run, str(event.get("text", "")))
+            ls.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Info, message=str(event.get("text")))
+            )
+        elif name == "error":
+            run.errors.append(str(event.get("error", "")))
+
+    # $/progress ---------------------------------------------------------------------------------------
+    async def _begin_progress(self, run: Run, title: str, message: str) -> None:
+        ls = self.server
+        if not capabilities.work_done_progress(ls):
+            return
+        token = str(uuid.uuid4())
+        try:
+            await ls.work_done_progress.create_async(token)
+        except Exception as exc:  # the client may refuse: the run goes on without a progress UI
+            ls.log(f"SmallCode: no progress UI ({exc})", types.MessageType.Log)
+            return
+        run.progress = token
+        ls.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, message=message[:200], cancellable=True)
+        )
+        future = ls.work_done_progress.tokens.get(token)
+        if future is not None:
+            loop = asyncio.get_running_loop()
+            future.add_done_callback(
+                lambda f: loop.call_soon_threadsafe(run.cancel) if f.cancelled() else None
+            )
+
+    def _report(self, run: Run, message: str) -> None:
+        if run.progress is not None:
+            self.server.work_done_progress.report(
+                run.progress, types.WorkDoneProgressReport(message=message[:200])
+            )
+
+    def _end(self, run: Run, message: str) -> None:
+        if run.progress is not None:
+            progress = self.server.work_done_progress
+            progress.end(run.progress, types.WorkDoneProgressEnd(message=message[:200]))
+            progress.tokens.pop(run.progress, None)
+
+    def _show_failure(self, run: Run, response: str) -> None:
+        ls = self.server
+        if run.errors:  # the model server is down, a bad setting: something the user can act on
+            ls.show(
+                f"SmallCode: {run.errors[-1]} (settings: smallcode.baseUrl = {ls.options.base_url or 'embedded'}, "
+                f"smallcode.model = {ls.options.model or 'default'})"
+            )
+        elif response:
+            ls.show(f"SmallCode: {response}", types.MessageType.Warning)
 
 
 def verification_line(result: RunResult) -> str:
@@ -249,17 +273,3 @@ def verification_line(result: RunResult) -> str:
         if result.success and (result.files_created or result.files_edited)
         else ""
     )
-
-
-def _show_failure(ls: SmallCodeServer, state: RunState, response: str) -> None:
-    if state.errors:  # the model server is down, a bad setting: something the user can act on
-        ls.show(
-            f"SmallCode: {state.errors[-1]} (settings: smallcode.baseUrl = {ls.options.base_url or 'embedded'}, "
-            f"smallcode.model = {ls.options.model or 'default'})"
-        )
-    elif response:
-        ls.show(f"SmallCode: {response}", types.MessageType.Warning)
-
-
-def register(server: SmallCodeServer) -> None:
-    server.event_listeners.append(lambda root, event: on_agent_event(server, root, event))

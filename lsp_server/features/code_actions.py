@@ -7,12 +7,14 @@ The action's command is smallcode.ask with {uri, range, diagnostics} and no prom
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
 
 from lsp_server import capabilities
-from lsp_server.server import SmallCodeServer
+from lsp_server.errors import guarded
+from lsp_server.feature import Feature
 
 TITLE = "Ask SmallCode…"
 KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]
@@ -41,17 +43,17 @@ def _key(pos: types.Position) -> tuple[int, int]:
 
 
 def code_actions(
-    ls: SmallCodeServer, params: types.CodeActionParams
+    params: types.CodeActionParams, literals: bool, unstructure: Callable[[Any], Any]
 ) -> list[types.CodeAction | types.Command]:
+    """The actions for `params`: as CodeAction literals, or bare Commands for a client without them."""
     uri, rng = params.text_document.uri, params.range
     actions: list[types.CodeAction | types.Command] = []
-    literals = capabilities.code_action_literals(ls)
     diagnostics = list(params.context.diagnostics)
     if diagnostics and _wanted(params, types.CodeActionKind.QuickFix):
         plain = [
             {
                 "message": d.message,
-                "range": ls.protocol._converter.unstructure(d.range),  # JSON shape for the command argument
+                "range": unstructure(d.range),  # JSON shape for the command argument
                 **({"source": d.source} if d.source else {}),
             }
             for d in diagnostics
@@ -82,10 +84,15 @@ def code_actions(
     return actions
 
 
-def register(server: SmallCodeServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=KINDS))
-    @server.guarded("code actions", default=[])
-    async def code_action(
-        ls: SmallCodeServer, params: types.CodeActionParams
-    ) -> list[types.CodeAction | types.Command]:
-        return code_actions(ls, params)
+class CodeActionFeature(Feature):
+    name = "code actions"
+
+    def register(self) -> None:
+        options = types.CodeActionOptions(code_action_kinds=KINDS)
+        self.server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)(
+            guarded(self.server, self.name, default=[])(self.code_action)
+        )
+
+    async def code_action(self, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+        ls = self.server
+        return code_actions(params, capabilities.code_action_literals(ls), ls.protocol._converter.unstructure)

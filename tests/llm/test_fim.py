@@ -1,5 +1,5 @@
 """Fill-in-the-middle completion in the agent core (agent_core.llm.fim), against a real HTTP server: the
-model family's prompt layout, the answer, and one-line FimErrors for what can go wrong."""
+model family's prompt layout, the answer, and one-line errors for what can go wrong."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from agent_core.llm import fim
 from agent_core.llm.fim import FimClient, FimError, fim_request
+from agent_core.safety.endpoints import EndpointError
 
 
 class Server:
@@ -76,7 +77,7 @@ async def test_a_completion_and_what_can_go_wrong(server: Server, monkeypatch: p
         with pytest.raises(FimError, match="passed 10 bytes"):
             await client.complete(server.base_url, None, None, "a", "b", 8)
 
-        with pytest.raises(FimError, match="refusing"):  # a cloud metadata address is never asked
+        with pytest.raises(EndpointError, match="metadata"):  # a cloud metadata address is never asked
             await client.complete("http://169.254.169.254/v1", None, None, "a", "b", 8)
     finally:
         await client.aclose()
