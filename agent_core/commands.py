@@ -238,9 +238,9 @@ async def _plan(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Comm
     text = path.read_text(encoding="utf-8", errors="replace")
     data: dict[str, Any] = {"path": str(path), "markdown": text}
     try:
-        from agent_core.planning.plan import Plan
+        from agent_core.planning.markdown import plan_from_markdown
 
-        data["plan"] = json.loads(Plan.from_markdown(text).model_dump_json())
+        data["plan"] = json.loads(plan_from_markdown(text).model_dump_json())
     except Exception:  # the plan module is optional here; the markdown is the source of truth
         pass
     return CommandResult(data=data, text=text.strip())

@@ -281,17 +281,6 @@ class Plan(BaseModel):
             )
         return "\n".join(lines)
 
-    def to_markdown(self) -> str:
-        from agent_core.planning.markdown import plan_to_markdown
-
-        return plan_to_markdown(self)
-
-    @classmethod
-    def from_markdown(cls, text: str) -> Plan:
-        from agent_core.planning.markdown import plan_from_markdown
-
-        return plan_from_markdown(text)
-
 
 def decomposition_prompt(step: PlanStep) -> str:
     """What to tell the model when a step keeps failing: split it with the plan tool."""

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent_core.planning.markdown import plan_from_markdown, plan_to_markdown
 from agent_core.planning.plan import DECOMPOSE_AFTER, Plan, PlanStep, StepSpec, StepStatus
 from agent_core.workspace import atomic_write
 
@@ -84,7 +85,7 @@ class PlanStore:
             return False
         if text == self._synced:
             return False
-        edited = Plan.from_markdown(text)
+        edited = plan_from_markdown(text)
         if not edited.task and self._plan is not None:
             edited.task = self._plan.task
         self._plan, self._synced = edited, text
@@ -97,7 +98,7 @@ class PlanStore:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        plan = Plan.from_markdown(text)
+        plan = plan_from_markdown(text)
         if not plan.steps:
             return None
         self._plan, self._synced = plan, text
@@ -257,7 +258,7 @@ class PlanStore:
     def _save(self) -> None:
         if self._plan is None:
             return
-        text = self._plan.to_markdown()
+        text = plan_to_markdown(self._plan)
         try:
             atomic_write(self.path, text.encode("utf-8"))
         except OSError as exc:  # the session copy still holds the plan; losing the mirror is not fatal

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_core.config import Settings
+from agent_core.planning.markdown import plan_from_markdown, plan_to_markdown
 from agent_core.planning.plan import Plan, PlanStep, decomposition_prompt, needs_plan
 
 
@@ -31,18 +32,18 @@ def sample() -> Plan:
 
 def test_markdown_round_trip_keeps_everything() -> None:
     plan = sample()
-    text = plan.to_markdown()
+    text = plan_to_markdown(plan)
     assert "- [x] 1. Create calc.py with add()" in text
     assert "  - file: calc.py:3" in text
     assert "- [~] 2. Write tests/test_calc.py" in text
     assert "- [!] 2.1. Fix the sign in add()" in text
     assert "- [-] 4. Update the README" in text
-    assert Plan.from_markdown(text) == plan
-    assert Plan.from_markdown(Plan.from_markdown(text).to_markdown()) == plan
+    assert plan_from_markdown(text) == plan
+    assert plan_from_markdown(plan_to_markdown(plan_from_markdown(text))) == plan
 
 
 def test_a_users_edit_is_read_back() -> None:
-    text = sample().to_markdown()
+    text = plan_to_markdown(sample())
     edited = (
         text.replace("- [ ] 3. Make the tests pass", "- [x] 3. Make all the tests pass").replace(
             "- [~] 2.", "* [X] 2."
@@ -51,7 +52,7 @@ def test_a_users_edit_is_read_back() -> None:
         + "1. Publish the package\n"
         + "  just a remark the user added\n"
     )
-    plan = Plan.from_markdown(edited)
+    plan = plan_from_markdown(edited)
     by_id = {s.id: s for s in plan.steps}
     assert by_id["3"].title == "Make all the tests pass" and by_id["3"].status == "done"
     assert by_id["2"].status == "done"
@@ -63,12 +64,12 @@ def test_a_users_edit_is_read_back() -> None:
 
 
 def test_duplicate_and_missing_ids_get_fresh_numbers() -> None:
-    plan = Plan.from_markdown("# Plan\n- [ ] 1. a\n- [ ] 1. b\n- [ ] c\n")
+    plan = plan_from_markdown("# Plan\n- [ ] 1. a\n- [ ] 1. b\n- [ ] c\n")
     assert [(s.id, s.title) for s in plan.steps] == [("1", "a"), ("2", "b"), ("3", "c")]
 
 
 def test_garbage_parses_to_an_empty_plan() -> None:
-    plan = Plan.from_markdown("hello\n\n```\ncode\n```\n")
+    plan = plan_from_markdown("hello\n\n```\ncode\n```\n")
     assert plan.steps == [] and plan.task == ""
 
 

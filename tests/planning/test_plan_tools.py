@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from agent_core.config import Settings
-from agent_core.planning.plan import Plan, PlanStep
+from agent_core.planning.markdown import plan_from_markdown
+from agent_core.planning.plan import PlanStep
 from agent_core.planning.store import PlanStore
 from agent_core.planning.validate import ValidationResult, step_validator
 from agent_core.tools.base import ToolContext
@@ -89,7 +90,7 @@ async def test_todo_marks_steps_and_moves_to_the_next(ctx: ToolContext, recorder
     assert recorder.steps("step_done") == ["1"] and recorder.steps("step_skipped") == ["3"]
     assert recorder.steps("step_failed") == ["2"]
     assert recorder.events[-1][1]["final"] is True
-    assert Plan.from_markdown((ctx.root / ".smallcode" / "plan.md").read_text()) == plan
+    assert plan_from_markdown((ctx.root / ".smallcode" / "plan.md").read_text()) == plan
 
 
 async def test_todo_errors_are_one_line_messages_for_the_model(ctx: ToolContext) -> None:
