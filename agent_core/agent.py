@@ -24,6 +24,8 @@ from agent_core.llm.client import ChatClient
 from agent_core.llm.steering import ModelSteering
 from agent_core.llm.types import Message, ModelError
 from agent_core.loop import AgentLoop
+from agent_core.memory.evidence import record_run
+from agent_core.memory.recall import opening_memory
 from agent_core.memory.sessions import new_session_id, save_session
 from agent_core.observe.events import Callback, EventBus
 from agent_core.observe.files import FileRecorder, final_files, start_snapshot
@@ -36,6 +38,8 @@ from agent_core.safety.checkpointing import CheckpointingWorkspace
 from agent_core.safety.endpoints import EndpointError, check_url
 from agent_core.safety.trust_decay import TrustGate
 from agent_core.tools import ToolContext, ToolRegistry, default_tools
+from agent_core.tools.graph_tools import graph_tools
+from agent_core.tools.memory_tools import memory_tools
 from agent_core.tools.plan_tools import plan_tools
 from agent_core.tools.routing import routing_enabled, routing_prompt
 from agent_core.tools.scaffold import scaffold_tools
@@ -88,6 +92,8 @@ class SmallCode:
         self.tools = ToolRegistry(
             default_tools()
             + scaffold_tools()
+            + graph_tools()  # the small tier keeps its four tools (SMALL_TIER_TOOLS)
+            + memory_tools()
             + ([] if settings.plan_disable else plan_tools())
             + (web_tools() if settings.web_browse else [])
         )
@@ -259,6 +265,7 @@ class SmallCode:
                 if self.settings.trace
                 else {},
             )
+            record_run(self.root, task, result)
             self._save_session()
         return result
 
@@ -442,6 +449,17 @@ class SmallCode:
         self._shown = files.shown
         if files.text:
             message += "\n\n" + files.text
+        memory = await opening_memory(  # evidence of earlier runs; the repository map above the small tier
+            self.root,
+            task,
+            files.named,
+            files.shown,
+            budget.window,
+            self.counter.estimate,
+            with_map=not self.small_tier(),
+        )
+        if memory:
+            message += "\n\n" + memory
         skill = self._auto_skill(task)
         if skill is not None:  # with the task, not in the system prompt: that stays the same across tasks
             message += "\n\nHow to approach it — " + skill.prompt()

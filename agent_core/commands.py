@@ -17,7 +17,7 @@ from agent_core.agent import SmallCode
 from agent_core.extend import slash
 from agent_core.llm.steering import report_lines as routing_lines
 from agent_core.llm.types import ModelError
-from agent_core.memory import scratchpad
+from agent_core.memory.overview import memory_command
 from agent_core.memory.sessions import list_sessions, load_session
 from agent_core.observe.trace import list_traces, read_trace, traces_dir
 from agent_core.safety import checkpointing
@@ -38,7 +38,8 @@ COMMANDS: dict[str, str] = {
     "trace": "list traces; `trace show ID`, `trace html ID` (a page), `trace export ID`, "
     "`trace test ID` (a regression test replaying the run)",
     "plan": "the current TODO plan (.smallcode/plan.md)",
-    "memory": "scratchpad notes; `memory add TEXT`, `memory clear`",
+    "memory": "notes, the scratchpad, evidence of earlier runs and the code index; `memory add TEXT`, "
+    "`memory search WORDS`, `memory pad TEXT`, `memory clear [notes|scratchpad|evidence]`",
     "model": "the model in use and those the server offers; `model NAME` switches",
     "profile": "the model's profile: context length, tool-call format, quirks",
     "sessions": "saved sessions; `sessions resume ID`",
@@ -247,19 +248,8 @@ async def _plan(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> Comm
 
 
 async def _memory(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:
-    action = words[0] if words else "list"
-    if action == "add":
-        text = " ".join(words[1:]) or str(obj.get("text", ""))
-        if not text.strip():
-            return CommandResult(ok=False, text="usage: /memory add TEXT")
-        note = scratchpad.add_note(agent.root, text)
-        return CommandResult(data={"note": note}, text=f"remembered #{note['id']}")
-    if action == "clear":
-        count = scratchpad.clear_notes(agent.root)
-        return CommandResult(data={"cleared": count}, text=f"forgot {count} note(s)")
-    notes = scratchpad.load_notes(agent.root)
-    text = "\n".join(f"#{n['id']} {n['text']}" for n in notes) or "no notes yet (/memory add TEXT)"
-    return CommandResult(data={"notes": notes}, text=text)
+    ok, data, text = await asyncio.to_thread(memory_command, agent.root, words, obj)
+    return CommandResult(ok=ok, data=data, text=text)
 
 
 async def _model(agent: SmallCode, words: list[str], obj: dict[str, Any]) -> CommandResult:

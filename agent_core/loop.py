@@ -17,6 +17,7 @@ from agent_core.context.budget import ContextBudget, tool_result_message, wire_m
 from agent_core.extend.plugins import PluginHost
 from agent_core.llm.grammar import reply_grammar
 from agent_core.llm.types import ChatResponse, Message, ModelClient
+from agent_core.memory.scratchpad import pad_for_prompt
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
@@ -619,15 +620,20 @@ class AgentLoop:
         result.verified = verdict.ok
 
     def _with_plan(self, messages: list[Message]) -> list[Message]:
-        """The plan and its current step, shown every turn (appended to this request only, not kept)."""
+        """The plan and its current step, and the model's scratchpad, shown every turn (appended to this
+        request only, not kept)."""
         plan = self.ctx.plan
         text = plan.render_for_prompt() if plan is not None else ""
+        if "scratchpad" in self.tools:  # only a model offered the tool keeps one (never the small tier)
+            pad = pad_for_prompt(self.ctx.root, self.budget.window // 16, self.budget.counter.estimate)
+            text = "\n\n".join(t for t in (text, pad) if t)
         return [*messages, {"role": "user", "content": text}] if text else messages
 
     async def _ask_model(
         self, history: list[Message], result: RunResult, turn: int, offered: list[dict[str, Any]]
     ) -> tuple[ChatResponse, ParseOutcome]:
-        messages = self._with_plan(wire_messages(self.budget.fit(history)))
+        schemas = self.budget.counter.estimate(json.dumps(offered)) if self.send_schemas else 0
+        messages = self._with_plan(wire_messages(self.budget.fit(history, others=schemas)))
         started = time.monotonic()
         if self.hooks is not None:
             await self.hooks.before_request(messages, offered)

@@ -110,17 +110,19 @@ class ContextBudget:
                 history += n
         return BudgetSplit(self.window, system, task, history, tools, self.reserve)
 
-    def fit(self, messages: list[Message]) -> list[Message]:
-        """A copy of `messages` that fits the window (as well as it can without touching system and task)."""
+    def fit(self, messages: list[Message], others: int = 0) -> list[Message]:
+        """A copy of `messages` that fits the window (as well as it can without touching system and task).
+        `others`: tokens the request spends besides its messages (the tool schemas a template renders)."""
         fitted = copy.deepcopy(messages)
         total = self.counter.count_messages(fitted)
-        if total <= self.limit:
+        limit = self.limit - others
+        if total <= limit:
             return fitted
         protected = {i for i, m in enumerate(fitted) if m.get("role") == "system"} | {_task_index(fitted)}
         last = len(fitted) - 1
         # 1) the oldest tool results first, keeping the most recent one whole as long as possible.
         for i, message in enumerate(fitted):
-            if total <= self.limit:
+            if total <= limit:
                 return fitted
             if i in protected or not is_tool_result(message) or message.get("smallcode_evicted"):
                 continue
@@ -129,7 +131,7 @@ class ContextBudget:
             total -= self._shrink(message, _evicted_stub(message))
         # 2) old assistant/user turns shortened to their first lines.
         for i, message in enumerate(fitted[:-1]):
-            if total <= self.limit:
+            if total <= limit:
                 return fitted
             if i in protected or message.get("smallcode_evicted"):
                 continue
@@ -137,10 +139,10 @@ class ContextBudget:
             if isinstance(text, str) and len(text) > 200:
                 total -= self._shrink(message, text[:160] + " […shortened to fit the context window]")
         # 3) the newest message itself, cut down to what is left.
-        if total > self.limit and fitted and last not in protected:
+        if total > limit and fitted and last not in protected:
             message = fitted[last]
             text = message.get("content") or ""
-            spare = max(200, (self.limit - (total - self.counter.count_messages([message]))) * 3)
+            spare = max(200, (limit - (total - self.counter.count_messages([message]))) * 3)
             if isinstance(text, str) and len(text) > spare:
                 self._shrink(message, text[:spare] + "\n[…cut to fit the context window; ask for less]")
         return fitted

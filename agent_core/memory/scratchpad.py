@@ -1,43 +1,44 @@
-"""The scratchpad: short notes kept for the project in .smallcode/memory.json (shown by /memory)."""
+"""The scratchpad: the model's working memory. It rewrites it with the `scratchpad` tool (what it found, what
+is left to do) and sees it with every request, cut to a share of the window; it lives in
+.smallcode/scratchpad.md (redacted, readable by the user only) and /memory shows it."""
 
 from __future__ import annotations
 
-import json
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from agent_core.safety.redact import redact, redact_obj
+from agent_core.safety.redact import redact
 from agent_core.workspace import atomic_write
+
+MAX_PAD_CHARS = 3000
+HEADER = "Your scratchpad (working notes you wrote; rewrite it with the scratchpad tool when they change):"
 
 
 def _path(root: Path) -> Path:
-    return root / ".smallcode" / "memory.json"
+    return root / ".smallcode" / "scratchpad.md"
 
 
-def load_notes(root: Path) -> list[dict[str, Any]]:
+def read_pad(root: Path) -> str:
     try:
-        data = json.loads(_path(root).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return []
-    return [n for n in data.get("notes", []) if isinstance(n, dict) and "text" in n]
+        return _path(root).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
-def add_note(root: Path, text: str) -> dict[str, Any]:
-    notes = load_notes(root)
-    note = {
-        "id": max((int(n.get("id", 0)) for n in notes), default=0) + 1,
-        "text": redact(text.strip()),
-        "at": time.time(),
-    }
-    notes.append(note)
-    # every note redacted again (an older file may predate a redaction rule); only the user may read it
-    data = json.dumps(redact_obj({"notes": notes}), indent=1, ensure_ascii=False).encode("utf-8")
-    atomic_write(_path(root), data, mode=0o600)
-    return note
+def write_pad(root: Path, text: str) -> str:
+    """Replace the scratchpad (an empty text clears it); returns what was kept."""
+    kept = redact(text.strip())[:MAX_PAD_CHARS]
+    atomic_write(_path(root), (kept + "\n" if kept else "").encode("utf-8"), mode=0o600)
+    return kept
 
 
-def clear_notes(root: Path) -> int:
-    count = len(load_notes(root))
-    atomic_write(_path(root), json.dumps({"notes": []}).encode("utf-8"), mode=0o600)
-    return count
+def pad_for_prompt(root: Path, budget_tokens: int, count: Callable[[str], int]) -> str:
+    """The scratchpad as shown to the model, within `budget_tokens` ("" when empty)."""
+    text = read_pad(root)
+    if not text or budget_tokens < 20:
+        return ""
+    shown = f"{HEADER}\n{text}"
+    while count(shown) > budget_tokens and len(text) > 40:
+        text = text[: int(len(text) * 0.8)]
+        shown = f"{HEADER}\n{text}\n[…cut to fit; shorten the scratchpad]"
+    return shown

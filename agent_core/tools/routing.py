@@ -20,7 +20,16 @@ CATEGORIES: dict[str, list[str]] = {
     "write": ["write_file", "patch", "read_file"],
     "search": ["search", "find_files", "graph_search", "read_file", "web_search", "web_fetch"],
     "run": ["bash"],
-    "plan": ["plan", "todo", "todo_write", "todo_read", "todo_update", "memory_remember", "memory_load"],
+    "plan": [
+        "plan",
+        "todo",
+        "todo_write",
+        "todo_read",
+        "todo_update",
+        "memory_remember",
+        "memory_load",
+        "scratchpad",
+    ],
     "mcp": [],
 }
 """Category → tool names. read_file is also under write: the write guard wants files read first. The mcp

@@ -87,4 +87,12 @@ async def test_the_tasks_words_and_the_last_tool_pick_the_category(
     ) as agent:
         await agent.run("create hello.py")
     assert offered(model_server.requests[0]) == ["choose_category", "read_file", "write_file", "patch"]
-    assert offered(model_server.requests[1]) == ["choose_category", "read_file", "search", "find_files"]
+    assert offered(model_server.requests[1]) == [
+        "choose_category",
+        "read_file",
+        "search",
+        "find_files",
+        "graph_search",
+        "explain_symbol",
+        "memory_load",
+    ]

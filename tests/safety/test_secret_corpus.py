@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent_core.bench.report import BenchReport, save_report
-from agent_core.memory.scratchpad import add_note
+from agent_core.memory.notes import add_note
 from agent_core.memory.sessions import save_session
 from agent_core.observe.trace import TraceWriter
 from agent_core.safety.redact import REDACTED, redact, redact_obj, redact_tree

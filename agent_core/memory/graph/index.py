@@ -2,8 +2,9 @@
 when its mtime or size changed and then its hash did), over the files .gitignore does not hide.
 
 `CodeIndex.for_root(root)` is the one index of a workspace in this process: the agent asks it to refresh at
-the start of a run, the language server feeds it the files the editor changed or saved, and readers (the
-graph tools, the repository map) open the database themselves, so no request ever waits for a parse.
+the start of a run and before each graph tool call, with the editor's unsaved buffers (the workspace seam's
+`unsaved_texts`), and readers (the graph tools, the repository map) open the database themselves, so no
+request ever waits for a parse.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -65,6 +66,8 @@ class CodeIndex:
         self._full = False
         self._paths: set[str] = set()
         self._texts: dict[str, str] = {}
+        self._buffered: set[str] = set()
+        """Files last indexed from an editor buffer (sync_buffers)."""
         self._busy = False
         self._built = False
         self._thread: threading.Thread | None = None
@@ -88,6 +91,18 @@ class CodeIndex:
         if rel:
             with self._cond:
                 self._texts[rel] = text
+                self._wake()
+
+    def sync_buffers(self, texts: Mapping[Path, str]) -> None:
+        """The editor's unsaved buffers as they are now: index their text, and go back to the disk for files
+        whose buffers were indexed before and are unsaved no more (saved, or closed without saving)."""
+        buffers = {rel: text for rel, text in ((self._relative(p), t) for p, t in texts.items()) if rel}
+        with self._cond:
+            gone = self._buffered - buffers.keys()
+            self._buffered = set(buffers)
+            self._texts.update(buffers)
+            self._paths.update(gone)
+            if buffers or gone:
                 self._wake()
 
     def wait(self, timeout: float | None = None) -> bool:
