@@ -15,6 +15,7 @@ SUITES: dict[str, str] = {
     "tasks": "agent_core.bench.tasks_suite:run",
     "smoke": "agent_core.bench.smoke_suite:run",
     "polyglot": "agent_core.bench.polyglot_suite:run",
+    "retrieval": "agent_core.bench.retrieval_suite:run",
 }
 MODEL_SUITES = ("smoke", "polyglot")
 """Suites that take the model endpoint (--base-url/--model) and a --tasks selection, like `tasks`."""
