@@ -187,9 +187,7 @@ class AgentLoop:
         try:
             for turn in range(1, self.settings.max_turns + 1):
                 result.turns = turn
-                begin_turn = getattr(self.ctx.workspace, "begin_turn", None)
-                if begin_turn is not None:  # checkpoints are taken per turn, before its first change
-                    begin_turn(turn)
+                self.ctx.workspace.begin_turn(turn)  # checkpoints are taken per turn, before its first change
                 await self.events.emit("turn", {"n": turn})
                 state.turn = turn
                 reply, outcome = await self._ask_model(history, result, turn, self._offered(state))
@@ -498,12 +496,11 @@ class AgentLoop:
             return
         if not verdict.blocking:
             return
-        rollback_turn = getattr(self.ctx.workspace, "rollback_turn", None)
         best = state.best
-        if best is not None and _worse(verdict, best) and rollback_turn is not None:
+        if best is not None and _worse(verdict, best):
             # Hill-climbing for small models: a change that breaks more than it fixes is undone at once,
             # so the next try starts from the best version so far, not from the wreck.
-            reverted = await asyncio.to_thread(rollback_turn)
+            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted, reason="worse")
             if reverted is not None:
                 self.temperature.edit_failed()  # sample the next attempt differently
@@ -533,8 +530,8 @@ class AgentLoop:
         if best is None or not _worse(verdict, best):
             state.best = verdict
         message = f"Check after your edits failed:\n{verdict.feedback}"
-        if verdict.status == "syntax" and self.settings.auto_rollback and rollback_turn is not None:
-            reverted = await asyncio.to_thread(rollback_turn)
+        if verdict.status == "syntax" and self.settings.auto_rollback:
+            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted)
             if reverted is not None:
                 message += (
@@ -711,11 +708,11 @@ class AgentLoop:
         await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
         started = time.monotonic()
         # A shell command's changes are checkpointed like edits, so /undo and rollbacks revert them too.
-        before = getattr(self.ctx.workspace, "before_shell", None) if call.name == "bash" else None
-        note = await asyncio.to_thread(before) if before is not None else ""
+        shell = call.name == "bash"
+        note = await asyncio.to_thread(self.ctx.workspace.before_shell) if shell else ""
         output = await self.tools.execute(call.name, call.arguments, self.ctx)
-        if before is not None:
-            await asyncio.to_thread(self.ctx.workspace.after_shell)  # type: ignore[attr-defined]
+        if shell:
+            await asyncio.to_thread(self.ctx.workspace.after_shell)
         if note:
             output.text += f"\n{note}"
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)

@@ -3,7 +3,7 @@
 Each feature (lsp_server/features/) gets what it needs here and registers the LSP methods it alone answers.
 The methods several features share have one dispatcher each, below, that calls every feature inside
 try/except-and-log: textDocument/codeLens (agent: comments, plan steps), the agents' events (progress and
-streaming, lens refreshes), shutdown. Every command is registered here too, so each answers a
+streaming, lens refreshes, notices), shutdown. Every command is registered here too, so each answers a
 CommandReply whatever happens in it.
 """
 
@@ -27,6 +27,7 @@ from lsp_server.features.commands import SlashCommandFeature
 from lsp_server.features.comment_lenses import CommentLensFeature
 from lsp_server.features.completion import CompletionFeature
 from lsp_server.features.configuration import ConfigurationFeature
+from lsp_server.features.notices import NoticesFeature
 from lsp_server.features.plan_lenses import PlanLensFeature
 from lsp_server.features.undo import UndoFeature
 from lsp_server.replies import CommandReply
@@ -51,6 +52,7 @@ class App:
             CommentLensFeature(server),
             PlanLensFeature(agents, ask),
             CompletionFeature(agents),
+            NoticesFeature(server),
         ]
         for feature in self.features:
             feature.register()

@@ -332,6 +332,31 @@ async def test_rejected_edit_is_reported_to_the_model(
     assert diff["data"]["edits"][0]["status"] == "rejected"
 
 
+@pytest.mark.parametrize("lsp_options", [{"modelStrong": "strong-model"}])
+async def test_a_switch_to_the_strong_model_is_shown_to_the_user(
+    client: LanguageClient, model_server: ScriptedModelServer, lsp_options: dict[str, Any]
+) -> None:
+    # three failed steps move the run to the strong tier; the editor says so, as an information message
+    model_server.models.append("strong-model")
+    failing = [
+        {
+            "tool_calls": [
+                {"name": "patch", "arguments": {"path": "calc.py", "search": f"x{i}", "replace": "y"}}
+            ]
+        }
+        for i in range(3)
+    ]
+    model_server.extend([*failing, {"content": "Could not fix it."}])
+    await command(client, "smallcode.ask", {"prompt": "fix add"})
+    assert [r["model"] for r in model_server.requests] == ["scripted-model"] * 3 + ["strong-model"]
+    notices = [
+        m for m in client.messages if m.message.startswith("SmallCode: ") and "strong-model" in m.message
+    ]
+    assert len(notices) == 1, [m.message for m in client.messages]
+    assert notices[0].type == types.MessageType.Info
+    assert "scripted-model" in notices[0].message and "failure rate" in notices[0].message
+
+
 async def test_every_command_answers(client: LanguageClient, model_server: ScriptedModelServer) -> None:
     for name in ALL_COMMANDS:
         for args in ((), ({},)):
