@@ -21,6 +21,7 @@ from agent_core.extend.mcp_tools import mcp_tools
 from agent_core.extend.plugins import PluginHost
 from agent_core.extend.web import web_tools
 from agent_core.llm.client import ChatClient
+from agent_core.llm.embedded import wants_embedded
 from agent_core.llm.steering import ModelSteering
 from agent_core.llm.types import Message, ModelError
 from agent_core.loop import AgentLoop
@@ -326,7 +327,7 @@ class SmallCode:
             self._client = None
         base_url = self.settings.base_url
         model = self.settings.model
-        if not base_url:
+        if not base_url or wants_embedded(self.settings):  # "always" wins over a configured server
             base_url, model = await self._start_embedded()
         else:
             try:  # LAN and local servers are fine; cloud metadata and link-local addresses are not

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from agent_core import SmallCode
 from agent_core.config import Settings
 from agent_core.llm.embedded import EmbeddedServer, engine_missing, wants_embedded
 from agent_core.llm.models import ModelsError
 from agent_core.llm.types import ModelError
+from tests.support.scripted_server import ScriptedModelServer
 
 needs_engine = pytest.mark.skipif(bool(engine_missing()), reason="llama-cpp-python[server] not installed")
 
@@ -52,3 +54,20 @@ def test_when_the_embedded_server_is_wanted() -> None:
     assert not wants_embedded(Settings(base_url="http://localhost:1234/v1"))
     assert not wants_embedded(Settings(embedded="never"))
     assert wants_embedded(Settings(base_url="http://localhost:1234/v1", embedded="always"))
+
+
+async def test_embedded_always_starts_the_embedded_model_even_with_a_server_configured(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    # "always" used to be read only by a helper nobody called: the configured server got the request
+    models = tmp_path / "models"
+    async with SmallCode(
+        base_url=model_server.base_url,
+        cwd=tmp_path,
+        embedded="always",
+        embedded_model="gpt-5",
+        models_dir=str(models),
+    ) as agent:
+        result = await agent.run("say hi")
+    assert not result.success and "unknown embedded model 'gpt-5'" in result.response
+    assert model_server.requests == []
