@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     stall_tries: int = Field(default=3, ge=0, le=50)
     """Small models, which get a fresh try after each failed check: stop after this many tries in a row that
     did not get more tests passing (0: no limit). The best version so far stays in place."""
+    resample: bool = True
+    """Small models, which get a fresh try after each failed check: every other fresh try (the first, third, …)
+    is a new sample of the run's first message (the files as they were, no failures shown) at the raised
+    temperature, rather than a try shown its failures; the tests keep the best version either way."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = Field(default=2000, ge=0)
@@ -142,7 +146,8 @@ class Settings(BaseSettings):
     trace: bool = True
     """Write a trace of every turn under .smallcode/traces/."""
     embedded: Literal["auto", "always", "never"] = "auto"
-    """Start the embedded model when no base URL is configured ("auto")."""
+    """Start the embedded model when no base URL is configured ("auto"), even when one is ("always"), or never
+    (then a base URL is required)."""
     embedded_model: str = "qwen2.5-coder-1.5b"
     """Which embedded model to start."""
     gguf: str | None = None

@@ -153,6 +153,9 @@ class AgentLoop:
         """Builds a fresh opening (current files, the given failures, the task); with `opening_at` (where the
         run's opening sits in the history) a failed try restarts the conversation from it instead of growing."""
         self.opening_at = opening_at
+        self._first_opening: Message | None = None
+        """The run's first message, as the model first saw it: what a resampled fresh try is asked again."""
+        self._restarts = 0
         self.send_schemas = send_schemas
         """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
         preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
@@ -184,6 +187,8 @@ class AgentLoop:
         state.best = self.baseline if self.baseline is not None and self.baseline.blocking else None
         if self.routing:  # start with the category the task's own words name ("create …" → write), if any
             state.category = parse_category(task)
+        if self.opening_at is not None and self.opening_at < len(history):
+            self._first_opening = dict(history[self.opening_at])
         try:
             for turn in range(1, self.settings.max_turns + 1):
                 result.turns = turn
@@ -593,8 +598,18 @@ class AgentLoop:
         """Feedback after a failed try: a fresh opening that carries it (small models on one file), or a
         message at the end of the conversation with the shape of the next edit."""
         if self.refresh is not None and self.opening_at is not None:
-            fresh = await self.refresh("A previous try did not pass. " + feedback)
+            self._restarts += 1
             del history[self.opening_at :]
+            if self.settings.resample and self._restarts % 2 == 1 and self._first_opening is not None:
+                # Another independent sample of the first answer (the prompt the server has cached): a 1.5B
+                # model shown its failures mostly resends a variant of the same idea (bench tasks: tries stuck
+                # at the same failing tests), and its samples differ more than its repairs do.
+                self.trace.write("restart", how="resample", n=self._restarts)
+                self.temperature.resample()
+                history.append(dict(self._first_opening))
+                return
+            self.trace.write("restart", how="feedback", n=self._restarts)
+            fresh = await self.refresh("A previous try did not pass. " + feedback)
             history.append({"role": "user", "content": fresh})
             return
         hint = f"\n{self.edit_hint}" if self.edit_hint else ""
@@ -738,22 +753,24 @@ class AgentLoop:
 
 
 _RANK = {"syntax": 0, "error": 1, "timeout": 1, "failed": 2}
+"""How far a failing check got (the blocking statuses): the code parses, then the tests import and run."""
 
 
 def _better(new: Verdict, old: Verdict) -> bool:
-    """Whether a failing check is progress over an earlier one: it got further (parses, then imports and runs)
-    or more tests pass. Two broken test runs in a row are not progress (on inventory_out_of_stock every try of
-    the 1.5B model left the tests unimportable, and each counted as progress, so the stall stop never came)."""
+    """Whether a failing check is progress over an earlier one: it got further or more tests pass. Two broken
+    test runs in a row are not progress (on inventory_out_of_stock every try of the 1.5B model left the tests
+    unimportable, and each counted as progress, so the stall stop never came)."""
     new_rank, old_rank = _RANK.get(str(new.status), 2), _RANK.get(str(old.status), 2)
     return new_rank > old_rank or (new_rank == old_rank == 2 and new.passed > old.passed)
 
 
 def _worse(new: Verdict, old: Verdict) -> bool:
-    """Whether a check after an edit is worse than an earlier failing one: the code no longer parses or the
-    test run broke where tests used to run, or fewer tests pass in the same run."""
-    if new.status in ("syntax", "error", "timeout"):
-        return old.status == "failed" or (new.status == "syntax" and old.status != "syntax")
-    if new.status == "failed" and old.status == "failed" and new.command == old.command:
+    """Whether a check after an edit is worse than an earlier failing one: it got less far (the code no longer
+    parses, the test run broke where tests used to run), or fewer tests pass in the same run."""
+    new_rank, old_rank = _RANK.get(str(new.status), 2), _RANK.get(str(old.status), 2)
+    if new_rank != old_rank:
+        return new_rank < old_rank
+    if new.status == old.status == "failed" and new.command == old.command:
         # Fewer passing, or as many but some that passed before fail now: the edit broke something it
         # should not have touched (the 1.5B model dropped a `.lower()` while fixing the ends of a slug).
         return new.passed < old.passed or (new.passed == old.passed and bool(old.passing - new.passing))

@@ -29,6 +29,12 @@ class TemperatureSchedule:
         self.base = settings.temperature
         self.enabled = settings.temp_adapt
         self.failures = 0
+        self._hot_once = False
+
+    def resample(self) -> None:
+        """The next request is a new sample of an earlier prompt: drawn at the hottest retry step whatever the
+        count (after progress the count is 0, and at the base temperature the sample would repeat the answer)."""
+        self._hot_once = True
 
     def edit_failed(self) -> None:
         self.failures += 1
@@ -37,4 +43,7 @@ class TemperatureSchedule:
         self.failures = 0
 
     def current(self) -> float:
-        return retry_temperature(self.base, self.failures, self.enabled)
+        """The temperature for the next request (a resample's floor is used up by asking)."""
+        failures = max(self.failures, len(STEPS) - 1) if self._hot_once else self.failures
+        self._hot_once = False
+        return retry_temperature(self.base, failures, self.enabled)

@@ -146,7 +146,7 @@ async def test_a_snippet_for_one_of_two_files_is_not_written_and_the_model_is_to
             {"content": f"store/errors.py\n```python\n{whole}```"},
         ]
     )
-    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, resample=False) as agent:
         result = await agent.run(
             "Add OutOfStockError to store/errors.py, a subclass of StoreError, for store/inventory.py. "
             "The tests in test_store.py must pass."
@@ -184,7 +184,7 @@ async def test_a_two_file_task_restarts_fresh_after_a_prose_answer_and_asks_for_
             },
         ]
     )
-    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, resample=False) as agent:
         result = await agent.run(
             "Make remove in store/inventory.py raise OutOfStockError, a new subclass of StoreError in "
             "store/errors.py, when n is more than the stock. The tests in test_store.py must pass."

@@ -193,7 +193,7 @@ async def test_an_edit_that_makes_things_worse_is_undone(
     worse = "calc.py\n```python\ndef add(a, b):\n    return a - b\n\n\ndef double(a):\n    return a\n```"
     fixed = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n```"
     small_server.extend([{"content": worse}, {"content": fixed}])
-    async with agent_for(small_server, tmp_path) as agent:
+    async with agent_for(small_server, tmp_path, resample=False) as agent:
         result = await agent.run("Fix add in calc.py.")
     second = small_server.requests[1]["messages"][-1]["content"]
     # A failed try restarts the conversation from a fresh opening: no old answer to copy, the file as it is now.
@@ -212,7 +212,7 @@ async def test_a_change_that_breaks_a_passing_test_is_undone_and_named(
     two_functions(tmp_path)
     trade = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return a\n```"
     small_server.extend([{"content": trade}, {"content": "I give up."}] * 2)
-    async with agent_for(small_server, tmp_path, fix_rounds=0) as agent:
+    async with agent_for(small_server, tmp_path, fix_rounds=0, resample=False) as agent:
         await agent.run("Fix add in calc.py.")
     second = small_server.requests[1]["messages"][-1]["content"]
     assert "It broke test_double, which passed before." in second
@@ -353,7 +353,7 @@ async def test_an_edit_that_breaks_importing_the_module_is_undone(
     breaks = "stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nTABLE = {}[0]\n```"
     fixed = "stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nTABLE = {}\n```"
     small_server.extend([{"content": breaks}, {"content": fixed}])
-    async with agent_for(small_server, tmp_path) as agent:
+    async with agent_for(small_server, tmp_path, resample=False) as agent:
         result = await agent.run("Fix mean in stats.py.")
     second = small_server.requests[1]["messages"][-1]["content"]
     assert "made things worse" in second and "TABLE = {}[0]" not in second  # undone: the file as it was
@@ -370,8 +370,36 @@ async def test_tries_without_progress_sample_hotter_and_progress_cools_down(
     small_server.extend(
         [sideways, calc("a - b", "a + b", "a + 1 - 1"), one, two, calc("a + b", "a - b", "2 * a")]
     )
-    async with agent_for(small_server, tmp_path, temperature=0.0, stall_tries=0, max_turns=6) as agent:
+    async with agent_for(
+        small_server, tmp_path, temperature=0.0, stall_tries=0, max_turns=6, resample=False
+    ) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success
     # A write that went through used to reset the schedule: every retry stayed at 0.3.
     assert [b["temperature"] for b in small_server.requests] == [0.0, 0.3, 0.6, 0.0, 0.0]
+
+
+async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try_shown_its_failures(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")  # add fixed
+    sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
+    two = calc("a + b", "a - b", "a")  # sub fixed too
+    three = calc("a + b", "a - b", "2 * a")
+    small_server.extend([one, sideways, two, three])
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and len(small_server.requests) == 4
+    first, second, third, fourth = (r["messages"] for r in small_server.requests)
+    # try 2 and try 4 ask the first message again, word for word (the server's cached prompt): the files as
+    # they were, no failures; try 3 shows the best version so far and what still fails
+    assert second == first and fourth == first
+    assert [m["role"] for m in third] == ["system", "user"]
+    assert "A previous try did not pass." in third[-1]["content"] and "test_sub" in third[-1]["content"]
+    assert "return a + b\n" in third[-1]["content"].split("calc.py:")[1]
+    # a new sample is drawn hot even after progress (at the base temperature it would repeat the answer)
+    assert [r["temperature"] for r in small_server.requests] == [0.2, 0.8, 0.5, 0.8]
+    trace = next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).read_text()
+    restarts = [json.loads(line) for line in trace.splitlines() if '"restart"' in line]
+    assert [(r["how"], r["n"]) for r in restarts] == [("resample", 1), ("feedback", 2), ("resample", 3)]
