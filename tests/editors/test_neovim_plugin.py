@@ -131,3 +131,68 @@ def test_plugin_offers_every_server_command() -> None:
     lua = (PLUGIN / "lua" / "smallcode" / "init.lua").read_text()
     block = lua[lua.index("M.slash_commands = {") : lua.index("}", lua.index("M.slash_commands = {"))]
     assert sorted(re.findall(r'"([a-z]+)"', block)) == sorted(SLASH_COMMANDS)
+
+
+def run_health(tmp_path: Path, base_url: str, bad_cmd: str | None = None) -> dict[str, Any]:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".git").mkdir()
+    (project / "calc.py").write_text(SOURCE)
+    result_file = tmp_path / "health.json"
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "SC_PLUGIN": str(PLUGIN),
+        "SC_FILE": str(project / "calc.py"),
+        "SC_PYTHON": sys.executable,
+        "SC_BASE_URL": base_url,
+        "SC_LOG": str(tmp_path / "server.log"),
+        "SC_RESULT": str(result_file),
+        **({"SC_BAD_CMD": bad_cmd} if bad_cmd else {}),
+    }
+    proc = subprocess.run(
+        ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / "health.lua")],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result_file.exists(), f"nvim wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    assert result["ok"], result
+    return result
+
+
+def test_checkhealth_says_what_is_missing_and_that_the_model_server_answers(
+    tmp_path: Path, model_server: ScriptedModelServer
+) -> None:
+    result = run_health(tmp_path, model_server.base_url)
+    before = "\n".join(result["before_setup"])
+    assert "setup() has not run" in before and "no SmallCode server is running" in before
+    after = "\n".join(result["after_setup"])
+    assert "OK setup() ran" in after and "OK server command: " in after
+    assert "OK server running" in after
+    assert "OK model: scripted-model at " in after and "the model server answers (1 model(s))" in after
+    assert "ERROR" not in after
+
+
+def test_checkhealth_names_a_server_command_that_does_not_exist(
+    tmp_path: Path,
+) -> None:
+    result = run_health(tmp_path, "http://127.0.0.1:9/v1", bad_cmd="smallcode-lsp-not-installed")
+    after = "\n".join(result["after_setup"])
+    assert "ERROR server command not found: smallcode-lsp-not-installed" in after
+    assert "pip install smallcode" in after
+    assert "no SmallCode server is running" in after
+
+
+def test_checkhealth_says_why_the_model_server_does_not_answer(tmp_path: Path) -> None:
+    result = run_health(tmp_path, "http://127.0.0.1:9/v1")  # nothing listens on port 9
+    after = "\n".join(result["after_setup"])
+    assert "OK server running" in after
+    assert "ERROR the model server at http://127.0.0.1:9/v1 does not answer" in after
+    assert "cannot reach the model server" in after and "SMALLCODE_BASE_URL" in after

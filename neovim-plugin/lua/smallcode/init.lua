@@ -400,6 +400,7 @@ end
 
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  M.configured = true -- for :checkhealth smallcode
   vim.lsp.commands["smallcode.ask"] = ask_from_server
   vim.lsp.commands["smallcode.planStep"] = show_from_server("planStep", "step")
   vim.lsp.commands["smallcode.plan"] = show_from_server("plan", "plan")
