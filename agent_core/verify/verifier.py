@@ -19,6 +19,7 @@ from pathlib import Path
 from agent_core.config import Settings
 from agent_core.planning.detect import ProjectInfo
 from agent_core.planning.validate import check_syntax
+from agent_core.verify.examples import run_examples, task_examples
 from agent_core.verify.runner import Status, TestRun, plan_command, run_tests
 from agent_core.verify.shadow import shadow_copy
 from agent_core.verify.testfiles import (
@@ -114,6 +115,8 @@ class Verifier:
         self.info = info or ProjectInfo()
         self.settings = settings
         self.tests_may_change = task_changes_tests(task)
+        self.examples = task_examples(task)
+        """What the task says its programs print: the check where the project has no tests."""
         self.original_tests: dict[str, bytes] = {}
         """Test files as they were at the start of the run (empty when the task asks for test changes)."""
         if not self.tests_may_change and not settings.test_disable:
@@ -192,11 +195,11 @@ class Verifier:
         python_tests = any(t.endswith(".py") for t in tests)
         detected = self.test_command()
         if detected is None and not tests:
-            return Verdict("none", restored=restored)
+            return await self._examples(root, restored)
         scope = covering_tests(root, edited, tests) if edited else []
         kind, command = plan_command(root, detected, scope, python_tests, self.settings)
         if not command:
-            return Verdict("none", restored=restored)
+            return await self._examples(root, restored)
         run = await run_tests(root, kind, command, self.settings.check_timeout, settings=self.settings)
         if run.status == "passed" and scope and len(scope) < len(tests):
             # The covering tests pass: the rest of the suite must not have been broken either.
@@ -209,6 +212,22 @@ class Verifier:
             ):  # a slow or odd full run keeps the scoped verdict
                 run = whole
         return _verdict(run, restored)
+
+    async def _examples(self, root: Path, restored: list[str]) -> Verdict:
+        """No tests to run: the task's own examples decide, when it states any ("`python x.py 2` prints 4")."""
+        if not self.examples:
+            return Verdict("none", restored=restored)
+        run = await run_examples(root, self.examples, self.settings)
+        listed = "; ".join(f"{e.command} → {e.expected}" for e in self.examples)
+        return Verdict(
+            "failed" if run.failed else "passed",
+            command=f"the task's examples: {listed}",
+            passed=run.passed,
+            failed=run.failed,
+            output_tail=run.output_tail,
+            feedback=run.feedback,
+            restored=restored,
+        )
 
 
 def _verdict(run: TestRun, restored: list[str]) -> Verdict:

@@ -41,12 +41,15 @@ def _header(server: ScriptedModelServer, name: str) -> str:
 
 
 def trace_entries(root: Path, kind: str) -> list[dict[str, Any]]:
-    return [
+    """Entries of this kind from every run's trace, in the order they were written (two runs may start in the
+    same second, and their files' names then sort by a random suffix)."""
+    found = [
         e
         for p in (root / ".smallcode" / "traces").glob("*.jsonl")
         for e in read_trace(p)
         if e["type"] == kind
     ]
+    return sorted(found, key=lambda e: float(e["t"]))
 
 
 async def test_an_openai_compatible_cloud_takes_the_step_the_local_model_kept_failing(

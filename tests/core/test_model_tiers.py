@@ -33,12 +33,15 @@ def models(server: ScriptedModelServer) -> list[str]:
 
 
 def trace_entries(root: Path, kind: str) -> list[dict[str, Any]]:
-    return [
+    """Entries of this kind from every run's trace, in the order they were written (two runs may start in the
+    same second, and their files' names then sort by a random suffix)."""
+    found = [
         e
-        for p in sorted((root / ".smallcode" / "traces").glob("*.jsonl"))
+        for p in (root / ".smallcode" / "traces").glob("*.jsonl")
         for e in read_trace(p)
         if e["type"] == kind
     ]
+    return sorted(found, key=lambda e: float(e["t"]))
 
 
 async def test_failures_move_to_the_strong_model_then_back_when_the_rate_recovers(tmp_path: Path) -> None:
