@@ -77,6 +77,10 @@ def sandbox_args(
         "--tmpfs", "/var/tmp",
         "--tmpfs", "/dev/shm",
     ]  # fmt: skip
+    # The Python that runs SmallCode, read-only, when it lives in a temporary folder the private /tmp hides (a
+    # virtualenv in /tmp): else the checks' `python -m pytest` found no pytest and unittest collected nothing.
+    for prefix in _temporary_prefixes(root):
+        args += ["--ro-bind", str(prefix), str(prefix)]
     # The workspace goes on top of the private /tmp (it may live there); masks go on top of the workspace
     # (it may be the home directory itself).
     args += ["--bind", str(root), str(root)]
@@ -103,6 +107,17 @@ def sandbox_args(
         args.append("--unshare-net")
     args += ["--chdir", str(root)]
     return args
+
+
+def _temporary_prefixes(root: Path) -> list[Path]:
+    """The interpreter's installation folders that sit under /tmp or /var/tmp (not inside the workspace)."""
+    found: list[Path] = []
+    for raw in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        prefix = Path(raw).resolve()
+        hidden = any(_contains(Path(tmp), prefix) for tmp in ("/tmp", "/var/tmp")) and prefix.is_dir()
+        if hidden and not _contains(prefix, root) and not _contains(root, prefix) and prefix not in found:
+            found.append(prefix)
+    return found
 
 
 def _contains(outer: Path, inner: Path) -> bool:

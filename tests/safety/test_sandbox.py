@@ -195,3 +195,24 @@ def test_unavailable_sandbox_warns_once_or_refuses(
     assert len(warnings) == 1 and "commands run without a sandbox" in warnings[0]
     with pytest.raises(sandbox.SandboxError, match="SMALLCODE_SHELL_SANDBOX=on"):
         sandbox.wrap_command(argv, tmp_path, Settings(shell_sandbox="on"))
+
+
+@needs_bwrap
+async def test_a_python_installed_under_tmp_stays_visible_read_only(
+    make_ctx: MakeCtx, layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a virtualenv in /tmp was hidden by the private /tmp: the checks' `python -m pytest` found no pytest
+    prefix = tmp_path / "venv"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "marker").write_text("the interpreter's files\n")
+    monkeypatch.setattr(sandbox.sys, "prefix", str(prefix))
+    ctx = make_ctx()
+    # the policy would refuse the write outright; the sandbox must hold for what it lets through
+    (layout["ws"] / "probe.sh").write_text(
+        f"cat {prefix}/bin/marker\ntouch {prefix}/bin/new 2>/dev/null; echo $?\nls {tmp_path}\n"
+    )
+    ok, text = await bash(ctx, "bash probe.sh")
+    lines = text.splitlines()
+    assert ok and lines[:2] == ["the interpreter's files", "1"], text
+    assert not (prefix / "bin" / "new").exists()
+    assert sorted(lines[2:4]) == ["venv", "ws"], text  # the rest of /tmp (here `outside/`) stays hidden
