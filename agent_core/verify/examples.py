@@ -2,7 +2,8 @@
 
 Without them a run in a folder with no tests ends "not verified", and a small model that wrote a wrong program
 still reported success (the embedded 0.5B model on the smoke suite: its sum_args.py printed 0.0417 for 9).
-Only a script of the workspace run with python or node counts, and only when the task says what it prints;
+Only a script of the workspace run with python or node counts, and only when the task says what it prints:
+a number (or True/False/None), or text in quotes or backticks — "prints the sum" is a description, not output;
 each example runs like the tests do (the shell's sandbox, the check timeout) and passes when the program's
 last line of output is the expected text.
 """
@@ -17,16 +18,20 @@ from pathlib import Path
 from agent_core.config import Settings
 from agent_core.planning.validate import run_command
 
-_VERB = r"(?:should\s+print|prints?|outputs?|should\s+output)"
+_VERB = r"(?:(?:should|must|will)\s+(?:print|output)|prints|outputs)"
+_QUOTED = r"`[^`\n]+`|\"[^\"\n]+\"|'[^'\n]+'"
+_VALUE = (  # a number (or True/False/None) that ends its clause: "prints 9.", "prints 9) but", not "prints 3 lines"
+    r"(?:-?\d+(?:\.\d+)?|True|False|None)"
+    r"(?=[.,;:)]|[ \t]*$|\s+(?:and|but|when|while|if|for|on|instead|then|so|not|or)\b)"
+)
 _EXAMPLE = re.compile(
     r"`?(?P<command>(?:python3?|node)\s+(?P<script>[\w./-]+\.(?:py|js))"
-    rf"(?:[ \t]+(?!{_VERB}\b)[^\s`()]+)*)`?\s+{_VERB}\s+(?!exactly\b)"
-    r"(?P<out>`[^`\n]+`|\"[^\"\n]+\"|'[^'\n]+'|[^\s,;)]+)",
-    re.IGNORECASE,
+    rf"(?:[ \t]+(?!{_VERB}\b)[^\s`()]+)*)`?\s+{_VERB}\s+(?!exactly\b)(?P<out>{_QUOTED}|{_VALUE})",
+    re.IGNORECASE | re.MULTILINE,
 )
 _EXACTLY = re.compile(
     r"(?P<script>[\w./-]+\.(?P<ext>py|js))\s+(?:(?:that|which|to)\s+)?(?:prints?|outputs?)\s+exactly:?\s+"
-    r"(?P<out>`[^`\n]+`|\"[^\"\n]+\"|'[^'\n]+'|[^\n]+)",
+    rf"(?P<out>{_QUOTED}|[^\n]+)",
     re.IGNORECASE,
 )
 """A program named with the exact text it prints: "hello.py that prints exactly: Hello, world!"."""

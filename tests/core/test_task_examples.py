@@ -22,10 +22,10 @@ def test_examples_are_read_from_the_task_in_their_usual_spellings() -> None:
         Example("node cli.js --name Ada", "cli.js", "Hello, Ada!")
     ]
     assert task_examples(
-        'python3 tools/shout.py hi outputs "HI"; python3 tools/shout.py prints nothing.'
+        'python3 tools/shout.py hi outputs "HI"; python3 tools/half.py 3 must print 1.5.'
     ) == [
         Example("python3 tools/shout.py hi", "tools/shout.py", "HI"),
-        Example("python3 tools/shout.py", "tools/shout.py", "nothing"),
+        Example("python3 tools/half.py 3", "tools/half.py", "1.5"),
     ]
     assert task_examples("Create hello.py that prints exactly: Hello, world!\nKeep it short.") == [
         Example("python hello.py", "hello.py", "Hello, world!")
@@ -35,6 +35,14 @@ def test_examples_are_read_from_the_task_in_their_usual_spellings() -> None:
     ]
     # no example: a program named without what it prints, a script outside the workspace, another language
     assert task_examples("make python sum_args.py faster") == []
+    # descriptions, not output: unquoted words, a bare "print"
+    assert task_examples("python sum.py 2 3 prints the sum of its arguments") == []
+    assert task_examples("make `python app.py` print the version") == []
+    assert task_examples("python count.py prints 3 lines") == []
+    # descriptions, not output: unquoted words, a bare "print"
+    assert task_examples("python sum.py 2 3 prints the sum of its arguments") == []
+    assert task_examples("make `python app.py` print the version") == []
+    assert task_examples("python count.py prints 3 lines") == []
     assert task_examples("python ../other/x.py prints 1") == []
     assert task_examples("ruby x.rb prints 1") == []
     assert task_examples("Create fizzbuzz.py that prints the numbers 1 to 15, one per line.") == []
