@@ -756,18 +756,22 @@ _RANK = {"syntax": 0, "error": 1, "timeout": 1, "failed": 2}
 """How far a failing check got (the blocking statuses): the code parses, then the tests import and run."""
 
 
+def _rank(verdict: Verdict) -> int:
+    return _RANK.get(str(verdict.status), 2)
+
+
 def _better(new: Verdict, old: Verdict) -> bool:
     """Whether a failing check is progress over an earlier one: it got further or more tests pass. Two broken
     test runs in a row are not progress (on inventory_out_of_stock every try of the 1.5B model left the tests
     unimportable, and each counted as progress, so the stall stop never came)."""
-    new_rank, old_rank = _RANK.get(str(new.status), 2), _RANK.get(str(old.status), 2)
+    new_rank, old_rank = _rank(new), _rank(old)
     return new_rank > old_rank or (new_rank == old_rank == 2 and new.passed > old.passed)
 
 
 def _worse(new: Verdict, old: Verdict) -> bool:
     """Whether a check after an edit is worse than an earlier failing one: it got less far (the code no longer
     parses, the test run broke where tests used to run), or fewer tests pass in the same run."""
-    new_rank, old_rank = _RANK.get(str(new.status), 2), _RANK.get(str(old.status), 2)
+    new_rank, old_rank = _rank(new), _rank(old)
     if new_rank != old_rank:
         return new_rank < old_rank
     if new.status == old.status == "failed" and new.command == old.command:

@@ -79,10 +79,6 @@ class ExampleRun:
     feedback: str
     output_tail: str
 
-    @property
-    def command(self) -> str:
-        return "the task's examples"
-
 
 async def run_examples(root: Path, examples: list[Example], settings: Settings) -> ExampleRun:
     """Run each example whose script exists in `root`; what each printed against what the task says."""
@@ -91,10 +87,10 @@ async def run_examples(root: Path, examples: list[Example], settings: Settings) 
         if not (root / example.script).is_file():
             lines.append(f"`{example.command}`: {example.script} does not exist.")
             continue
-        argv = shlex.split(example.command)
-        result = await run_command(
-            shlex.join(argv), root, settings.check_timeout, max_output=4000, settings=settings
-        )
+        # The words as the task wrote them, each quoted: a `;` or an apostrophe in them is an argument, not
+        # shell syntax (shlex.split would refuse an unbalanced quote).
+        command = shlex.join(example.command.split())
+        result = await run_command(command, root, settings.check_timeout, max_output=4000, settings=settings)
         output = result.output.strip()
         last = output.splitlines()[-1].strip() if output else ""
         outputs.append(f"$ {example.command}\n{output}")

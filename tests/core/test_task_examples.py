@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_core import SmallCode
-from agent_core.verify.examples import Example, task_examples
+from agent_core.config import Settings
+from agent_core.verify.examples import Example, run_examples, task_examples
 from tests.support.scripted_server import ScriptedModelServer
 
 PRODUCT = "import sys\n\ntotal = 1\nfor arg in sys.argv[1:]:\n    total *= int(arg)\nprint(total)\n"
@@ -73,6 +74,17 @@ async def test_a_wrong_program_is_not_a_success_and_the_model_is_told_what_it_pr
     assert result.checks is not None and result.checks.passed == 1
     assert "python sum_args.py 2 3 4 → 9" in result.checks.command
     assert (tmp_path / "sum_args.py").read_text() == SUM
+
+
+async def test_an_argument_with_shell_syntax_is_passed_as_it_is_written(tmp_path: Path) -> None:
+    # an apostrophe made shlex.split raise (the check crashed); `;` must not end the command
+    (tmp_path / "echo_args.py").write_text("import sys\n\nprint(' '.join(sys.argv[1:]))\n")
+    examples = task_examples("python echo_args.py don't;ls prints `don't;ls`") + task_examples(
+        "python echo_args.py 7 prints 8"
+    )
+    run = await run_examples(tmp_path, examples, Settings(shell_sandbox="off"))
+    assert (run.passed, run.failed) == (1, 1), run.feedback
+    assert "`python echo_args.py 7` printed '7' (exit code 0); the task says it prints '8'." in run.feedback
 
 
 async def test_a_run_that_never_gets_the_example_right_fails(
