@@ -5,18 +5,15 @@ model answer in floating windows; :SmallCode undo reverts the last turn in the b
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lsp_server.features.commands import SLASH_COMMANDS
+from tests.editors.nvim_env import run_nvim
 from tests.support.scripted_server import ScriptedModelServer
 
 HERE = Path(__file__).parent
@@ -52,42 +49,22 @@ SCRIPT: list[dict[str, Any]] = [
 ]
 
 
-def run_plugin(
-    tmp_path: Path, model_server: ScriptedModelServer, legacy: bool
-) -> tuple[dict[str, Any], Path]:
+def new_project(tmp_path: Path) -> Path:
+    """proj/calc.py (SOURCE) in a folder with a .git root marker; returns calc.py."""
     project = tmp_path / "proj"
     project.mkdir()
     (project / ".git").mkdir()  # the root marker
     target = project / "calc.py"
     target.write_text(SOURCE)
+    return target
+
+
+def run_plugin(
+    tmp_path: Path, model_server: ScriptedModelServer, legacy: bool
+) -> tuple[dict[str, Any], Path]:
+    target = new_project(tmp_path)
     model_server.extend(SCRIPT)
-    result_file = tmp_path / "result.json"
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "SC_PLUGIN": str(PLUGIN),
-        "SC_FILE": str(target),
-        "SC_PYTHON": sys.executable,
-        "SC_BASE_URL": model_server.base_url,
-        "SC_LOG": str(tmp_path / "server.log"),
-        "SC_RESULT": str(result_file),
-        "SC_LEGACY": "1" if legacy else "0",
-    }
-    proc = subprocess.run(
-        ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / "plugin.lua")],
-        env=env,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result_file.exists(), f"nvim wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
-    result = json.loads(result_file.read_text())
-    log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
-    assert result["ok"], f"{result}\n--- server log ---\n{log[-3000:]}"
+    result = run_nvim(tmp_path, "plugin.lua", target, model_server.base_url, SC_LEGACY="1" if legacy else "0")
     return result, target
 
 
@@ -134,37 +111,8 @@ def test_plugin_offers_every_server_command() -> None:
 
 
 def run_health(tmp_path: Path, base_url: str, bad_cmd: str | None = None) -> dict[str, Any]:
-    project = tmp_path / "proj"
-    project.mkdir()
-    (project / ".git").mkdir()
-    (project / "calc.py").write_text(SOURCE)
-    result_file = tmp_path / "health.json"
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "SC_PLUGIN": str(PLUGIN),
-        "SC_FILE": str(project / "calc.py"),
-        "SC_PYTHON": sys.executable,
-        "SC_BASE_URL": base_url,
-        "SC_LOG": str(tmp_path / "server.log"),
-        "SC_RESULT": str(result_file),
-        **({"SC_BAD_CMD": bad_cmd} if bad_cmd else {}),
-    }
-    proc = subprocess.run(
-        ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / "health.lua")],
-        env=env,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result_file.exists(), f"nvim wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
-    result: dict[str, Any] = json.loads(result_file.read_text())
-    assert result["ok"], result
-    return result
+    extra = {"SC_BAD_CMD": bad_cmd} if bad_cmd else {}
+    return run_nvim(tmp_path, "health.lua", new_project(tmp_path), base_url, **extra)
 
 
 def test_checkhealth_says_what_is_missing_and_that_the_model_server_answers(

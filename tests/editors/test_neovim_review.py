@@ -6,16 +6,13 @@ shows the plan, "▶ Run step" the run's answer) and a step left running can be 
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.editors.nvim_env import run_nvim
 from tests.support.scripted_server import ScriptedModelServer
 
 HERE = Path(__file__).parent
@@ -59,33 +56,9 @@ def review(tmp_path: Path, model_server: ScriptedModelServer) -> tuple[dict[str,
     target.write_text(SOURCE)
     (project / ".smallcode" / "plan.md").write_text(PLAN)
     model_server.extend(SCRIPT)
-    result_file = tmp_path / "result.json"
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "SC_PLUGIN": str(REPO / "neovim-plugin"),
-        "SC_FILE": str(target),
-        "SC_PLAN": str(project / ".smallcode" / "plan.md"),
-        "SC_PYTHON": sys.executable,
-        "SC_BASE_URL": model_server.base_url,
-        "SC_LOG": str(tmp_path / "server.log"),
-        "SC_RESULT": str(result_file),
-    }
-    proc = subprocess.run(
-        ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / "review.lua")],
-        env=env,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_nvim(
+        tmp_path, "review.lua", target, model_server.base_url, SC_PLAN=str(project / ".smallcode" / "plan.md")
     )
-    assert result_file.exists(), f"nvim wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
-    result = json.loads(result_file.read_text())
-    log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
-    assert result["ok"], f"{result}\n--- server log ---\n{log[-3000:]}"
     return result, target
 
 
