@@ -201,8 +201,8 @@ async def test_constraining_can_be_turned_off(model_server: ScriptedModelServer,
 
 
 async def test_a_timeout_costs_an_attempt(model_server: ScriptedModelServer, tmp_path: Path) -> None:
-    model_server.extend([{**GOOD, "delay": 5}, GOOD])
-    out = await call(model_server, tmp_path, write_spec(tmp_path, timeout=0.5))
+    model_server.extend([{**GOOD, "delay": 20}, GOOD])
+    out = await call(model_server, tmp_path, write_spec(tmp_path, timeout=2))
     assert out.label == "bug" and len(model_server.requests) == 2
 
 
