@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -146,6 +147,7 @@ class SmallCode:
         self._client: ChatClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._embedded: Any = None
+        self._connecting: asyncio.Task[ChatClient] | None = None
         self._status_tasks: set[asyncio.Task[None]] = set()
         self._named: list[str] = []
         self._shown: list[Path] = []
@@ -283,6 +285,10 @@ class SmallCode:
 
     async def aclose(self) -> None:
         """Close the model connection, the shell and any embedded model server this agent started."""
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._connecting
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -315,8 +321,31 @@ class SmallCode:
         if self._client is not None:
             self._client.model = model
 
+    async def model_endpoint(self) -> tuple[str, str | None, str | None]:
+        """Where this agent's model answers: (base URL, model name if known, API key) of the configured server, or of
+        the embedded model, started now if it is not running (one process, shared with the agent's runs).
+        Raises ConfigError or ModelError, with a one-line reason, when there is none."""
+        if self.settings.base_url and not wants_embedded(self.settings):
+            return self.settings.base_url, self.settings.model, self.settings.api_key  # checked per request
+        client = await self._connect()
+        return client.base_url, client.model, self.settings.api_key
+
+    @property
+    def embedded_model_running(self) -> bool:
+        """Whether this agent's model is the embedded one and it is up."""
+        return self._embedded is not None and bool(self._embedded.running)
+
     # internals --------------------------------------------------------------------------------------
     async def _connect(self) -> ChatClient:
+        """The model client, connected once however many callers ask at the same time (a run, the editor's
+        completions); a caller cancelled while the embedded model loads does not cancel the loading."""
+        task = self._connecting
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = self._connecting = asyncio.ensure_future(self._open_client())
+            task.add_done_callback(_retrieve)  # its failure reaches the callers still waiting, or nobody
+        return await asyncio.shield(task)
+
+    async def _open_client(self) -> ChatClient:
         loop = asyncio.get_running_loop()
         if self._client is not None and self._client_loop is loop:
             if self._embedded is None or self._embedded.running:
@@ -681,3 +710,9 @@ class SmallCode:
         messages = self.history or [{"role": "system", "content": self.build_system_prompt()}]
         split = budget.split(messages)
         return {**split.as_dict(), "bar": split.bar()}
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a background task's exception as seen (its awaiting callers got it; none may be left)."""
+    if not task.cancelled():
+        task.exception()

@@ -2,7 +2,8 @@
 
 Each feature (lsp_server/features/) gets what it needs here and registers the LSP methods it alone answers.
 The methods several features share have one dispatcher each, below, that calls every feature inside
-try/except-and-log: textDocument/codeLens (agent: comments, plan steps), the agents' events (progress and
+try/except-and-log: textDocument/codeLens (agent: comments, plan steps), the document sync notifications
+(didChange, didSave, didClose: completion's debounce, the code index), the agents' events (progress and
 streaming, lens refreshes, notices), shutdown. Every command is registered here too, so each answers a
 CommandReply whatever happens in it.
 """
@@ -23,6 +24,7 @@ from lsp_server.errors import UserError, each, guarded
 from lsp_server.feature import CommandHandler, Feature
 from lsp_server.features.ask import AskFeature
 from lsp_server.features.code_actions import CodeActionFeature
+from lsp_server.features.code_index import CodeIndexFeature
 from lsp_server.features.commands import SlashCommandFeature
 from lsp_server.features.comment_lenses import CommentLensFeature
 from lsp_server.features.completion import CompletionFeature
@@ -53,6 +55,7 @@ class App:
             PlanLensFeature(agents, ask),
             CompletionFeature(agents),
             NoticesFeature(server),
+            CodeIndexFeature(agents),
         ]
         for feature in self.features:
             feature.register()
@@ -61,6 +64,11 @@ class App:
         server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))(
             guarded(server, "code lenses", default=[])(self.code_lens)
         )
+        server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(guarded(server, "didChange")(self.did_change))
+        server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(
+            guarded(server, "didSave")(self.did_save)
+        )
+        server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(guarded(server, "didClose")(self.did_close))
         server.feature(types.SHUTDOWN)(guarded(server, "shutdown")(self.shutdown))
 
     # the shared methods -----------------------------------------------------------------------------
@@ -71,6 +79,19 @@ class App:
         for feature in self.features:
             lenses += each(self.server, feature.name, functools.partial(feature.code_lenses, uri, lines), [])
         return lenses
+
+    async def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._tell_features("didChange", lambda feature: feature.document_changed(params.text_document.uri))
+
+    async def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
+        self._tell_features("didSave", lambda feature: feature.document_saved(params.text_document.uri))
+
+    async def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._tell_features("didClose", lambda feature: feature.document_closed(params.text_document.uri))
+
+    def _tell_features(self, method: str, hook: Callable[[Feature], None]) -> None:
+        for feature in self.features:
+            each(self.server, f"{feature.name} ({method})", functools.partial(hook, feature), None)
 
     async def agent_event(self, root: Path, event: dict[str, Any]) -> None:
         for feature in self.features:

@@ -2,7 +2,7 @@
 and its commands, given what it needs by the composition root (lsp_server/app.py), never importing the server.
 
 The hooks below have empty defaults. `register` adds the LSP methods the feature alone answers; methods that
-several features share (code lenses, agent events, shutdown) have one dispatcher in app.py that calls each
+several features share (code lenses, document sync, agent events, shutdown) have one dispatcher in app.py that calls each
 feature's hook inside try/except-and-log, so one broken feature never hides the others.
 """
 
@@ -40,6 +40,15 @@ class Feature:
     def code_lenses(self, uri: str, lines: list[str]) -> list[types.CodeLens]:
         """Its part of textDocument/codeLens for the document at `uri` (its lines as the editor has them)."""
         return []
+
+    def document_changed(self, uri: str) -> None:
+        """The editor changed the open document at `uri` (didChange; the server's copy already has the change)."""
+
+    def document_saved(self, uri: str) -> None:
+        """The editor saved the document at `uri` (didSave)."""
+
+    def document_closed(self, uri: str) -> None:
+        """The editor closed the document at `uri` (didClose), saved or not."""
 
     async def on_agent_event(self, root: Path, event: dict[str, Any]) -> None:
         """An event of the agent at `root` (agent_core.observe.events: token, tool_start, plan events, …)."""

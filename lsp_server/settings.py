@@ -32,8 +32,9 @@ class LspOptions(BaseModel):
     """In "auto" mode, have the editor save a buffer the agent changed when it held no unsaved changes of the
     user (so the model's shell sees the edit); the server itself never writes it, and "preview" never saves."""
     completion: bool = True
-    """Offer completions from the model server at `baseUrl` (inline completion where the client supports it);
-    not with the embedded model yet."""
+    """Offer completions from the local model as you type (ghost text where the client supports inline
+    completion): the server at `baseUrl`, else the embedded model (started by the first completion; none is
+    asked while a task runs on it)."""
     completion_debounce_ms: int = Field(default=300, ge=0, le=5000)
     """Wait this long after the last keystroke before asking the model for a completion."""
     completion_max_tokens: int = Field(default=64, ge=1, le=1024)

@@ -14,7 +14,9 @@ import re
 
 from lsprotocol import types
 
+from agent_core.config import ConfigError
 from agent_core.llm.fim import FimClient, FimError
+from agent_core.llm.types import ModelError
 from agent_core.safety.endpoints import EndpointError
 from lsp_server import capabilities
 from lsp_server.agents import Agents
@@ -38,9 +40,6 @@ class CompletionFeature(Feature):
 
     def register(self) -> None:
         server = self.server
-        server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(
-            guarded(server, "completion (didChange)")(self.did_change)
-        )
         server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
             guarded(server, "inline completion")(self.inline_completion)
         )
@@ -52,8 +51,8 @@ class CompletionFeature(Feature):
         await self.fim.aclose()
 
     # LSP --------------------------------------------------------------------------------------------
-    async def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        self.typed(params.text_document.uri)
+    def document_changed(self, uri: str) -> None:
+        self.typed(uri)
 
     async def inline_completion(
         self, params: types.InlineCompletionParams
@@ -109,19 +108,20 @@ class CompletionFeature(Feature):
         prefix, suffix = doc.source[:offset][-PREFIX_CHARS:], doc.source[offset:][:SUFFIX_CHARS]
         # a document outside the workspace gets the first folder's settings (nothing is written for it)
         agents = self.agents
-        settings = (await agents.agent_for(agents.root_of(uri) or agents.root_for(None))).settings
-        if not settings.base_url:
-            self._fail("no baseUrl configured: completions need an OpenAI-compatible server")
+        root = agents.root_of(uri) or agents.root_for(None)
+        agent = await agents.agent_for(root)
+        if agent.embedded_model_running and agents.busy(root):
+            # one embedded model: a completion would wait behind the run's turn and evict its cached prompt
             return None
+        try:
+            base_url, model, api_key = await agent.model_endpoint()
+        except (ConfigError, ModelError) as exc:
+            self._fail(f"no model to complete with: {exc}")
+            return None
+        if self.generation.get(uri) != gen:
+            return None  # typed on while the embedded model was starting
         task = asyncio.ensure_future(
-            self.fim.complete(
-                settings.base_url,
-                settings.api_key,
-                settings.model,
-                prefix,
-                suffix,
-                ls.options.completion_max_tokens,
-            )
+            self.fim.complete(base_url, api_key, model, prefix, suffix, ls.options.completion_max_tokens)
         )
         self.inflight[uri] = task
         try:

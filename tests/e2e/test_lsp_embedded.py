@@ -110,6 +110,29 @@ async def test_ask_starts_the_embedded_model_and_reports_it(client: LanguageClie
     assert model_processes(), "the embedded model server should run while the server is up"
 
 
+@pytest.mark.timeout(900)
+async def test_inline_completion_comes_from_the_embedded_model(client: LanguageClient, project: Path) -> None:
+    """No baseUrl: completions fill the middle with the embedded model (started by the first one)."""
+    path = project / "area.py"
+    text = "def rectangle_area(width, height):\n    return \n"
+    path.write_text(text)
+    uri = from_fs_path(str(path)) or ""
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        )
+    )
+    request = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=1, character=11),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+    )
+    answer = await asyncio.wait_for(client.text_document_inline_completion_async(request), 600)
+    assert isinstance(answer, types.InlineCompletionList) and answer.items, answer
+    assert "width" in str(answer.items[0].insert_text) and "height" in str(answer.items[0].insert_text)
+    assert model_processes(), "the completion started the embedded model server"
+
+
 async def test_no_model_process_survives_the_server(project: Path) -> None:
     """Runs after the test above in this module: its server has shut down by now."""
     for _ in range(100):

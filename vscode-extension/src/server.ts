@@ -134,6 +134,8 @@ export class SmallCodeServer implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('smallcode', 'SmallCode', server, clientOptions);
+    // LSP 3.18's textDocument/inlineCompletion (ghost text), still a proposed feature in vscode-languageclient 9
+    client.registerProposedFeatures();
     this.client = client;
     this.switchedModel = undefined; // a new process starts with the configured model
     this.agentOptions = agentOptionsKey(clientOptions.initializationOptions as Record<string, unknown>);

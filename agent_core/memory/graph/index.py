@@ -90,7 +90,10 @@ class CodeIndex:
         rel = self._relative(path)
         if rel:
             with self._cond:
-                self._texts[rel] = text
+                if len(text) > MAX_INDEXED_BYTES:  # too big to index from disk, so from a buffer too
+                    self._paths.add(rel)
+                else:
+                    self._texts[rel] = text
                 self._wake()
 
     def sync_buffers(self, texts: Mapping[Path, str]) -> None:
