@@ -4,12 +4,9 @@ inline completion (a client that supports it) or completion items (one that does
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,49 +16,17 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from tests.support.fim_server import FimServer
+
 LOG = Path(tempfile.mkdtemp(prefix="smallcode-lsp-completion-")) / "server.log"
 SERVER = [sys.executable, "-m", "lsp_server", "--log-file", str(LOG)]
-
-
-class FimServer:
-    """A real HTTP server answering /v1/completions with a fixed middle, recording the prompts."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.bodies: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                if not self.path.endswith("/completions") or self.path.endswith("/chat/completions"):
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                owner.bodies.append(body)
-                data = json.dumps({"choices": [{"text": owner.text, "index": 0}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
 
 @pytest.fixture
 def fim() -> Iterator[FimServer]:
     server = FimServer("return a + b")
     yield server
-    server.httpd.shutdown()
+    server.close()
 
 
 def _capabilities(name: str) -> types.ClientCapabilities:

@@ -15,23 +15,27 @@ REPO = HERE.parents[1]
 PLUGIN = REPO / "neovim-plugin"
 
 
-def run_nvim(tmp_path: Path, script: str, target: Path, base_url: str, **extra: str) -> dict[str, Any]:
-    """Headless Neovim running tests/editors/nvim/SCRIPT on `target`'s project; what the script wrote."""
-    result_file = tmp_path / "result.json"
-    env = {
+def plugin_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a Neovim test script: Neovim's state folders in `tmp_path`, this repository's server
+    and plugin (SC_PLUGIN, SC_PYTHON), the model server (SC_BASE_URL) and the server's log (SC_LOG)."""
+    return {
         **os.environ,
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "SC_PLUGIN": str(PLUGIN),
-        "SC_FILE": str(target),
         "SC_PYTHON": sys.executable,
         "SC_BASE_URL": base_url,
         "SC_LOG": str(tmp_path / "server.log"),
-        "SC_RESULT": str(result_file),
         **extra,
     }
+
+
+def run_nvim(tmp_path: Path, script: str, target: Path, base_url: str, **extra: str) -> dict[str, Any]:
+    """Headless Neovim running tests/editors/nvim/SCRIPT on `target`'s project; what the script wrote."""
+    result_file = tmp_path / "result.json"
+    env = plugin_env(tmp_path, base_url, SC_FILE=str(target), SC_RESULT=str(result_file), **extra)
     proc = subprocess.run(
         ["nvim", "--headless", "--clean", "-n", "-u", str(HERE / "nvim" / script)],
         env=env,

@@ -12,7 +12,6 @@ import pty
 import shutil
 import signal
 import struct
-import sys
 import termios
 import threading
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.editors.nvim_env import plugin_env
 from tests.support.scripted_server import ScriptedModelServer
 
 HERE = Path(__file__).parent
@@ -102,19 +102,9 @@ def terminal(tmp_path: Path, model_server: ScriptedModelServer) -> Iterator[tupl
     project.mkdir()
     (project / ".git").mkdir()
     (project / "calc.py").write_text(SOURCE)
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "SC_PLUGIN": str(REPO / "neovim-plugin"),
-        "SC_PYTHON": sys.executable,
-        "SC_BASE_URL": model_server.base_url,
-        "SC_LOG": str(tmp_path / "server.log"),
-        "SC_EVENTS": str(tmp_path / "events"),
-    }
+    env = plugin_env(
+        tmp_path, model_server.base_url, TERM="xterm-256color", SC_EVENTS=str(tmp_path / "events")
+    )
     argv = ["nvim", "--clean", "-n", "-u", str(HERE / "nvim" / "tui.lua"), "calc.py"]
     term = Terminal(argv, env, project)
     try:

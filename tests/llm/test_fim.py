@@ -4,46 +4,21 @@ model family's prompt layout, the answer, and one-line errors for what can go wr
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from agent_core.llm import fim
 from agent_core.llm.fim import FimClient, FimError, fim_request
 from agent_core.safety.endpoints import EndpointError
-
-
-class Server:
-    def __init__(self) -> None:
-        self.status = 200
-        self.answer: bytes = json.dumps({"choices": [{"text": "return a + b"}]}).encode()
-        self.bodies: list[dict[str, Any]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                owner.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(owner.status)
-                self.send_header("Content-Length", str(len(owner.answer)))
-                self.end_headers()
-                self.wfile.write(owner.answer)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+from tests.support.fim_server import FimServer
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    s = Server()
+def server() -> Iterator[FimServer]:
+    s = FimServer()
     yield s
-    s.httpd.shutdown()
+    s.close()
 
 
 def test_the_model_family_picks_the_prompt_layout() -> None:
@@ -53,7 +28,7 @@ def test_the_model_family_picks_the_prompt_layout() -> None:
     assert (other["prompt"], other["suffix"]) == ("def f(", "):")
 
 
-async def test_a_completion_and_what_can_go_wrong(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_completion_and_what_can_go_wrong(server: FimServer, monkeypatch: pytest.MonkeyPatch) -> None:
     client = FimClient()
     try:
         text = await client.complete(server.base_url, "k", "starcoder2", "a", "b", 8)

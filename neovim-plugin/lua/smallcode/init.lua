@@ -5,6 +5,7 @@
 -- Code lenses (agent: comments, plan steps) and code actions ("Ask SmallCode…") come from the server through
 -- Neovim's built-in client; this plugin asks for the prompt when they carry none and shows the answer.
 local float = require("smallcode.float")
+local ghost = require("smallcode.ghost")
 local render = require("smallcode.render")
 
 local M = {}
@@ -31,6 +32,10 @@ local defaults = {
   codelens = true,
   --- Start with vim.lsp.start_client + buf_attach_client (what 0.8/0.9 use) even on 0.10+.
   legacy_start = false,
+  --- Ghost text from the local model while typing (Neovim 0.10+; the server's `completion` setting turns the
+  --- model's side off): accept_key puts it in (falls through to the key's own action when none is shown),
+  --- dismiss_key drops it; moving, typing on or leaving insert mode drops it too.
+  ghost_text = { enabled = true, accept_key = "<Tab>", dismiss_key = "<C-]>", debounce_ms = 150, hl = "Comment" },
 }
 
 M.config = vim.deepcopy(defaults)
@@ -156,6 +161,9 @@ local function on_attach(client, bufnr)
     })
     refresh_lenses(bufnr)
   end
+  if M.config.ghost_text.enabled and caps.inlineCompletionProvider and has("0.10") then
+    ghost.attach(client, bufnr, M.config.ghost_text)
+  end
   if M.config.on_attach then
     M.config.on_attach(client, bufnr)
   end
@@ -182,6 +190,17 @@ function M.save_documents(_, params)
   return { saved = saved }
 end
 
+--- Neovim's client capabilities, plus inline completion when the plugin shows ghost text (so the server answers
+--- inlineCompletion and leaves the completion menu alone instead of offering the same text twice).
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  if M.config.ghost_text.enabled and has("0.10") then
+    caps.textDocument = caps.textDocument or {}
+    caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
+  end
+  return caps
+end
+
 local function client_config(root)
   return {
     name = "smallcode",
@@ -198,6 +217,7 @@ local function client_config(root)
       end,
     },
     on_attach = on_attach,
+    capabilities = capabilities(),
   }
 end
 
@@ -400,6 +420,9 @@ end
 
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
+  if type(M.config.ghost_text) ~= "table" then -- ghost_text = false (or true): the defaults, on or off
+    M.config.ghost_text = vim.tbl_extend("force", defaults.ghost_text, { enabled = M.config.ghost_text == true })
+  end
   M.configured = true -- for :checkhealth smallcode
   vim.lsp.commands["smallcode.ask"] = ask_from_server
   vim.lsp.commands["smallcode.planStep"] = show_from_server("planStep", "step")

@@ -3,14 +3,7 @@
 -- buffer changed and when it was written, so the test can time what the user sees.
 -- Inputs (environment): SC_PLUGIN, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_EVENTS.
 local env = vim.env
-vim.opt.runtimepath:prepend(env.SC_PLUGIN)
-local events = assert(io.open(env.SC_EVENTS, "a"))
-
-local function event(name)
-  local sec, usec = vim.uv.gettimeofday()
-  events:write(string.format("%d.%06d %s\n", sec, usec, name))
-  events:flush()
-end
+local event = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "events.lua")
 
 require("smallcode").setup({
   cmd = { env.SC_PYTHON, "-m", "lsp_server", "--log-file", env.SC_LOG },
