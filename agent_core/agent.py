@@ -13,6 +13,7 @@ from typing import Any
 from agent_core.cognition import Cognition
 from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
+from agent_core.context.symbol_refs import symbol_references, symbols_context
 from agent_core.context.task_files import new_files_named, task_files_context
 from agent_core.context.tokens import TokenCounter
 from agent_core.extend import skills as skill_book
@@ -479,6 +480,16 @@ class SmallCode:
         self._shown = files.shown
         if files.text:
             message += "\n\n" + files.text
+        if symbol_references(task):  # `@name`: the definition the user points at, from the code graph
+            pointed = await symbols_context(
+                self.root,
+                task,
+                self.counter,
+                budget_tokens=max(256, budget.window // 6),
+                unsaved=await self.workspace.unsaved_texts(),
+            )
+            if pointed:
+                message += "\n\n" + pointed
         memory = await opening_memory(  # evidence of earlier runs; the repository map above the small tier
             self.root,
             task,

@@ -20,7 +20,7 @@ MAX_NAMED = 6
 """Files taken from one task; a task naming more is about a wider change the model should explore itself."""
 MAX_SHOWN_LINES = 400
 _PATHISH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*\w\.[A-Za-z][\w]{0,7})(?![\w/])")
-_CODE_SUFFIXES = frozenset(
+CODE_SUFFIXES = frozenset(
     [
         ".py",
         ".js",
@@ -96,7 +96,7 @@ def new_files_named(root: Path, task: str, allow_env_files: bool = False) -> lis
     out: list[str] = []
     for match in _PATHISH.finditer(task):
         word = match.group(1).removeprefix("./")
-        if word.replace(".", "").isdigit() or Path(word).suffix.lower() not in _CODE_SUFFIXES:
+        if word.replace(".", "").isdigit() or Path(word).suffix.lower() not in CODE_SUFFIXES:
             continue
         try:
             path = resolve_in_workspace(root, word, allow_env_files=allow_env_files)

@@ -1,0 +1,75 @@
+"""`@name` in a task: the definition the user points at goes into the first prompt, found in the code graph
+(`@parse_reply`, `@Client.send`, `@agent_core/loop.py:Loop`), so the model starts with it instead of spending
+turns searching. `@calc.py` (a file) is a named file (agent_core.context.task_files), not a symbol.
+
+The index is brought up to date first (only changed files are parsed) for at most INDEX_WAIT seconds; a name
+the graph does not know gets one line saying so and the closest definitions, so the model knows to look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from agent_core.context.task_files import CODE_SUFFIXES
+from agent_core.context.tokens import TokenCounter
+from agent_core.memory.graph import lookup
+from agent_core.memory.graph.index import CodeIndex
+from agent_core.memory.graph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+MAX_SYMBOLS = 3
+INDEX_WAIT = 20.0
+_REFERENCE = re.compile(r"(?<![\w@/.])@((?:[\w.-]+/)*[\w.-]+:)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?![\w/])")
+
+
+def symbol_references(task: str) -> list[str]:
+    """The `@name`s of a task, in order, without file names (`@calc.py`) and e-mail addresses."""
+    found: list[str] = []
+    for match in _REFERENCE.finditer(task):
+        path, name = match.group(1) or "", match.group(2)
+        if "." in name and "." + name.rsplit(".", 1)[1].lower() in CODE_SUFFIXES:
+            continue  # @calc.py: a file
+        reference = path + name
+        if reference not in found:
+            found.append(reference)
+    return found[:MAX_SYMBOLS]
+
+
+async def symbols_context(
+    root: Path,
+    task: str,
+    counter: TokenCounter,
+    budget_tokens: int,
+    unsaved: Mapping[Path, str] | None = None,
+) -> str:
+    """The definitions the task's `@name`s point at, within `budget_tokens`; "" when it names none."""
+    names = symbol_references(task)
+    if not names or budget_tokens < 64:
+        return ""
+    index = CodeIndex.for_root(root)
+    index.refresh()
+    if unsaved:
+        index.sync_buffers(unsaved)
+    complete = await asyncio.to_thread(index.wait, INDEX_WAIT)
+    if index.error is not None:
+        log.warning("no @references: the code index is unavailable (%s)", index.error)
+        return ""
+    each = budget_tokens // len(names)
+
+    def explain_all() -> list[str]:
+        store = GraphStore(index.path)
+        try:
+            return [
+                f"@{name}: " + lookup.explain(store, root, name, each, counter.estimate) for name in names
+            ]
+        finally:
+            store.close()
+
+    parts = await asyncio.to_thread(explain_all)
+    note = "" if complete else " (the code index was still being built: some may be missing)"
+    return f"Definitions the task points at{note}:\n\n" + "\n\n".join(parts)

@@ -1,0 +1,62 @@
+"""`@name` in a task puts the definition it points at into the first prompt (from the code graph), through the
+real loop against the scripted server; `@file.py` stays a named file and an e-mail address is no reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_core import SmallCode
+from agent_core.context.symbol_refs import symbol_references
+from tests.support.scripted_server import ScriptedModelServer
+
+SHAPES = '''def rectangle_area(width, height):
+    """The area of a width x height rectangle."""
+    return width + height
+
+
+class Circle:
+    def area(self):
+        return 3.14159 * self.r**2
+'''
+MAIN = "from shapes import rectangle_area\n\nprint(rectangle_area(2, 3))\n"
+
+
+async def first_message(server: ScriptedModelServer, root: Path, task: str, reply: str) -> str:
+    """The run's first message to the model, for `task` in the project at `root`."""
+    server.extend([{"content": reply}])
+    agent = SmallCode(model="scripted-model", base_url=server.base_url, cwd=root)
+    try:
+        await agent.run(task)
+    finally:
+        await agent.aclose()
+    return str(server.requests[0]["messages"][-1]["content"])
+
+
+def test_references_are_names_not_files_or_addresses() -> None:
+    task = "fix @rectangle_area and @Circle.area (see @main.py; ask me@example.com) in @lib/shapes.py:Circle"
+    assert symbol_references(task) == ["rectangle_area", "Circle.area", "lib/shapes.py:Circle"]
+    assert symbol_references("no references here, just an email: a@b.org") == []
+
+
+async def test_the_definitions_pointed_at_are_in_the_first_prompt(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "shapes.py").write_text(SHAPES)
+    (tmp_path / "main.py").write_text(MAIN)
+    task = "why is @rectangle_area wrong? and what does @no_such_thing do?"
+    opening = await first_message(
+        model_server, tmp_path, task, "It adds width and height instead of multiplying."
+    )
+    assert "Definitions the task points at" in opening
+    assert "rectangle_area (function) shapes.py:1-3" in opening
+    assert "return width + height" in opening  # the code itself, numbered
+    assert "main.py" in opening  # its caller
+    assert "@no_such_thing: No definition named 'no_such_thing'" in opening
+
+
+async def test_a_task_without_references_gets_no_definitions(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "shapes.py").write_text(SHAPES)
+    opening = await first_message(model_server, tmp_path, "explain shapes.py", "It computes areas.")
+    assert "Definitions the task points at" not in opening
