@@ -65,6 +65,18 @@ def _patch(search: str, replace: str) -> dict[str, object]:
     }
 
 
+def selftest_env(tmp_path: Path, result_file: Path, **steps: str) -> dict[str, str]:
+    """The environment of the extension's self-test on calc.py: what it does (`steps`), where it writes what
+    it saw, this repository's server on the path, caches in the test's folder."""
+    return {
+        "SMALLCODE_VSCODE_SELFTEST": str(result_file),
+        "SMALLCODE_SELFTEST_FILE": "calc.py",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        **steps,
+    }
+
+
 def _authorization(headers: dict[str, str]) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == "authorization"), None)
 
@@ -101,17 +113,15 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
         }
     )
     result_file = tmp_path / "selftest.json"
-    env = {
-        "SMALLCODE_VSCODE_SELFTEST": str(result_file),
-        "SMALLCODE_SELFTEST_FILE": "calc.py",
-        "SMALLCODE_SELFTEST_PROMPT": "fix the bug in add",
-        "SMALLCODE_SELFTEST_PREVIEW_PROMPT": "add a docstring to sub",
-        "SMALLCODE_SELFTEST_API_KEY": "sk-from-the-command",
-        "SMALLCODE_SELFTEST_SWITCH_MODEL": "1",
-        "SMALLCODE_SELFTEST_CANCEL_PROMPT": "rename everything",
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = selftest_env(
+        tmp_path,
+        result_file,
+        SMALLCODE_SELFTEST_PROMPT="fix the bug in add",
+        SMALLCODE_SELFTEST_PREVIEW_PROMPT="add a docstring to sub",
+        SMALLCODE_SELFTEST_API_KEY="sk-from-the-command",
+        SMALLCODE_SELFTEST_SWITCH_MODEL="1",
+        SMALLCODE_SELFTEST_CANCEL_PROMPT="rename everything",
+    )
     cancel_ready = Path(f"{result_file}.cancel-ready")
     debug_port = free_port()
     clicked = ""
@@ -220,3 +230,44 @@ def test_vscode_extension_stays_off_in_a_folder_that_is_no_project(tmp_path: Pat
         activations = vscode.activations()
     assert EXTENSION_ID not in activations, activations
     assert not result_file.exists()
+
+
+def test_vscode_shows_the_local_models_completion_as_ghost_text(
+    tmp_path: Path, model_server: ScriptedModelServer
+) -> None:
+    """Typing in a Python file: VS Code asks the server's inline completion (textDocument/inlineCompletion,
+    the language client's proposed feature), shows the model's middle as ghost text, and Tab takes it in."""
+    assert missing_tools() is None, missing_tools()
+    model_server.fill = "eturn a + b"
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "calc.py").write_text("def add(a, b):\n    \n")
+    vscode = VSCode(tmp_path / "vscode", build_vsix())
+    vscode.write_settings(
+        {
+            "smallcode.server.pythonCommand": sys.executable,
+            "smallcode.baseUrl": model_server.base_url,
+            "smallcode.model": "scripted-model",
+            "smallcode.completionDebounceMs": 0,
+        }
+    )
+    result_file = tmp_path / "selftest.json"
+    env = selftest_env(
+        tmp_path,
+        result_file,
+        SMALLCODE_SELFTEST_INLINE="1:4",
+        SMALLCODE_SELFTEST_TYPE="r",
+        SMALLCODE_SELFTEST_EXPECT="return a + b",
+    )
+    with vscode.opened(project, env):
+        try:
+            wait_for("the extension's self-test", result_file.exists, 1200)
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}\n{vscode.log_tail()}")
+    result = json.loads(result_file.read_text())
+    assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
+    assert result["typedText"] == "def add(a, b):\n    r\n"
+    assert result["inlineText"] == "def add(a, b):\n    return a + b\n"
+    prompt = model_server.fill_requests[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor
+    assert "def add(a, b):\n    r" in prompt, prompt
+    assert model_server.requests == []  # no chat: the completion alone

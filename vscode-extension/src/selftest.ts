@@ -32,6 +32,12 @@ export async function selfTest(
   try {
     await until('the server', () => server.client?.state === State.Running);
     step('server running');
+    if (process.env.SMALLCODE_SELFTEST_INLINE) {
+      await inlineCompletion(result, step);
+      result.ok = true;
+      fs.writeFileSync(resultPath, JSON.stringify(result, null, 2));
+      return;
+    }
     // the plain apiKey setting was moved to secret storage before the server started
     const inspected = vscode.workspace.getConfiguration('smallcode').inspect<string>('apiKey');
     result.apiKeySettingAfterStart = inspected?.globalValue ?? inspected?.workspaceValue ?? null;
@@ -155,4 +161,26 @@ export async function selfTest(
     result.error = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
   }
   fs.writeFileSync(resultPath, JSON.stringify(result, null, 2));
+}
+
+// Ghost text: the user types a letter at SMALLCODE_SELFTEST_INLINE ("line:column") of the file; VS Code asks the
+// server's inline completion (the client's proposed feature) and shows it; Tab (inlineSuggest.commit) takes it.
+async function inlineCompletion(result: Record<string, unknown>, step: (name: string) => void): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders![0].uri;
+  const target = vscode.Uri.joinPath(folder, process.env.SMALLCODE_SELFTEST_FILE ?? 'calc.py');
+  const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
+  const [line, column] = (process.env.SMALLCODE_SELFTEST_INLINE ?? '0:0').split(':').map(Number);
+  editor.selection = new vscode.Selection(line, column, line, column);
+  await vscode.commands.executeCommand('type', { text: process.env.SMALLCODE_SELFTEST_TYPE ?? '' });
+  result.typedText = editor.document.getText();
+  const expected = process.env.SMALLCODE_SELFTEST_EXPECT ?? '';
+  await until('the ghost text, taken in with Tab', async () => {
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    if (editor.document.getText().includes(expected)) return true;
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'); // what Alt+\ does by hand
+    await sleep(500);
+    return undefined;
+  }, 120000);
+  result.inlineText = editor.document.getText();
+  step('ghost text accepted');
 }
