@@ -2,8 +2,9 @@
 (`@parse_reply`, `@Client.send`, `@agent_core/loop.py:Loop`), so the model starts with it instead of spending
 turns searching. `@calc.py` (a file) is a named file (agent_core.context.task_files), not a symbol.
 
-The index is brought up to date first (only changed files are parsed) for at most INDEX_WAIT seconds; a name
-the graph does not know gets one line saying so and the closest definitions, so the model knows to look.
+The index is brought up to date first (only changed files are parsed) for at most INDEX_WAIT seconds. A name
+the graph does not know is left out: in task texts `@` is as often a decorator (`use @dataclass`) or a handle
+as a pointer into the project, and a "not found" line would be noise in a small window.
 """
 
 from __future__ import annotations
@@ -64,12 +65,15 @@ async def symbols_context(
     def explain_all() -> list[str]:
         store = GraphStore(index.path)
         try:
+            known = [name for name in names if lookup.resolve(store, name)]
             return [
-                f"@{name}: " + lookup.explain(store, root, name, each, counter.estimate) for name in names
+                f"@{name}: " + lookup.explain(store, root, name, each, counter.estimate) for name in known
             ]
         finally:
             store.close()
 
     parts = await asyncio.to_thread(explain_all)
+    if not parts:
+        return ""
     note = "" if complete else " (the code index was still being built: some may be missing)"
     return f"Definitions the task points at{note}:\n\n" + "\n\n".join(parts)
