@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, default_converter
 
 from lsp_server import framing
 from lsp_server.settings import LspOptions, parse_options
@@ -36,9 +36,26 @@ class SmallCodeProtocol(LanguageServerProtocol):
             server.request_cancelled(msg_id)
 
 
+def lenient_converter() -> Any:
+    """pygls' converter, lenient where real clients differ from the protocol: an inline-completion trigger kind
+    other than LSP's 1 (Invoked) or 2 (Automatic) — vscode-languageclient 9 sends VS Code's 0 and 1 — is read
+    as Invoked instead of failing the whole request."""
+    converter = default_converter()
+
+    def trigger_kind(value: Any, _type: Any) -> types.InlineCompletionTriggerKind:
+        if value in (1, 2):
+            return types.InlineCompletionTriggerKind(value)
+        return types.InlineCompletionTriggerKind.Invoked
+
+    converter.register_structure_hook(types.InlineCompletionTriggerKind, trigger_kind)
+    return converter
+
+
 class SmallCodeServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("smallcode-lsp", __version__, protocol_cls=SmallCodeProtocol)
+        super().__init__(
+            "smallcode-lsp", __version__, protocol_cls=SmallCodeProtocol, converter_factory=lenient_converter
+        )
         self.options = LspOptions()
         self.initial_options: Any = None
         """initializationOptions as the client sent them (configuration sections are merged over them)."""

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -110,3 +111,16 @@ async def test_typing_on_cancels_a_pending_completion(client: LanguageClient, fi
     )
     assert await asyncio.wait_for(pending, 10) is None
     assert fim.bodies == []  # superseded during the debounce: the model was never asked
+
+
+async def test_a_trigger_kind_outside_the_protocol_still_completes(client: LanguageClient) -> None:
+    """vscode-languageclient 9 sends VS Code's trigger kinds (0, 1) where LSP has 1 and 2: still answered."""
+    zero = SimpleNamespace(value=0)  # sent as 0: lsprotocol's own enum has no such member
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=client.uri),  # type: ignore[attr-defined]
+        position=types.Position(line=1, character=4),
+        context=types.InlineCompletionContext(trigger_kind=zero),  # type: ignore[arg-type]
+    )
+    request = client.text_document_inline_completion_async(params)
+    answer = await asyncio.wait_for(request, 30)
+    assert isinstance(answer, types.InlineCompletionList) and answer.items[0].insert_text == "return a + b"

@@ -265,7 +265,8 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
         except TimeoutError as exc:
             pytest.fail(f"{exc}\n{vscode.log_tail()}")
     result = json.loads(result_file.read_text())
-    assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
+    asked = f"{len(model_server.fill_requests)} completion requests; typed: {result.get('typedText')!r}"
+    assert result["ok"], f"{result.get('error')}\n{asked}\nsteps: {result['steps']}\n{vscode.log_tail()}"
     assert result["typedText"] == "def add(a, b):\n    r\n"
     assert result["inlineText"] == "def add(a, b):\n    return a + b\n"
     prompt = model_server.fill_requests[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor

@@ -116,6 +116,10 @@ export class SmallCodeServer implements vscode.Disposable {
       middleware: {
         // cancellable progress becomes a notification with Cancel (the status bar has none)
         handleWorkDoneProgress: (token, params, next) => this.progress.handle(token, params, () => next(token, params)),
+        // vscode-languageclient 9 sends VS Code's trigger kinds (Invoke 0, Automatic 1) as LSP's, which are
+        // Invoked 1 and Automatic 2: a 0 made every request fail to parse on the server
+        provideInlineCompletionItems: (document, position, context, token, next) =>
+          next(document, position, { ...context, triggerKind: lspTriggerKind(context.triggerKind) }, token),
         workspace: {
           // the server pulls the `smallcode` section: give it only its own options
           configuration: async (params, token, next) => {
@@ -266,4 +270,9 @@ export class SmallCodeServer implements vscode.Disposable {
     void this.stop();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** VS Code's InlineCompletionTriggerKind as the number LSP 3.18 gives the same kind (see the middleware). */
+export function lspTriggerKind(kind: vscode.InlineCompletionTriggerKind): vscode.InlineCompletionTriggerKind {
+  return (kind === vscode.InlineCompletionTriggerKind.Invoke ? 1 : 2) as vscode.InlineCompletionTriggerKind;
 }
