@@ -55,7 +55,8 @@ class AskArgs(BaseModel):
     uri: str | None = None
     range: Span | None = None
     diagnostics: list[dict[str, Any]] = Field(default_factory=list)
-    """Diagnostics the request concerns ({message, range, source?}), e.g. from a quickfix code action."""
+    """Diagnostics the request concerns ({message, range, source?}): from a quickfix code action, or the ones on
+    the asked lines that the editor adds when the prompt says `#diagnostics`."""
     source: str | None = None
     """"comment" when the prompt came from an `agent:` comment."""
 
@@ -97,6 +98,8 @@ def build_task(documents: Documents, root: Path, args: AskArgs) -> str:
         else:
             raise UserError("nothing to ask: give a prompt, or select code or a diagnostic first")
     parts = [prompt]
+    if "#diagnostics" in prompt and not args.diagnostics:
+        parts.append("Diagnostics (#diagnostics): the editor reports none for this code.")
     if args.diagnostics:
         parts.append("Diagnostics:")
         for diag in args.diagnostics[:10]:

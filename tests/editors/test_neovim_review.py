@@ -43,6 +43,7 @@ SCRIPT: list[dict[str, Any]] = [
         ]
     },
     {"content": "Fixed add."},
+    {"content": "otherlint says add subtracts."},
     {"content": "Step 1 looked at: add adds now."},
 ]
 
@@ -75,11 +76,22 @@ def test_another_sources_diagnostic_is_offered_as_a_fix(review: tuple[dict[str, 
     assert "Ask SmallCode… fix: add subtracts" in result["action_titles"], result["action_titles"]
 
 
+def test_diagnostics_in_a_prompt_go_with_the_ask(
+    review: tuple[dict[str, Any], Path], model_server: ScriptedModelServer
+) -> None:
+    """`#diagnostics`: the plugin sends every source's diagnostics of the asked lines; the model sees them."""
+    asked = model_server.requests[2]["messages"][-1]["content"]
+    assert "why is this flagged? #diagnostics" in asked
+    assert "Diagnostics:\n\n- calc.py:2: add subtracts (otherlint)" in asked, asked
+
+
 def test_trace_and_sessions_show_one_line_per_entry_cut_at_a_word(
     review: tuple[dict[str, Any], Path],
 ) -> None:
     result, _ = review
-    [entry] = result["trace_float"]  # one run, one line: the task's newlines are not printed
+    entries = result["trace_float"]  # a line per run (two asks): the task's newlines are not printed
+    assert len(entries) == 2, entries
+    entry = next(e for e in entries if "fix the bug in add" in e)
     assert entry.endswith("…") and len(entry) <= 120
     assert "fix the bug in add, it should add and not subtract the numbers and keep" in entry
     assert entry[:-1].split()[-1] in PROMPT_WORDS  # cut after a whole word

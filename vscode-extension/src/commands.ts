@@ -6,6 +6,7 @@ import { answerMarkdown, CommandReply, modelRows, PickRow, sessionRows, traceRow
 import { AskArgs, SmallCodeServer } from './server';
 import { shortNotice } from './transcript';
 import { AnswerDocument, DiffDocuments, Panel, showEditDiff } from './views';
+import { referencedDiagnostics } from './diagnostics';
 
 /** Slash commands answered in the SmallCode panel (the others get a quick pick or a message). */
 const PANEL = new Set(['budget', 'tokens', 'stats', 'trace', 'plan', 'memory', 'profile', 'help']);
@@ -77,6 +78,10 @@ export class Commands {
    * in the SmallCode: Model channel, then a one-line notification that opens the whole answer.
    */
   private async runAsk(args: AskArgs, run: (args: AskArgs) => Promise<unknown>): Promise<CommandReply> {
+    if (args.uri && !args.diagnostics?.length) {
+      const asked = referencedDiagnostics(args.prompt, vscode.languages.getDiagnostics(vscode.Uri.parse(args.uri)), args.range);
+      if (asked.length) args.diagnostics = asked;
+    }
     this.server.transcript.begin(args.prompt || (args.diagnostics?.length ? 'fix the diagnostic' : 'ask'));
     const answer = await this.server.running(() => run(args));
     const reply: CommandReply = answer && typeof answer === 'object' && 'data' in answer

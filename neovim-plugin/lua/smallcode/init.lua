@@ -272,7 +272,24 @@ local function range_arg(line1, line2)
   return { start = { line = line1 - 1, character = 0 }, ["end"] = { line = line2 - 1, character = 0 } }
 end
 
+--- `#diagnostics` in a prompt: every source's diagnostics on the asked lines (the whole buffer without a range)
+--- go with the request, as a code action's do.
+local function add_referenced_diagnostics(arg, bufnr)
+  if type(arg.prompt) ~= "string" or not arg.prompt:find("#diagnostics", 1, true) then
+    return
+  end
+  if arg.diagnostics and #arg.diagnostics > 0 then
+    return
+  end
+  local first, last = 0, vim.api.nvim_buf_line_count(bufnr) - 1
+  if arg.range then
+    first, last = arg.range.start.line, arg.range["end"].line
+  end
+  arg.diagnostics = diagnostics_on(bufnr, first, last)
+end
+
 local function run_ask(arg, bufnr)
+  add_referenced_diagnostics(arg, bufnr)
   M.execute("ask", arg, function(reply)
     float.show("SmallCode: ask", render.ask(reply))
     refresh_lenses(bufnr)

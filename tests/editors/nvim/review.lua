@@ -1,7 +1,8 @@
 -- Headless Neovim with neovim-plugin/ (default settings: preview mode) against the real server and the scripted
 -- model, for issue 16's Neovim items:
 --   A. the user's unsaved line in the buffer, then an ask with a long two-line prompt: what is on disk after it
---   B. another source's diagnostic at the cursor: the code actions offered ("fix: …")
+--   B. another source's diagnostic at the cursor: the code actions offered ("fix: …"); then an ask whose
+--      prompt says #diagnostics carries it
 --   C. :SmallCode trace and the sessions picker: one line per entry
 --   D. plan lenses in .smallcode/plan.md: the state lens shows the plan, "▶ Run step" shows the answer, a
 --      step left running offers Retry
@@ -110,6 +111,11 @@ local ok, err = pcall(function()
   end, 20)
   result.action_titles = result.action_titles or {} -- none offered: no menu opens
   table.insert(result.steps, "code action")
+
+  -- B2. `#diagnostics` in a prompt: the diagnostics of the asked lines (here the whole buffer) go with it
+  vim.cmd("SmallCode ask why is this flagged? #diagnostics")
+  result.diagnostics_float = take_float("SmallCode: ask")
+  table.insert(result.steps, "ask #diagnostics")
 
   -- C. trace list and sessions picker
   vim.cmd("SmallCode trace")
