@@ -1,11 +1,12 @@
-"""Screenshots of the real editors for docs/EDITORS.md (docs/images/vscode.png, docs/images/neovim.png).
+"""Screenshots of the real editors for docs/EDITORS.md and the README (docs/images/vscode.png, neovim.png and
+neovim-ghost.png).
 
 VS Code: code-server + headless Chromium with the packaged extension after "SmallCode: Ask…" and the Budget
 palette entry (the extension's self-test drives them), captured over the DevTools protocol with Node 24.
 Neovim: the real TUI in a pseudo-terminal, read by the pyte terminal emulator, drawn as HTML and captured by
 headless Chromium. Needs tests/editors/setup_code_server.sh and `pip install pyte`; run from the repository:
 
-    python -m tests.editors.screenshots
+    python -m tests.editors.screenshots [--neovim-only]
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.editors.nvim_env import plugin_env
 from tests.editors.vscode_env import CACHE, REPO, VSCode, build_vsix, chromium, free_port, wait_for
+from tests.support.fim_server import FimServer
 from tests.support.scripted_server import ScriptedModelServer
 
 IMAGES = REPO / "docs" / "images"
@@ -138,62 +142,54 @@ def _named(name: str, fallback: str) -> str:
     return _NAMED.get(name.replace("bright", ""), fallback)
 
 
-def neovim_screenshot(work: Path, out: Path) -> None:
+def _tui(
+    work: Path,
+    project: Path,
+    script: str,
+    env: dict[str, str],
+    out: Path,
+    shown: Callable[[str], bool],
+    keys: list[tuple[Callable[[str], bool], bytes]] | None = None,
+    argv: tuple[str, ...] = (),
+) -> None:
+    """Neovim's real TUI on a pseudo-terminal running tests/editors/nvim/SCRIPT: each of `keys` is typed once
+    its condition holds on the screen; once `shown` holds and the screen has settled, it is drawn to `out`."""
     import pyte
 
-    project = work / "nvim-project"
-    project.mkdir()
-    (project / ".git").mkdir()
-    target = project / "calc.py"
-    target.write_text(SOURCE)
     columns, lines = 110, 30
     screen = pyte.Screen(columns, lines)
     stream = pyte.ByteStream(screen)
-    with ScriptedModelServer(SCRIPT) as model:
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "COLORTERM": "truecolor",
-            "XDG_STATE_HOME": str(work / "state"),
-            "XDG_DATA_HOME": str(work / "data"),
-            "XDG_CONFIG_HOME": str(work / "config"),
-            "PYTHONPATH": str(REPO),
-            "SC_PLUGIN": str(REPO / "neovim-plugin"),
-            "SC_FILE": str(target),
-            "SC_PYTHON": sys.executable,
-            "SC_BASE_URL": model.base_url,
-            "SC_LOG": str(work / "server.log"),
-            "SC_RESULT": str(work / "result.json"),
-            "SC_SCREEN": "1",
-        }
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: Neovim's real TUI on the pseudo-terminal, sized before it starts
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-            os.chdir(project)
-            os.execvpe(
-                "nvim", ["nvim", "--clean", "-n", "-u", str(REPO / "tests/editors/nvim/plugin.lua")], env
-            )
-        deadline = time.monotonic() + 60
-        seen = None
-        try:
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([fd], [], [], 0.2)
-                if ready:
-                    try:
-                        stream.feed(os.read(fd, 65536))
-                    except OSError:
-                        break
-                text = "\n".join(screen.display)
-                if "Press ENTER" in text:
-                    os.write(fd, b"\r")
-                if "SmallCode: budget" in text and "tokens" in text:
-                    seen = seen or time.monotonic()
-                if seen and time.monotonic() - seen > 1.0:  # drawn and settled
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: Neovim's real TUI on the pseudo-terminal, sized before it starts
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        os.chdir(project)
+        os.execvpe(
+            "nvim", ["nvim", "--clean", "-n", "-u", str(REPO / "tests/editors/nvim" / script), *argv], env
+        )
+    pending = list(keys or [])
+    deadline = time.monotonic() + 60
+    seen = None
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    stream.feed(os.read(fd, 65536))
+                except OSError:
                     break
-        finally:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    page = work / "neovim.html"
+            text = "\n".join(screen.display)
+            if "Press ENTER" in text:
+                os.write(fd, b"\r")
+            if pending and pending[0][0](text):
+                os.write(fd, pending.pop(0)[1])
+            if not pending and shown(text):
+                seen = seen or time.monotonic()
+            if seen and time.monotonic() - seen > 1.0:  # drawn and settled
+                break
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    page = work / f"{out.stem}.html"
     page.write_text(_screen_html(screen))
     width, height = columns * 9 + 16, lines * 19 + 16
     subprocess.run(
@@ -213,6 +209,66 @@ def neovim_screenshot(work: Path, out: Path) -> None:
     )
 
 
+def _project(work: Path, name: str, source: str) -> tuple[Path, Path]:
+    project = work / name
+    project.mkdir()
+    (project / ".git").mkdir()
+    target = project / "calc.py"
+    target.write_text(source)
+    return project, target
+
+
+def neovim_screenshot(work: Path, out: Path) -> None:
+    """The plugin after an ask and :SmallCode budget (tests/editors/nvim/plugin.lua with SC_SCREEN)."""
+    project, target = _project(work, "nvim-project", SOURCE)
+    with ScriptedModelServer(SCRIPT) as model:
+        env = plugin_env(
+            work,
+            model.base_url,
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+            SC_FILE=str(target),
+            SC_RESULT=str(work / "result.json"),
+            SC_SCREEN="1",
+        )
+        _tui(
+            work,
+            project,
+            "plugin.lua",
+            env,
+            out,
+            lambda text: "SmallCode: budget" in text and "tokens" in text,
+        )
+
+
+def neovim_ghost_screenshot(work: Path, out: Path) -> None:
+    """Ghost text while typing: `r` typed in an empty body, the model's completion after the cursor."""
+    project, _ = _project(work, "nvim-ghost", "def add(a, b):\n    \n\n\ndef sub(a, b):\n    return a - b\n")
+    fim = FimServer("eturn a + b  # the sum, not the difference")
+    (work / "ghost").mkdir()
+    try:
+        env = plugin_env(
+            work / "ghost",
+            fim.base_url,
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+            SC_EVENTS=str(work / "ev"),
+        )
+        keys = [(lambda text: "calc.py" in text, b"2GA"), (lambda text: "-- INSERT --" in text, b"r")]
+        _tui(
+            work,
+            project,
+            "ghost.lua",
+            env,
+            out,
+            lambda text: "the sum, not the difference" in text,
+            keys,
+            ("calc.py",),
+        )
+    finally:
+        fim.close()
+
+
 def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,7 +276,8 @@ def main() -> None:
         if "--neovim-only" not in sys.argv:
             vscode_screenshot(work, IMAGES / "vscode.png")
         neovim_screenshot(work, IMAGES / "neovim.png")
-    print(f"wrote {IMAGES / 'vscode.png'} and {IMAGES / 'neovim.png'}")
+        neovim_ghost_screenshot(work, IMAGES / "neovim-ghost.png")
+    print(f"wrote the pictures in {IMAGES}")
 
 
 if __name__ == "__main__":
