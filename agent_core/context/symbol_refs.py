@@ -19,7 +19,7 @@ from agent_core.context.task_files import CODE_SUFFIXES
 from agent_core.context.tokens import TokenCounter
 from agent_core.memory.graph import lookup
 from agent_core.memory.graph.index import CodeIndex
-from agent_core.memory.graph.store import GraphStore
+from agent_core.memory.graph.store import GraphStore, Symbol
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,8 @@ async def symbols_context(
     def explain_all() -> list[str]:
         store = GraphStore(index.path)
         try:
-            known = [name for name in names if lookup.resolve(store, name)]
-            return [
-                f"@{name}: " + lookup.explain(store, root, name, each, counter.estimate) for name in known
-            ]
+            found = [(name, lookup.resolve(store, name)) for name in names]
+            return [_definition(store, root, name, hits[0], each, counter) for name, hits in found if hits]
         finally:
             store.close()
 
@@ -77,3 +75,28 @@ async def symbols_context(
         return ""
     note = "" if complete else " (the code index was still being built: some may be missing)"
     return f"Definitions the task points at{note}:\n\n" + "\n\n".join(parts)
+
+
+def _definition(
+    store: GraphStore, root: Path, name: str, symbol: Symbol, budget: int, counter: TokenCounter
+) -> str:
+    """One definition as a named file is shown: a header, then its lines as plain code in a fence (no line
+    numbers: a small model copies what it sees into its edit), cut to `budget`; then where it is called."""
+    try:
+        lines = (root / symbol.path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    header = (
+        f"@{name}: {symbol.kind} {symbol.qualname} in {symbol.path}, lines {symbol.line}-{symbol.end_line}:"
+    )
+    used_by = lookup.callers(store, symbol)
+    room = budget - counter.estimate(header + used_by) - 16
+    code: list[str] = []
+    for line in lines[symbol.line - 1 : symbol.end_line]:
+        room -= counter.estimate(line + "\n")
+        if room < 0:
+            code.append(f"# … (read_file {symbol.path} for the rest)")
+            break
+        code.append(line.rstrip())
+    fence = f"```{Path(symbol.path).suffix.lstrip('.')}"
+    return "\n".join([header, fence, *code, "```", used_by])

@@ -48,9 +48,11 @@ async def test_the_definitions_pointed_at_are_in_the_first_prompt(
         model_server, tmp_path, task, "It adds width and height instead of multiplying."
     )
     assert "Definitions the task points at" in opening
-    assert "rectangle_area (function) shapes.py:1-3" in opening
-    assert "return width + height" in opening  # the code itself, numbered
-    assert "main.py" in opening  # its caller
+    assert "@rectangle_area: function rectangle_area in shapes.py, lines 1-3:" in opening
+    assert "```py\ndef rectangle_area(width, height):\n" in opening  # the code as it is, not numbered
+    assert "    return width + height\n```" in opening
+    assert "| " not in opening.split("Definitions the task points at")[1]  # no numbered lines to copy
+    assert "main.py:3" in opening  # its caller
     assert "no_such_thing" not in opening.split("Definitions the task points at")[1]  # unknown: left out
 
 

@@ -156,7 +156,7 @@ def explain(store: GraphStore, root: Path, name: str, budget_tokens: int, count:
     ]
     if symbol.doc:
         head.append(f"Doc: {symbol.doc}")
-    tail = [_callers(store, symbol), _callees(store, symbol)]
+    tail = [callers(store, symbol), callees(store, symbol)]
     if len(matches) > 1:
         others = ", ".join(f"{s.qualname} {s.path}:{s.line}" for s in matches[1:6])
         more = f" and {len(matches) - 6} more" if len(matches) > 6 else ""
@@ -193,7 +193,7 @@ def _code(root: Path, symbol: Symbol, budget_tokens: int, count: Count) -> str:
     return "Code:\n" + "\n".join(shown) if shown else ""
 
 
-def _callers(store: GraphStore, symbol: Symbol) -> str:
+def callers(store: GraphStore, symbol: Symbol) -> str:
     kinds = (
         ("call", "ref")
         if symbol.kind in ("class", "struct", "type", "interface", "enum", "trait")
@@ -211,7 +211,7 @@ def _callers(store: GraphStore, symbol: Symbol) -> str:
     return f"Callers ({len(refs)}): " + "; ".join(shown) + more + "."
 
 
-def _callees(store: GraphStore, symbol: Symbol) -> str:
+def callees(store: GraphStore, symbol: Symbol) -> str:
     refs = store.refs(
         "WHERE f.path=? AND r.kind='call' AND (r.scope=? OR r.scope LIKE ?)",
         (symbol.path, symbol.qualname, symbol.qualname + ".%"),
