@@ -53,10 +53,7 @@ async def symbols_context(
     if not names or budget_tokens < 64:
         return ""
     index = CodeIndex.for_root(root)
-    index.refresh()
-    if unsaved:
-        index.sync_buffers(unsaved)
-    complete = await asyncio.to_thread(index.wait, INDEX_WAIT)
+    complete = await asyncio.to_thread(index.catch_up, unsaved, INDEX_WAIT)
     if index.error is not None:
         log.warning("no @references: the code index is unavailable (%s)", index.error)
         return ""
@@ -82,21 +79,11 @@ def _definition(
 ) -> str:
     """One definition as a named file is shown: a header, then its lines as plain code in a fence (no line
     numbers: a small model copies what it sees into its edit), cut to `budget`; then where it is called."""
-    try:
-        lines = (root / symbol.path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
     header = (
         f"@{name}: {symbol.kind} {symbol.qualname} in {symbol.path}, lines {symbol.line}-{symbol.end_line}:"
     )
     used_by = lookup.callers(store, symbol)
-    room = budget - counter.estimate(header + used_by) - 16
-    code: list[str] = []
-    for line in lines[symbol.line - 1 : symbol.end_line]:
-        room -= counter.estimate(line + "\n")
-        if room < 0:
-            code.append(f"# … (read_file {symbol.path} for the rest)")
-            break
-        code.append(line.rstrip())
+    room = budget - counter.estimate(header + used_by) - 4
+    code = lookup.definition_lines(root, symbol, room, counter.estimate, numbered=False)
     fence = f"```{Path(symbol.path).suffix.lstrip('.')}"
     return "\n".join([header, fence, *code, "```", used_by])

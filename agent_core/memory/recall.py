@@ -61,8 +61,7 @@ async def opening_memory(
 
 async def _repo_map(root: Path, task: str, shown: set[str], budget: int, count: Callable[[str], int]) -> str:
     index = CodeIndex.for_root(root)
-    index.refresh()
-    if not await asyncio.to_thread(index.wait, MAP_WAIT) or index.error is not None:
+    if not await asyncio.to_thread(index.catch_up, None, MAP_WAIT) or index.error is not None:
         return ""
 
     def build() -> str:

@@ -23,9 +23,7 @@ async def fresh_index(ctx: ToolContext) -> tuple[CodeIndex, str]:
     """The workspace's index brought up to date, the editor's unsaved buffers included (or as far as it got in
     FIRST_BUILD_WAIT), and a note for the model when it is not complete yet."""
     index = CodeIndex.for_root(ctx.root)
-    index.refresh()
-    index.sync_buffers(await ctx.workspace.unsaved_texts())
-    done = await asyncio.to_thread(index.wait, FIRST_BUILD_WAIT)
+    done = await asyncio.to_thread(index.catch_up, await ctx.workspace.unsaved_texts(), FIRST_BUILD_WAIT)
     if index.error is not None:
         raise ToolError(f"the code index is unavailable ({index.error}); use search and find_files instead.")
     return index, "" if done else "[the code index is still being built: results may be incomplete]\n"

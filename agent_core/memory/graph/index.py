@@ -108,6 +108,14 @@ class CodeIndex:
             if buffers or gone:
                 self._wake()
 
+    def catch_up(self, unsaved: Mapping[Path, str] | None = None, timeout: float | None = None) -> bool:
+        """Bring the whole index up to date, with the editor's unsaved buffers when given, and wait for it at
+        most `timeout` seconds; whether it finished. Call it from a thread, not an event loop."""
+        self.refresh()
+        if unsaved is not None:
+            self.sync_buffers(unsaved)
+        return self.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no work is queued or running; False on timeout. Call it from a thread, not an event loop."""
         with self._cond:

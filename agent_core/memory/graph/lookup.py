@@ -170,27 +170,37 @@ def explain(store: GraphStore, root: Path, name: str, budget_tokens: int, count:
 
 def _code(root: Path, symbol: Symbol, budget_tokens: int, count: Count) -> str:
     """The definition's own lines (as they are on disk now), numbered, cut to the budget."""
+    shown = definition_lines(root, symbol, budget_tokens, count, numbered=True)
+    return "Code:\n" + "\n".join(shown) if shown else ""
+
+
+def definition_lines(
+    root: Path, symbol: Symbol, budget_tokens: int, count: Count, numbered: bool
+) -> list[str]:
+    """A definition's lines as they are on disk now, numbered (`   12 | code`) or as they are, cut to the
+    budget with a last line saying how to read the rest; [] when the budget cannot hold any."""
     if budget_tokens < 40:
-        return ""
+        return []
     try:
         with (root / symbol.path).open(encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
     except OSError:
-        return ""
+        return []
     span = lines[symbol.line - 1 : symbol.end_line]
     shown: list[str] = []
     used = 0
     for number, line in enumerate(span, symbol.line):
-        row = f"{number:5} | {line.rstrip()}"
+        row = f"{number:5} | {line.rstrip()}" if numbered else line.rstrip()
         cost = count(row + "\n")
         if used + cost > budget_tokens - 12:
-            shown.append(
-                f"      … {symbol.end_line - number + 1} more lines (read_file {symbol.path} start_line={number})"
+            rest = (
+                f"… {symbol.end_line - number + 1} more lines (read_file {symbol.path} start_line={number})"
             )
+            shown.append(f"      {rest}" if numbered else f"# {rest}")
             break
         shown.append(row)
         used += cost
-    return "Code:\n" + "\n".join(shown) if shown else ""
+    return shown
 
 
 def callers(store: GraphStore, symbol: Symbol) -> str:
