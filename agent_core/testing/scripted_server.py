@@ -71,9 +71,6 @@ class ScriptedModelServer:
         self.reject_stream_options = reject_stream_options
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
-        self.fill: str | None = None
-        """What /v1/completions (fill-in-the-middle) answers; None: that route is 404 like any unknown one."""
-        self.fill_requests: list[dict[str, Any]] = []
         self._script: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -211,18 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             # a stand-in tokenizer: one token per 4 characters
             self._send_json(200, {"tokens": list(range((len(text) + 3) // 4))})
             return
-        route = self.path.rstrip("/")
-        if (
-            route.endswith("/completions")
-            and not route.endswith("/chat/completions")
-            and self.owner.fill is not None
-        ):
-            self.owner.fill_requests.append(body)
-            self._send_json(
-                200, {"choices": [{"text": self.owner.fill, "index": 0, "finish_reason": "stop"}]}
-            )
-            return
-        if not route.endswith("/chat/completions"):
+        if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         model = body.get("model")

@@ -33,6 +33,7 @@ from tests.editors.vscode_env import (
     missing_tools,
     wait_for,
 )
+from tests.support.fim_server import FimServer
 from tests.support.scripted_server import ScriptedModelServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a loaded machine: minutes per VS Code
@@ -233,12 +234,12 @@ def test_vscode_extension_stays_off_in_a_folder_that_is_no_project(tmp_path: Pat
 
 
 def test_vscode_shows_the_local_models_completion_as_ghost_text(
-    tmp_path: Path, model_server: ScriptedModelServer
+    tmp_path: Path,
 ) -> None:
     """Typing in a Python file: VS Code asks the server's inline completion (textDocument/inlineCompletion,
     the language client's proposed feature), shows the model's middle as ghost text, and Tab takes it in."""
     assert missing_tools() is None, missing_tools()
-    model_server.fill = "eturn a + b"
+    fim = FimServer("eturn a + b")
     project = tmp_path / "proj"
     project.mkdir()
     (project / "calc.py").write_text("def add(a, b):\n    \n")
@@ -246,7 +247,7 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
     vscode.write_settings(
         {
             "smallcode.server.pythonCommand": sys.executable,
-            "smallcode.baseUrl": model_server.base_url,
+            "smallcode.baseUrl": fim.base_url,
             "smallcode.model": "scripted-model",
             "smallcode.completionDebounceMs": 0,
         }
@@ -259,16 +260,19 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
         SMALLCODE_SELFTEST_TYPE="r",
         SMALLCODE_SELFTEST_EXPECT="return a + b",
     )
-    with vscode.opened(project, env):
-        try:
-            wait_for("the extension's self-test", result_file.exists, 1200)
-        except TimeoutError as exc:
-            pytest.fail(f"{exc}\n{vscode.log_tail()}")
+    try:
+        with vscode.opened(project, env):
+            try:
+                wait_for("the extension's self-test", result_file.exists, 1200)
+            except TimeoutError as exc:
+                pytest.fail(f"{exc}\n{vscode.log_tail()}")
+    finally:
+        fim.close()
     result = json.loads(result_file.read_text())
-    asked = f"{len(model_server.fill_requests)} completion requests; typed: {result.get('typedText')!r}"
+    asked = f"{len(fim.bodies)} completion requests; typed: {result.get('typedText')!r}"
     assert result["ok"], f"{result.get('error')}\n{asked}\nsteps: {result['steps']}\n{vscode.log_tail()}"
     assert result["typedText"] == "def add(a, b):\n    r\n"
     assert result["inlineText"] == "def add(a, b):\n    return a + b\n"
-    prompt = model_server.fill_requests[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor
+    prompt = fim.bodies[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor
     assert "def add(a, b):\n    r" in prompt, prompt
-    assert model_server.requests == []  # no chat: the completion alone
+    assert fim.unrouted == []  # no chat: the completion alone

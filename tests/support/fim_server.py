@@ -18,6 +18,8 @@ class FimServer:
         self.status = 200
         self.answer: bytes | None = None
         self.bodies: list[dict[str, Any]] = []
+        self.unrouted: list[str] = []
+        """Paths of other POSTs (a chat request, …), answered 404."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +29,7 @@ class FimServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 if not self.path.endswith("/completions") or self.path.endswith("/chat/completions"):
+                    owner.unrouted.append(self.path)
                     self.send_response(404)
                     self.end_headers()
                     return
