@@ -5,7 +5,6 @@ does not save, and the server writes nothing behind it)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.editors.nvim_env import nvim_env
 from tests.support.scripted_server import ScriptedModelServer
 
 SCRIPT = Path(__file__).parent / "nvim" / "ask_code_action.lua"
@@ -45,18 +45,14 @@ def test_neovim_code_action_runs_the_agent_and_changes_the_buffer(
         ]
     )
     result_file = tmp_path / "result.json"
-    env = {
-        **os.environ,
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "NVIM_TEST_FILE": str(target),
-        "NVIM_TEST_PYTHON": sys.executable,
-        "NVIM_TEST_BASE_URL": model_server.base_url,
-        "NVIM_TEST_LOG": str(tmp_path / "server.log"),
-        "NVIM_TEST_RESULT": str(result_file),
-    }
+    env = nvim_env(
+        tmp_path,
+        NVIM_TEST_FILE=str(target),
+        NVIM_TEST_PYTHON=sys.executable,
+        NVIM_TEST_BASE_URL=model_server.base_url,
+        NVIM_TEST_LOG=str(tmp_path / "server.log"),
+        NVIM_TEST_RESULT=str(result_file),
+    )
     proc = subprocess.run(
         ["nvim", "--headless", "--clean", "-n", "-u", str(SCRIPT)],
         env=env,

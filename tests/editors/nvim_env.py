@@ -15,21 +15,30 @@ REPO = HERE.parents[1]
 PLUGIN = REPO / "neovim-plugin"
 
 
-def plugin_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a Neovim test script: Neovim's state folders in `tmp_path`, this repository's server
-    and plugin (SC_PLUGIN, SC_PYTHON), the model server (SC_BASE_URL) and the server's log (SC_LOG)."""
+def nvim_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment for a test's Neovim: its state, data and config folders in `tmp_path` (nothing of the
+    user's), this repository importable by the server it starts, and `extra`."""
     return {
         **os.environ,
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "SC_PLUGIN": str(PLUGIN),
-        "SC_PYTHON": sys.executable,
-        "SC_BASE_URL": base_url,
-        "SC_LOG": str(tmp_path / "server.log"),
         **extra,
     }
+
+
+def plugin_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a plugin test script (nvim_env): this repository's server and plugin (SC_PLUGIN,
+    SC_PYTHON), the model server (SC_BASE_URL) and the server's log (SC_LOG)."""
+    return nvim_env(
+        tmp_path,
+        SC_PLUGIN=str(PLUGIN),
+        SC_PYTHON=sys.executable,
+        SC_BASE_URL=base_url,
+        SC_LOG=str(tmp_path / "server.log"),
+        **extra,
+    )
 
 
 def run_nvim(tmp_path: Path, script: str, target: Path, base_url: str, **extra: str) -> dict[str, Any]:

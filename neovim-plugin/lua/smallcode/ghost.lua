@@ -4,6 +4,8 @@
 -- virtual text (its first line inline, the rest as virtual lines), accepts it with a key and drops it when the
 -- cursor moves, the text changes or insert mode ends. A request still running when the user types on is
 -- cancelled ($/cancelRequest); the server debounces and cancels its model call too.
+local compat = require("smallcode.compat")
+
 local M = {}
 
 local ns = vim.api.nvim_create_namespace("smallcode_ghost")
@@ -22,13 +24,7 @@ local function cancel_request(s)
   if s.request then
     local client, id = s.request.client, s.request.id
     s.request = nil
-    pcall(function()
-      if vim.fn.has("nvim-0.11") == 1 then
-        client:cancel_request(id)
-      else
-        client.cancel_request(id)
-      end
-    end)
+    pcall(compat.call, client, "cancel_request", id)
   end
 end
 
@@ -98,12 +94,7 @@ local function ask(client, bufnr)
       show(bufnr, row, col, text)
     end
   end
-  local ok, id
-  if vim.fn.has("nvim-0.11") == 1 then
-    ok, id = client:request("textDocument/inlineCompletion", params, handler, bufnr)
-  else
-    ok, id = client.request("textDocument/inlineCompletion", params, handler, bufnr)
-  end
+  local ok, id = compat.call(client, "request", "textDocument/inlineCompletion", params, handler, bufnr)
   if ok then
     s.request = { client = client, id = id }
   end

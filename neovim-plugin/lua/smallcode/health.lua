@@ -17,10 +17,7 @@ local function version()
 end
 
 local function request_sync(client, method, params, timeout, bufnr)
-  if vim.fn.has("nvim-0.11") == 1 then
-    return client:request_sync(method, params, timeout, bufnr)
-  end
-  return client.request_sync(method, params, timeout, bufnr)
+  return require("smallcode.compat").call(client, "request_sync", method, params, timeout, bufnr)
 end
 
 local function check_neovim()

@@ -4,6 +4,7 @@
 --
 -- Code lenses (agent: comments, plan steps) and code actions ("Ask SmallCode…") come from the server through
 -- Neovim's built-in client; this plugin asks for the prompt when they carry none and shows the answer.
+local compat = require("smallcode.compat")
 local float = require("smallcode.float")
 local ghost = require("smallcode.ghost")
 local render = require("smallcode.render")
@@ -51,10 +52,7 @@ local function notify(message, level)
 end
 
 local function request(client, method, params, handler, bufnr)
-  if has("0.11") then
-    return client:request(method, params, handler, bufnr)
-  end
-  return client.request(method, params, handler, bufnr)
+  return compat.call(client, "request", method, params, handler, bufnr)
 end
 
 local function get_clients(bufnr)
