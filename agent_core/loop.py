@@ -520,6 +520,22 @@ class AgentLoop:
                 )
                 await self._tell(history, worse)
                 return
+        # A turn that leaves a file unparseable is undone unless the version before it did not parse either.
+        # Without a baseline (the task named no file) the first broken try used to become the "best" and
+        # stayed on disk when the run gave up.
+        if verdict.status == "syntax" and (self.settings.auto_rollback or best is None):
+            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
+            self.trace.write("rollback", files=files, outcome=reverted, reason="syntax")
+            if reverted is not None:
+                self.temperature.edit_failed()
+                state.verdict = None  # the files are as before the turn: check them again when needed
+                self._no_progress(state)
+                await self._tell(
+                    history,
+                    f"Check after your edits failed:\n{verdict.feedback}\n"
+                    "All edits of that turn were reverted; the files are as before it.",
+                )
+                return
         improved = best is not None and _better(verdict, best)
         if improved:  # the next try builds on it at the base temperature
             self.temperature.edit_succeeded()
@@ -534,16 +550,7 @@ class AgentLoop:
             self._no_progress(state)
         if best is None or not _worse(verdict, best):
             state.best = verdict
-        message = f"Check after your edits failed:\n{verdict.feedback}"
-        if verdict.status == "syntax" and self.settings.auto_rollback:
-            reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
-            self.trace.write("rollback", files=files, outcome=reverted)
-            if reverted is not None:
-                message += (
-                    "\nAll edits of that turn were reverted (auto-rollback); the files are as before it."
-                )
-                state.verdict = None
-        await self._tell(history, message)
+        await self._tell(history, f"Check after your edits failed:\n{verdict.feedback}")
 
     async def _verify(self, result: RunResult, state: _RunState) -> Verdict | None:
         """The check of everything the run changed (reusing the last one if nothing changed since)."""

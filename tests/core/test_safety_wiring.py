@@ -56,7 +56,7 @@ async def test_auto_rollback_reverts_a_turn_that_breaks_syntax(
         await agent.run("break it")
     assert (tmp_path / "ok.py").read_text() == "def f():\n    return 1\n"
     feedback = model_server.requests[2]["messages"][-1]["content"]
-    assert "reverted (auto-rollback)" in feedback
+    assert "All edits of that turn were reverted" in feedback
 
 
 async def test_ask_list_command_is_refused_without_a_user_to_ask(

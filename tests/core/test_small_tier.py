@@ -403,3 +403,34 @@ async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try
     trace = next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).read_text()
     restarts = [json.loads(line) for line in trace.splitlines() if '"restart"' in line]
     assert [(r["how"], r["n"]) for r in restarts] == [("resample", 1), ("feedback", 2), ("resample", 3)]
+
+
+def shapes(root: Path) -> str:
+    """geo/shapes.py with a wrong rectangle_area and its test; returns the module's text."""
+    (root / "geo").mkdir()
+    source = "def rectangle_area(w, h):\n    return w + h\n"
+    (root / "geo" / "shapes.py").write_text(source)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_shapes.py").write_text(
+        "from geo.shapes import rectangle_area\n\n\ndef test_area():\n    assert rectangle_area(2, 3) == 6\n"
+    )
+    return source
+
+
+@pytest.mark.parametrize("model", [SMALL, "scripted-model"])
+async def test_a_run_that_gives_up_leaves_no_unparseable_file_when_the_task_named_none(
+    tmp_path: Path, model: str
+) -> None:
+    # The task names no file, so no check runs before the run and nothing is "best" yet: the first broken try
+    # used to become the best version and stay on disk when the run gave up.
+    source = shapes(tmp_path)
+    broken = fenced("patch", path="geo/shapes.py", search="    return w + h", replace="    return (w * h")
+    with ScriptedModelServer(models=[model]) as server:
+        server.extend([broken] + [{"content": "I cannot fix it."}] * 8)
+        async with agent_for(server, tmp_path, model=model, fix_rounds=1, max_turns=6) as agent:
+            result = await agent.run("rectangle_area gives the wrong result: fix it")
+        told = server.requests[1]["messages"][-1]["content"]
+    assert (tmp_path / "geo" / "shapes.py").read_text() == source
+    assert "Syntax check failed" in told and "was never closed" in told
+    assert "reverted" in told
+    assert result.success is False
