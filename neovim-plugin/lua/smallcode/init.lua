@@ -4,10 +4,12 @@
 --
 -- Code lenses (agent: comments, plan steps) and code actions ("Ask SmallCode…") come from the server through
 -- Neovim's built-in client; this plugin asks for the prompt when they carry none and shows the answer.
+local chat = require("smallcode.chat")
 local compat = require("smallcode.compat")
 local float = require("smallcode.float")
 local ghost = require("smallcode.ghost")
 local render = require("smallcode.render")
+local review = require("smallcode.review")
 
 local M = {}
 
@@ -17,7 +19,7 @@ M.slash_commands = {
   "sessions", "skill", "stats", "tokens", "trace", "undo",
 }
 --- The plugin's own subcommands beside them.
-M.own_commands = { "ask", "diff", "cancel" }
+M.own_commands = { "ask", "chat", "diff", "cancel" }
 
 local defaults = {
   --- The server command line.
@@ -37,6 +39,12 @@ local defaults = {
   --- model's side off): accept_key puts it in (falls through to the key's own action when none is shown),
   --- dismiss_key drops it; moving, typing on or leaving insert mode drops it too.
   ghost_text = { enabled = true, accept_key = "<Tab>", dismiss_key = "<C-]>", debounce_ms = 150, hl = "Comment" },
+  --- Per-hunk review of the agent's edits (the server's smallcode/review request): the keys of the review
+  --- buffer and how it opens (lua/smallcode/review.lua); `review = false` leaves the server's older way (one
+  --- workspace edit, applied as it comes).
+  review = vim.deepcopy(review.defaults),
+  --- The chat buffer (:SmallCode chat): its keys, how it opens and its width (lua/smallcode/chat.lua).
+  chat = vim.deepcopy(chat.defaults),
 }
 
 M.config = vim.deepcopy(defaults)
@@ -196,6 +204,10 @@ local function capabilities()
     caps.textDocument = caps.textDocument or {}
     caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
   end
+  if M.config.review.enabled ~= false then -- the server asks smallcode/review before any edit
+    caps.experimental = caps.experimental or {}
+    caps.experimental.smallcode = { review = true }
+  end
   return caps
 end
 
@@ -208,10 +220,15 @@ local function client_config(root)
     settings = { smallcode = M.config.settings },
     handlers = {
       ["smallcode/saveDocuments"] = M.save_documents,
+      ["smallcode/review"] = review.handler,
       ["smallcode/stream"] = function(_, params)
         if params and params.runId then
           streams[params.runId] = (streams[params.runId] or "") .. (params.text or "")
         end
+        chat.on_stream(params)
+      end,
+      ["smallcode/step"] = function(_, params)
+        chat.on_step(params)
       end,
     },
     on_attach = on_attach,
@@ -247,17 +264,22 @@ local function wanted(bufnr)
   return filetypes == nil or vim.tbl_contains(filetypes, vim.bo[bufnr].filetype)
 end
 
---- Run smallcode.<name> with `arg` (nil, a string of words, or a table); `done(reply)` gets {data, text, ok}.
-function M.execute(name, arg, done, bufnr)
+--- Run smallcode.<name> with `arg` (nil, a string of words, or a table); `done(reply)` gets {data, text, ok};
+--- `failed(message)`, if given, is called when no reply comes (no server, an error answer).
+function M.execute(name, arg, done, bufnr, failed)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local client = M.client(bufnr)
+  failed = failed or function() end
   if not client then
-    return notify("the server is not running here (see :checkhealth vim.lsp and :LspLog)", vim.log.levels.ERROR)
+    notify("the server is not running here (see :checkhealth vim.lsp and :LspLog)", vim.log.levels.ERROR)
+    return failed("the server is not running")
   end
   local params = { command = "smallcode." .. name, arguments = arg ~= nil and { arg } or {} }
   request(client, "workspace/executeCommand", params, function(err, reply)
     if err then
-      return notify(name .. " failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      local message = err.message or vim.inspect(err)
+      notify(name .. " failed: " .. message, vim.log.levels.ERROR)
+      return failed(message)
     end
     if type(reply) ~= "table" then
       reply = { data = {}, text = tostring(reply), ok = true }
@@ -286,12 +308,79 @@ local function add_referenced_diagnostics(arg, bufnr)
   arg.diagnostics = diagnostics_on(bufnr, first, last)
 end
 
-local function run_ask(arg, bufnr)
+--- Every ask goes here (the command, code actions, lenses, the chat): a turn in the chat's transcript, whose
+--- steps and streamed text the chat shows as they come; the answer in a floating window unless the chat asked.
+local function run_ask(arg, bufnr, from_chat)
   add_referenced_diagnostics(arg, bufnr)
+  local turn = chat.begin(
+    arg.prompt
+      or (arg.source == "comment" and "(the agent: comment)")
+      or (arg.diagnostics and #arg.diagnostics > 0 and "(fix the error)")
+      or "(ask)"
+  )
+  local function ended(reply)
+    chat.finish(turn, reply)
+    review.close_all(false) -- a review the run left open (it timed out or was cancelled) has no taker
+  end
   M.execute("ask", arg, function(reply)
-    float.show("SmallCode: ask", render.ask(reply))
+    ended(reply)
+    if not from_chat then
+      float.show("SmallCode: ask", render.ask(reply))
+    end
     refresh_lenses(bufnr)
-  end, bufnr)
+  end, bufnr, function(message)
+    ended({ ok = false, error = message, text = "", data = {} })
+  end)
+end
+
+--- Stop the running ask: a pending review is closed (rejecting it and asking the server to stop), then
+--- smallcode.cancel.
+function M.cancel(done)
+  review.close_all(true)
+  M.execute("cancel", nil, done or function(reply)
+    notify(reply.text)
+  end)
+end
+
+--- A new conversation: smallcode.clear, and the chat's transcript empties.
+function M.clear(done)
+  M.execute("clear", nil, function(reply)
+    chat.reset()
+    if done then
+      done(reply)
+    end
+  end)
+end
+
+local chat_source -- the file buffer :SmallCode chat was opened from (its file goes with the chat's asks)
+
+--- :SmallCode chat [prompt]: open (or focus) the chat buffer; a prompt is sent at once.
+function M.chat(prompt)
+  local current = vim.api.nvim_get_current_buf()
+  if vim.bo[current].buftype == "" and vim.api.nvim_buf_get_name(current) ~= "" then
+    chat_source = current
+  end
+  chat.open()
+  if prompt and prompt ~= "" then
+    chat.send_prompt(prompt)
+  end
+end
+
+chat.send_prompt = function(prompt)
+  local bufnr = (chat_source and vim.api.nvim_buf_is_valid(chat_source)) and chat_source or nil
+  local arg = { prompt = prompt }
+  if bufnr then
+    arg.uri = vim.uri_from_bufnr(bufnr)
+  end
+  run_ask(arg, bufnr or vim.api.nvim_get_current_buf(), true)
+end
+chat.stop_run = function()
+  M.cancel()
+end
+chat.new_conversation = function()
+  M.clear(function(reply)
+    notify(reply.text ~= "" and reply.text or "new conversation")
+  end)
 end
 
 --- :SmallCode ask [prompt] (with a range: those lines are the context). No prompt: vim.ui.input asks.
@@ -336,6 +425,9 @@ function M.command(name, words)
   end
   local arg = (words and words ~= "") and words or nil
   M.execute(name, arg, function(reply)
+    if name == "clear" and reply.ok ~= false then
+      chat.reset()
+    end
     local data = type(reply.data) == "table" and reply.data or {}
     if arg == nil and name == "model" and type(data.available) == "table" then
       if pick("model", data.available, function(m)
@@ -382,9 +474,10 @@ local function user_command(opts)
     return M.ask(rest)
   end
   if sub == "cancel" then
-    return M.execute("cancel", nil, function(reply)
-      notify(reply.text)
-    end)
+    return M.cancel()
+  end
+  if sub == "chat" then
+    return M.chat(rest)
   end
   if not vim.tbl_contains(M.slash_commands, sub) and sub ~= "diff" then
     return notify("unknown subcommand " .. sub .. " (try :SmallCode help)", vim.log.levels.WARN)
@@ -438,6 +531,11 @@ function M.setup(opts)
   if type(M.config.ghost_text) ~= "table" then -- ghost_text = false (or true): the defaults, on or off
     M.config.ghost_text = vim.tbl_extend("force", defaults.ghost_text, { enabled = M.config.ghost_text == true })
   end
+  if type(M.config.review) ~= "table" then -- review = false: the server's older way
+    M.config.review = vim.tbl_extend("force", defaults.review, { enabled = M.config.review ~= false })
+  end
+  review.config = M.config.review
+  chat.config = M.config.chat
   M.configured = true -- for :checkhealth smallcode
   vim.lsp.commands["smallcode.ask"] = ask_from_server
   vim.lsp.commands["smallcode.planStep"] = show_from_server("planStep", "step")

@@ -1,6 +1,7 @@
 -- Headless Neovim with neovim-plugin/ (default settings: preview mode) against the real server and the scripted
 -- model, for issue 16's Neovim items:
---   A. the user's unsaved line in the buffer, then an ask with a long two-line prompt: what is on disk after it
+--   A. the user's unsaved line in the buffer, then an ask with a long two-line prompt (its change accepted in
+--      the review): what is on disk after it
 --   B. another source's diagnostic at the cursor: the code actions offered ("fix: …"); then an ask whose
 --      prompt says #diagnostics carries it
 --   C. :SmallCode trace and the sessions picker: one line per entry
@@ -89,6 +90,13 @@ local ok, err = pcall(function()
     1,
     2
   )
+  -- the change is reviewed first (preview mode): accept all of it, submit
+  local review = require("smallcode.review")
+  wait("the review", 30000, function()
+    return next(review.open_reviews) ~= nil
+  end)
+  vim.cmd.normal("A")
+  vim.cmd.normal("s")
   result.ask_float = take_float("SmallCode: ask")
   result.after_ask = text(bufnr)
   result.modified_after_ask = vim.bo[bufnr].modified
