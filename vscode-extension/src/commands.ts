@@ -16,6 +16,8 @@ export class Commands {
   readonly last = new Map<string, CommandReply>();
   /** The last run's notification (the self-test reads it). */
   lastNotice = '';
+  /** The chat view: every ask shows there (one conversation per workspace, whichever way it was asked). */
+  chat: { runStarted(prompt: string): void; runEnded(reply: CommandReply): void } | undefined;
 
   constructor(
     private readonly server: SmallCodeServer,
@@ -73,20 +75,34 @@ export class Commands {
     return this.runAsk(args, (ask) => this.server.execute('ask', ask));
   }
 
+  /** The chat view's Send: the prompt about the active file; the answer shows in the view, not a notification. */
+  async askFromChat(prompt: string): Promise<CommandReply> {
+    const editor = vscode.window.activeTextEditor;
+    const args: AskArgs = { prompt };
+    if (editor && editor.document.uri.scheme === 'file') args.uri = editor.document.uri.toString();
+    return this.runAsk(args, (ask) => this.server.execute('ask', ask), false);
+  }
+
   /**
    * One run: progress in a notification with Cancel (the server's progress, see progress.ts), the model's text
-   * in the SmallCode: Model channel, then a one-line notification that opens the whole answer.
+   * in the SmallCode: Model channel and the chat view, then a one-line notification that opens the whole answer
+   * (none for the chat's own asks: the view shows it).
    */
-  private async runAsk(args: AskArgs, run: (args: AskArgs) => Promise<unknown>): Promise<CommandReply> {
+  private async runAsk(args: AskArgs, run: (args: AskArgs) => Promise<unknown>, notify = true): Promise<CommandReply> {
     if (args.uri && !args.diagnostics?.length) {
       const asked = referencedDiagnostics(args.prompt, vscode.languages.getDiagnostics(vscode.Uri.parse(args.uri)), args.range);
       if (asked.length) args.diagnostics = asked;
     }
-    this.server.transcript.begin(args.prompt || (args.diagnostics?.length ? 'fix the diagnostic' : 'ask'));
-    const answer = await this.server.running(() => run(args));
-    const reply: CommandReply = answer && typeof answer === 'object' && 'data' in answer
-      ? (answer as CommandReply)
-      : { ok: false, text: '', error: 'no answer from the server (SmallCode: Show Logs)', data: {} };
+    const title = args.prompt || (args.diagnostics?.length ? 'fix the diagnostic' : 'ask');
+    this.server.transcript.begin(title);
+    this.chat?.runStarted(title);
+    let reply: CommandReply = { ok: false, text: '', error: 'no answer from the server (SmallCode: Show Logs)', data: {} };
+    try {
+      const answer = await this.server.running(() => run(args));
+      if (answer && typeof answer === 'object' && 'data' in answer) reply = answer as CommandReply;
+    } finally {
+      this.chat?.runEnded(reply);
+    }
     this.last.set('ask', reply);
     this.answer.put(answerMarkdown(args.prompt, reply));
     const edits = (Array.isArray(reply.data?.edits) ? reply.data.edits : []) as ProposedEdit[];
@@ -94,6 +110,7 @@ export class Commands {
     // ok=false: busy, failed, cancelled or crashed; the error says why
     const failed = reply.ok === false;
     this.lastNotice = `SmallCode: ${shortNotice((failed ? reply.error : reply.text) || reply.text) || (failed ? 'the run failed' : 'done')}`;
+    if (!notify) return reply;
     const shown = failed
       ? vscode.window.showWarningMessage(this.lastNotice, ...actions)
       : vscode.window.showInformationMessage(this.lastNotice, ...actions);

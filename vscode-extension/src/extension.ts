@@ -1,9 +1,11 @@
 // SmallCode for VS Code: the language client, palette commands, status, diff preview.
 import * as vscode from 'vscode';
+import { ChatView } from './chatView';
 import { Commands } from './commands';
 import { onPythonChanged } from './python';
 import { ApiKey } from './secrets';
 import { SmallCodeServer } from './server';
+import { ReviewController } from './reviewEditor';
 import { needsRestart } from './settings';
 import { selfTest } from './selftest';
 import { ANSWER_SCHEME, AnswerDocument, DIFF_SCHEME, DiffDocuments, Panel } from './views';
@@ -22,6 +24,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     .filter((id) => id.startsWith('smallcode.palette.'))
     .map((id) => id.slice('smallcode.palette.'.length));
   commands.register(context, slashCommands);
+  // per-hunk review of proposed edits in the diff editor (smallcode/review)
+  const reviews = new ReviewController(docs);
+  reviews.register(context);
+  server.onReview = (params, token) => reviews.handle(params, token);
+  // the chat in the sidebar: every ask shows there; its Send is the same ask
+  const chat = new ChatView(server);
+  chat.register(context);
+  commands.chat = chat;
+  chat.actions = {
+    ask: (prompt) => commands.askFromChat(prompt),
+    cancel: async () => vscode.commands.executeCommand('smallcode.cancelRun'),
+    clear: () => commands.slash('clear'),
+  };
   context.subscriptions.push(
     server,
     panel,
@@ -52,7 +67,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   await apiKey.migrate();
   await server.start();
   const resultPath = process.env.SMALLCODE_VSCODE_SELFTEST;
-  if (resultPath) void selfTest(resultPath, server, commands, panel, context);
+  if (resultPath) void selfTest(resultPath, server, commands, panel, context, reviews, chat);
 }
 
 export async function deactivate(): Promise<void> {

@@ -3,7 +3,9 @@
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { State } from 'vscode-languageclient/node';
+import { ChatView } from './chatView';
 import { Commands } from './commands';
+import { ReviewController } from './reviewEditor';
 import { SmallCodeServer } from './server';
 import { Panel } from './views';
 
@@ -26,14 +28,23 @@ export async function selfTest(
   commands: Commands,
   panel: Panel,
   context: vscode.ExtensionContext,
+  reviews: ReviewController,
+  chat: ChatView,
 ): Promise<void> {
   const result: Record<string, unknown> = { steps: [] as string[] };
   const step = (name: string) => (result.steps as string[]).push(name);
   try {
     await until('the server', () => server.client?.state === State.Running);
     step('server running');
-    if (process.env.SMALLCODE_SELFTEST_INLINE) {
-      await inlineCompletion(result, step);
+    const only = process.env.SMALLCODE_SELFTEST_INLINE
+      ? () => inlineCompletion(result, step)
+      : process.env.SMALLCODE_SELFTEST_REVIEW_PROMPT
+        ? () => hunkReview(result, step, reviews, chat, resultPath)
+        : process.env.SMALLCODE_SELFTEST_CHAT
+          ? () => chatView(result, step, chat, resultPath)
+          : undefined;
+    if (only) {
+      await only();
       result.ok = true;
       fs.writeFileSync(resultPath, JSON.stringify(result, null, 2));
       return;
@@ -111,12 +122,8 @@ export async function selfTest(
       await until('the setting', () => server.options().applyMode === 'preview');
       await server.pushSettings();
       const second = vscode.commands.executeCommand('smallcode.askInput', { prompt: process.env.SMALLCODE_SELFTEST_PREVIEW_PROMPT });
-      await until('a pending edit', async () => {
-        const edits = (await server.execute('diff')).data.edits as { status: string }[] | undefined;
-        return edits?.some((e) => e.status === 'pending') || undefined;
-      });
+      await until('the review', () => reviews.pending[0]);
       result.textWhilePending = editor.document.getText();
-      await commands.showDiff();
       const tab = await until('the diff editor', () => {
         const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
         return input instanceof vscode.TabInputTextDiff ? input : undefined;
@@ -124,13 +131,10 @@ export async function selfTest(
       result.diffTab = { original: tab.original.toString(), modified: tab.modified.toString() };
       result.diffAfter = (await vscode.workspace.openTextDocument(tab.modified)).getText();
       step('diff shown while pending');
-      // the user discards the change in the refactor preview (needsConfirmation edits start unticked there,
-      // so "Apply" needs a tick in the tree first: a pointer gesture this test cannot make)
-      await until('the refactor preview to discard the edit', async () => {
-        await vscode.commands.executeCommand('refactorPreview.discard');
-        const edits = (await server.execute('diff')).data.edits as { status: string }[] | undefined;
-        return edits?.some((e) => e.status === 'rejected') || undefined;
-      }, 15000);
+      // the user closes the diff without finishing the review: the whole change is rejected
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      await until('the review to be answered', () => reviews.answered.length > 0);
+      result.closedAnswer = reviews.answered[reviews.answered.length - 1].answer;
       result.previewReply = ((await second) as { text?: string } | undefined)?.text;
       result.textAfterPreview = editor.document.getText();
       result.diskAfterPreview = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
@@ -161,6 +165,108 @@ export async function selfTest(
     result.error = error instanceof Error ? `${error.message}\n${error.stack}` : String(error);
   }
   fs.writeFileSync(resultPath, JSON.stringify(result, null, 2));
+}
+
+/** Let the screenshot be taken (SMALLCODE_SELFTEST_HOLD: the test writes `<result>.go` when done). */
+async function hold(resultPath: string, name: string): Promise<void> {
+  if (process.env.SMALLCODE_SELFTEST_HOLD !== name) return;
+  fs.writeFileSync(`${resultPath}.hold`, name);
+  await until('the screenshot', () => fs.existsSync(`${resultPath}.go`), 600000);
+}
+
+const readFile = async (uri: vscode.Uri) => new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+
+// Per-hunk review: an ask in preview mode proposes a change of two hunks; the user rejects one with its lens
+// (SMALLCODE_SELFTEST_REJECT_HUNK, 0-based), accepts the other and finishes with the editor title's button.
+async function hunkReview(
+  result: Record<string, unknown>,
+  step: (name: string) => void,
+  reviews: ReviewController,
+  chat: ChatView,
+  resultPath: string,
+): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders![0].uri;
+  const target = vscode.Uri.joinPath(folder, process.env.SMALLCODE_SELFTEST_FILE ?? 'calc.py');
+  const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
+  const asked = vscode.commands.executeCommand<{ text: string }>('smallcode.askInput', {
+    prompt: process.env.SMALLCODE_SELFTEST_REVIEW_PROMPT,
+  });
+  const pending = await until('the review', () => reviews.pending[0]);
+  result.reviewPath = pending.path;
+  result.reviewHunks = pending.review.hunks.length;
+  const tab = await until('the review diff', () => {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    return input instanceof vscode.TabInputTextDiff ? input : undefined;
+  });
+  result.reviewTab = { original: tab.original.toString(), modified: tab.modified.toString() };
+  result.reviewProposed = (await vscode.workspace.openTextDocument(tab.modified)).getText();
+  result.reviewCurrent = (await vscode.workspace.openTextDocument(tab.original)).getText();
+  step('review shown');
+  const lenses = async () =>
+    (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', tab.modified)) ?? [];
+  const before = await lenses();
+  result.lensesBefore = before.map((l) => `${l.range.start.line}: ${l.command?.title}`);
+  // the user clicks "✗ Reject" above one hunk
+  const rejects = before.filter((l) => l.command?.command === 'smallcode.review.reject');
+  const index = Number(process.env.SMALLCODE_SELFTEST_REJECT_HUNK ?? '1');
+  const reject = rejects[index].command!;
+  await vscode.commands.executeCommand(reject.command, ...(reject.arguments ?? []));
+  result.lensesAfter = (await lenses()).map((l) => `${l.range.start.line}: ${l.command?.title}`);
+  // nothing reached the buffer or the disk while the review waits
+  result.textWhilePending = editor.document.getText();
+  result.diskWhilePending = await readFile(target);
+  await hold(resultPath, 'review');
+  // "Finish Review" in the diff editor's title
+  await vscode.commands.executeCommand('smallcode.review.finish');
+  result.reviewAnswers = reviews.answered;
+  const reply = await asked;
+  result.reviewReply = reply?.text;
+  result.textAfterReview = editor.document.getText();
+  result.dirtyAfterReview = editor.document.isDirty;
+  // preview mode never saves: the user does
+  await editor.document.save();
+  result.diskAfterSave = await readFile(target);
+  result.chatHtml = chat.html;
+  step('reviewed');
+}
+
+// The chat view: a message sent through the view streams the model's text and the tool steps into it; the
+// follow-up continues the conversation.
+async function chatView(
+  result: Record<string, unknown>,
+  step: (name: string) => void,
+  chat: ChatView,
+  resultPath: string,
+): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders![0].uri;
+  const target = vscode.Uri.joinPath(folder, process.env.SMALLCODE_SELFTEST_FILE ?? 'calc.py');
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
+  await chat.reveal();
+  await until('the chat view', () => chat.resolved);
+  step('chat view shown');
+  // what the view showed while the first run was still going: its streamed text and its steps
+  const seen: string[] = [];
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      if (chat.conversation.running && seen[seen.length - 1] !== chat.html) seen.push(chat.html);
+      await sleep(20);
+    }
+  })();
+  const first = (await chat.send(process.env.SMALLCODE_SELFTEST_CHAT!)) as { text?: string } | undefined;
+  watching = false;
+  await watch;
+  result.chatWhileRunning = seen;
+  result.chatFirstReply = first?.text;
+  result.chatHtmlFirst = chat.html;
+  step('first message');
+  if (process.env.SMALLCODE_SELFTEST_CHAT_FOLLOWUP) {
+    const second = (await chat.send(process.env.SMALLCODE_SELFTEST_CHAT_FOLLOWUP)) as { text?: string } | undefined;
+    result.chatSecondReply = second?.text;
+    result.chatHtml = chat.html;
+    step('follow-up');
+  }
+  await hold(resultPath, 'chat');
 }
 
 // Ghost text: the user types a letter at SMALLCODE_SELFTEST_INLINE ("line:column") of the file; VS Code asks the

@@ -15,6 +15,8 @@ import {
   WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
 import { ProgressNotifications } from './progress';
+import { REVIEW_REQUEST, ReviewCapability } from './reviewEditor';
+import { isReviewParams, Review, ReviewAnswer, ReviewParams } from './review';
 import { activePython } from './python';
 import { CommandReply, isReply, StatusState, statusText } from './render';
 import { saveDocuments } from './save';
@@ -31,6 +33,26 @@ function findDocument(uri: string): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((d) =>
     d.uri.scheme === 'file' && target.scheme === 'file' ? d.uri.fsPath === target.fsPath : d.uri.toString() === target.toString(),
   );
+}
+
+/** `smallcode/stream`: the model's text as it arrives; done ends a run's stream. */
+export interface StreamParams {
+  runId?: string;
+  text?: string;
+  done?: boolean;
+}
+
+/** `smallcode/step`: a tool starting or ending, a status, a check's outcome, a review's decision. */
+export interface StepParams {
+  runId?: string;
+  kind: string;
+  id?: number;
+  name?: string;
+  label?: string;
+  state?: string;
+  ms?: number;
+  error?: string;
+  text?: string;
 }
 
 export interface AskArgs {
@@ -58,6 +80,14 @@ export class SmallCodeServer implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Hook for the ask flow (prompting, showing the answer) when a lens or code action runs smallcode.ask. */
   onAsk: ((args: AskArgs, run: (args: AskArgs) => Promise<unknown>) => Promise<unknown>) | undefined;
+  /** Answers `smallcode/review` (the review editor); without it every change is rejected. */
+  onReview: ((params: ReviewParams, token: vscode.CancellationToken) => Promise<ReviewAnswer>) | undefined;
+  private readonly streamed = new vscode.EventEmitter<StreamParams>();
+  /** Every `smallcode/stream` notification (the chat view listens). */
+  readonly onStream = this.streamed.event;
+  private readonly stepped = new vscode.EventEmitter<StepParams>();
+  /** Every `smallcode/step` notification (the chat view listens). */
+  readonly onStep = this.stepped.event;
 
   constructor(readonly apiKey: ApiKey) {
     this.log = vscode.window.createOutputChannel('SmallCode');
@@ -70,7 +100,7 @@ export class SmallCodeServer implements vscode.Disposable {
     this.status.name = 'SmallCode';
     this.status.command = { title: 'Budget', command: 'smallcode.palette.budget' };
     this.renderStatus();
-    this.disposables.push(this.log, this.answers, this.status, this.progress);
+    this.disposables.push(this.log, this.answers, this.status, this.progress, this.streamed, this.stepped);
   }
 
   private config(): vscode.WorkspaceConfiguration {
@@ -140,6 +170,8 @@ export class SmallCodeServer implements vscode.Disposable {
     const client = new LanguageClient('smallcode', 'SmallCode', server, clientOptions);
     // LSP 3.18's textDocument/inlineCompletion (ghost text), still a proposed feature in vscode-languageclient 9
     client.registerProposedFeatures();
+    // per-hunk review of proposed edits (smallcode/review) instead of the refactor preview
+    client.registerFeature(new ReviewCapability());
     this.client = client;
     this.switchedModel = undefined; // a new process starts with the configured model
     this.agentOptions = agentOptionsKey(clientOptions.initializationOptions as Record<string, unknown>);
@@ -166,8 +198,13 @@ export class SmallCodeServer implements vscode.Disposable {
     });
     // the server's applied edits are saved, so the agent's tests and shell see them (smallcode.saveAfterEdit)
     client.onRequest(SAVE_DOCUMENTS, (params: unknown) => saveDocuments(params, findDocument));
-    client.onNotification('smallcode/stream', (params: { runId?: string; text?: string; done?: boolean }) =>
-      this.transcript.stream(params),
+    client.onNotification('smallcode/stream', (params: StreamParams) => {
+      this.transcript.stream(params);
+      this.streamed.fire(params);
+    });
+    client.onNotification('smallcode/step', (params: StepParams) => this.stepped.fire(params));
+    client.onRequest(REVIEW_REQUEST, (params: unknown, token: vscode.CancellationToken) =>
+      isReviewParams(params) && this.onReview ? this.onReview(params, token) : Review.dismissed(),
     );
     await this.refreshStatus();
   }

@@ -1,0 +1,128 @@
+// Per-hunk review of one proposed file change (the server's `smallcode/review` request): which hunks the user
+// accepts, where each hunk sits on the proposed side, what the lenses say, and the answer sent back.
+// No `vscode` import (unit-tested).
+
+export interface ReviewHunk {
+  id: number;
+  header: string;
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  /** " context", "-removed", "+added" (no line ends). */
+  lines: string[];
+}
+
+/** `smallcode/review`'s params (docs/EDITORS.md, "Per-hunk review"). */
+export interface ReviewParams {
+  runId: string;
+  path: string;
+  uri: string;
+  label: string;
+  created: boolean;
+  oldText: string;
+  newText: string;
+  diff: string;
+  hunks: ReviewHunk[];
+}
+
+/** The client's answer: every hunk not in `accepted` is rejected. */
+export interface ReviewAnswer {
+  accepted: number[];
+  feedback?: string;
+  stop: boolean;
+}
+
+export function isReviewParams(value: unknown): value is ReviewParams {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.path === 'string' && typeof v.newText === 'string' && Array.isArray(v.hunks);
+}
+
+/** The 0-based line on the proposed side where a hunk's first change is (a deletion: the line after it). */
+export function hunkLine(hunk: ReviewHunk, newLineCount: number): number {
+  let line = hunk.newLines === 0 ? hunk.newStart : hunk.newStart - 1;
+  for (const text of hunk.lines) {
+    if (text.startsWith('+') || text.startsWith('-')) break;
+    line += 1;
+  }
+  return Math.max(0, Math.min(line, Math.max(0, newLineCount - 1)));
+}
+
+/** Lines the hunk adds on the proposed side, as 0-based [first, last] (undefined for a pure deletion). */
+export function addedLines(hunk: ReviewHunk): [number, number] | undefined {
+  let line = hunk.newStart - 1;
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const text of hunk.lines) {
+    if (text.startsWith('-')) continue;
+    if (text.startsWith('+')) {
+      first ??= line;
+      last = line;
+    }
+    line += 1;
+  }
+  return first === undefined || last === undefined ? undefined : [first, last];
+}
+
+/** One file's review: the hunks with the user's decisions (all accepted to begin with). */
+export class Review {
+  private readonly decisions = new Map<number, boolean>();
+  feedback = '';
+
+  constructor(readonly params: ReviewParams) {
+    for (const hunk of params.hunks) this.decisions.set(hunk.id, true);
+  }
+
+  get hunks(): ReviewHunk[] {
+    return this.params.hunks;
+  }
+
+  isAccepted(id: number): boolean {
+    return this.decisions.get(id) === true;
+  }
+
+  set(id: number, accepted: boolean): void {
+    if (this.decisions.has(id)) this.decisions.set(id, accepted);
+  }
+
+  toggle(id: number): void {
+    this.set(id, !this.isAccepted(id));
+  }
+
+  setAll(accepted: boolean): void {
+    for (const id of this.decisions.keys()) this.decisions.set(id, accepted);
+  }
+
+  get acceptedIds(): number[] {
+    return this.hunks.filter((h) => this.isAccepted(h.id)).map((h) => h.id);
+  }
+
+  /** "1 of 2 changes accepted". */
+  summary(): string {
+    const total = this.hunks.length;
+    const accepted = this.acceptedIds.length;
+    return `${accepted} of ${total} change${total === 1 ? '' : 's'} accepted`;
+  }
+
+  /** The lenses above a hunk: its state (clicking toggles it), then the other choice. */
+  lensTitles(id: number): { state: string; action: string } {
+    const index = this.hunks.findIndex((h) => h.id === id);
+    const position = `${index + 1}/${this.hunks.length}`;
+    return this.isAccepted(id)
+      ? { state: `✓ Accepted (change ${position})`, action: '✗ Reject' }
+      : { state: `✗ Rejected (change ${position})`, action: '✓ Accept' };
+  }
+
+  /** The answer to the request (`stop`: the run ends after this edit). */
+  answer(stop = false): ReviewAnswer {
+    const answer: ReviewAnswer = { accepted: this.acceptedIds, stop };
+    if (this.feedback.trim()) answer.feedback = this.feedback.trim();
+    return answer;
+  }
+
+  /** The answer when the user closes the diff without finishing: everything rejected. */
+  static dismissed(): ReviewAnswer {
+    return { accepted: [], stop: false };
+  }
+}

@@ -1,0 +1,221 @@
+// Per-hunk review in VS Code's diff editor: the server's `smallcode/review` request opens the current text
+// against the proposed one (virtual documents), a lens above each hunk accepts or rejects it, and the editor
+// title's buttons accept or reject all, reject with feedback, stop the run or finish. The request is answered
+// on finish; closing the diff without finishing rejects everything.
+import * as vscode from 'vscode';
+import { ClientCapabilities, FeatureState, StaticFeature } from 'vscode-languageclient/node';
+import { addedLines, hunkLine, Review, ReviewAnswer, ReviewParams } from './review';
+import { DIFF_SCHEME, DiffDocuments } from './views';
+
+export const REVIEW_REQUEST = 'smallcode/review';
+
+/** Announces `experimental.smallcode.review`: the server sends `smallcode/review` instead of a confirmed edit. */
+export class ReviewCapability implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    const experimental = (capabilities.experimental ??= {}) as Record<string, unknown>;
+    const smallcode = (experimental.smallcode ??= {}) as Record<string, unknown>;
+    smallcode.review = true;
+  }
+  initialize(): void {}
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+  clear(): void {}
+}
+
+interface Session {
+  review: Review;
+  before: vscode.Uri;
+  proposed: vscode.Uri;
+  finish: (answer: ReviewAnswer) => void;
+}
+
+export class ReviewController implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly sessions: Session[] = [];
+  private readonly lensesChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.lensesChanged.event;
+  private readonly status = vscode.window.createStatusBarItem('smallcode.review', vscode.StatusBarAlignment.Left, 100);
+  private readonly rejected = vscode.window.createTextEditorDecorationType({
+    textDecoration: 'line-through',
+    opacity: '0.55',
+    isWholeLine: true,
+  });
+  private readonly disposables: vscode.Disposable[] = [this.lensesChanged, this.status, this.rejected];
+  /** Every review's file and answer, in order (the self-test reads them). */
+  readonly answered: { path: string; answer: ReviewAnswer }[] = [];
+
+  constructor(private readonly docs: DiffDocuments) {
+    this.status.name = 'SmallCode Review';
+  }
+
+  register(context: vscode.ExtensionContext): void {
+    const add = (id: string, fn: (...args: any[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
+    add('smallcode.review.accept', (uri?: string, id?: number) => this.decide(uri, id, true));
+    add('smallcode.review.reject', (uri?: string, id?: number) => this.decide(uri, id, false));
+    add('smallcode.review.toggle', (uri?: string, id?: number) => this.decide(uri, id, undefined));
+    add('smallcode.review.acceptAll', () => this.all(true));
+    add('smallcode.review.rejectAll', () => this.all(false));
+    add('smallcode.review.rejectWithFeedback', (feedback?: string) => this.rejectWithFeedback(feedback));
+    add('smallcode.review.stop', () => this.submit(this.current(), true));
+    add('smallcode.review.finish', () => this.submit(this.current(), false));
+    this.disposables.push(
+      vscode.languages.registerCodeLensProvider({ scheme: DIFF_SCHEME }, this),
+      // closing the diff without finishing rejects the whole change
+      vscode.window.tabGroups.onDidChangeTabs((event) => {
+        for (const tab of event.closed) {
+          const input = tab.input;
+          if (!(input instanceof vscode.TabInputTextDiff)) continue;
+          const session = this.sessions.find((s) => s.proposed.toString() === input.modified.toString());
+          if (session) this.close(session, Review.dismissed());
+        }
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()),
+    );
+    context.subscriptions.push(this);
+  }
+
+  /** Reviews waiting for the user, oldest first (the self-test reads them). */
+  get pending(): { path: string; proposed: vscode.Uri; review: Review }[] {
+    return this.sessions.map((s) => ({ path: s.review.params.path, proposed: s.proposed, review: s.review }));
+  }
+
+  /** The `smallcode/review` request: open the diff and wait for the user's answer. */
+  async handle(params: ReviewParams, token?: vscode.CancellationToken): Promise<ReviewAnswer> {
+    const review = new Review(params);
+    const before = this.docs.put('current', params.path, params.oldText);
+    const proposed = this.docs.put('proposed', params.path, params.newText);
+    const answer = new Promise<ReviewAnswer>((resolve) => {
+      this.sessions.push({ review, before, proposed, finish: resolve });
+    });
+    // the run was cancelled (or the server gave up): nothing to answer any more
+    const cancelled = token?.onCancellationRequested(() => {
+      const session = this.sessions.find((s) => s.proposed === proposed);
+      if (session) this.close(session, Review.dismissed());
+    });
+    this.changed();
+    const title = `${params.path}: review SmallCode's change${params.created ? ' (new file)' : ''}`;
+    // not a preview tab: another preview opening must not close (and so reject) the review
+    await vscode.commands.executeCommand('vscode.diff', before, proposed, title, { preview: false });
+    try {
+      return await answer;
+    } finally {
+      cancelled?.dispose();
+    }
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const session = this.sessions.find((s) => s.proposed.toString() === document.uri.toString());
+    if (!session) return [];
+    const uri = session.proposed.toString();
+    return session.review.hunks.flatMap((hunk) => {
+      const line = hunkLine(hunk, document.lineCount);
+      const range = new vscode.Range(line, 0, line, 0);
+      const { state, action } = session.review.lensTitles(hunk.id);
+      const accepted = session.review.isAccepted(hunk.id);
+      return [
+        new vscode.CodeLens(range, { title: state, command: 'smallcode.review.toggle', arguments: [uri, hunk.id] }),
+        new vscode.CodeLens(range, {
+          title: action,
+          command: accepted ? 'smallcode.review.reject' : 'smallcode.review.accept',
+          arguments: [uri, hunk.id],
+        }),
+      ];
+    });
+  }
+
+  /** The review a title button or palette command acts on: the active diff's, else the oldest waiting. */
+  private current(): Session | undefined {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    const active = input instanceof vscode.TabInputTextDiff ? input.modified.toString() : undefined;
+    return this.sessions.find((s) => s.proposed.toString() === active) ?? this.sessions[0];
+  }
+
+  private decide(uri: string | undefined, id: number | undefined, accepted: boolean | undefined): void {
+    const session = uri ? this.sessions.find((s) => s.proposed.toString() === uri) : this.current();
+    if (!session || id === undefined) return;
+    if (accepted === undefined) session.review.toggle(id);
+    else session.review.set(id, accepted);
+    this.changed();
+  }
+
+  private all(accepted: boolean): void {
+    const session = this.current();
+    if (!session) return;
+    session.review.setAll(accepted);
+    this.changed();
+  }
+
+  private async rejectWithFeedback(given?: string): Promise<void> {
+    const session = this.current();
+    if (!session) return;
+    const feedback =
+      typeof given === 'string'
+        ? given
+        : await vscode.window.showInputBox({
+            title: `SmallCode: reject the change to ${session.review.params.path}`,
+            prompt: 'What should the model do instead? (it reads this)',
+          });
+    if (feedback === undefined) return; // Escape: back to the review
+    session.review.setAll(false);
+    session.review.feedback = feedback;
+    this.submit(session, false);
+  }
+
+  private submit(session: Session | undefined, stop: boolean): void {
+    if (!session) {
+      void vscode.window.showInformationMessage('SmallCode: no change is waiting for review');
+      return;
+    }
+    this.close(session, session.review.answer(stop));
+  }
+
+  /** Answer the request and close the diff (the answer is given first: the close is no rejection then). */
+  private close(session: Session, answer: ReviewAnswer): void {
+    const index = this.sessions.indexOf(session);
+    if (index < 0) return;
+    this.sessions.splice(index, 1);
+    this.answered.push({ path: session.review.params.path, answer });
+    session.finish(answer);
+    this.changed();
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((tab) => {
+      const input = tab.input;
+      return input instanceof vscode.TabInputTextDiff && input.modified.toString() === session.proposed.toString();
+    });
+    if (tabs.length) void vscode.window.tabGroups.close(tabs);
+  }
+
+  private changed(): void {
+    this.lensesChanged.fire();
+    void vscode.commands.executeCommand('setContext', 'smallcode.reviewing', this.sessions.length > 0);
+    const session = this.current();
+    if (session) {
+      const more = this.sessions.length > 1 ? ` (+${this.sessions.length - 1} more)` : '';
+      this.status.text = `$(git-compare) SmallCode review: ${session.review.summary()}${more}`;
+      this.status.tooltip = `Finish the review of ${session.review.params.path} (closing the diff rejects it)`;
+      this.status.command = 'smallcode.review.finish';
+      this.status.show();
+    } else {
+      this.status.hide();
+    }
+    this.decorate();
+  }
+
+  /** Rejected hunks' lines are struck through on the proposed side. */
+  private decorate(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      const session = this.sessions.find((s) => s.proposed.toString() === editor.document.uri.toString());
+      if (!session) continue;
+      const ranges = session.review.hunks
+        .filter((h) => !session.review.isAccepted(h.id))
+        .map(addedLines)
+        .filter((r): r is [number, number] => r !== undefined)
+        .map(([first, last]) => new vscode.Range(first, 0, last, 0));
+      editor.setDecorations(this.rejected, ranges);
+    }
+  }
+
+  dispose(): void {
+    for (const session of [...this.sessions]) this.close(session, Review.dismissed());
+    for (const d of this.disposables) d.dispose();
+  }
+}
