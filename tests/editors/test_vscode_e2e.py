@@ -1,8 +1,13 @@
 """A real VS Code (code-server 4.139 + headless Chromium) with the packaged extension: "SmallCode: Ask…" on a
 selection runs the agent against the scripted model server and the file changes, saved when the server asks
 (smallcode/saveDocuments); code lenses and code actions come from the server; the Budget palette entry renders
-the context budget; in preview mode the proposed edit waits in VS Code's refactor preview and opens in the diff
-editor before it is accepted; discarded there, it never reaches the file and the model hears why.
+the context budget; in preview mode the proposed edit waits for review in VS Code's diff editor; closed there
+without finishing the review, it never reaches the file and the model hears why.
+
+Per-hunk review (smallcode/review): of a change in two places the user accepts one with its lens and rejects
+the other; only the accepted one lands, nothing while the review waits, and the model hears the rejection.
+The chat view in the sidebar: a message sent through it streams the model's text and the tool steps into it,
+and a follow-up continues the conversation.
 
 Issue 16, item 6: the run's progress is a notification whose Cancel button (clicked in the page) stops the run
 on the server; the status item shows the model picked with "SmallCode: Model"; the whole answer opens from
@@ -194,7 +199,9 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     assert result["textWhilePending"] == fixed
     assert result["diffTab"]["original"].startswith("smallcode-diff:")
     assert '"""a minus b"""' in result["diffAfter"]
-    # the user discards it there: the file stays as it was, and the model is told the edit was rejected
+    # the user closes the diff without finishing the review: everything rejected, the file stays as it was,
+    # and the model is told the edit was rejected
+    assert result["closedAnswer"] == {"accepted": [], "stop": False}
     assert result["textAfterPreview"] == fixed
     assert result["diskAfterPreview"] == fixed
     assert target.read_text() == fixed
@@ -276,3 +283,146 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
     prompt = fim.bodies[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor
     assert "def add(a, b):\n    r" in prompt, prompt
     assert fim.unrouted == []  # no chat: the completion alone
+
+
+VALUES = "".join(f"x{n} = {n}\n" for n in range(1, 16))
+# two places far apart: two hunks
+VALUES_NEW = VALUES.replace("x2 = 2\n", "x2 = 20\n").replace("x14 = 14\n", "x14 = 140\n")
+
+
+def _values_call(name: str, **arguments: str) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": {"path": "values.py", **arguments}}]}
+
+
+def _run_selftest(
+    tmp_path: Path, project: Path, model_server: ScriptedModelServer, settings: dict[str, object], **steps: str
+) -> dict[str, object]:
+    vscode = VSCode(tmp_path / "vscode", build_vsix())
+    vscode.write_settings(
+        {
+            "smallcode.server.pythonCommand": sys.executable,
+            "smallcode.baseUrl": model_server.base_url,
+            "smallcode.model": "scripted-model",
+            "smallcode.retries": 0,
+            "smallcode.completion": False,
+            **settings,
+        }
+    )
+    result_file = tmp_path / "selftest.json"
+    with vscode.opened(project, selftest_env(tmp_path, result_file, **steps)):
+        try:
+            wait_for("the extension's self-test", result_file.exists, 1200)
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}\n{vscode.log_tail()}")
+    result = json.loads(result_file.read_text())
+    assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
+    return result
+
+
+def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
+    tmp_path: Path, model_server: ScriptedModelServer
+) -> None:
+    """A change in two places opens in the diff editor with a lens per hunk; the user rejects the second
+    ("✗ Reject" above it) and finishes: only the first lands in the buffer, nothing did while the review
+    waited, and the model's next request says what was rejected."""
+    assert missing_tools() is None, missing_tools()
+    model_server.extend(
+        [
+            _values_call("read_file"),
+            _values_call("write_file", content=VALUES_NEW),
+            {"content": "Changed x2."},
+        ]
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = project / "values.py"
+    target.write_text(VALUES)
+    result = _run_selftest(
+        tmp_path,
+        project,
+        model_server,
+        {"smallcode.applyMode": "preview"},
+        SMALLCODE_SELFTEST_FILE="values.py",
+        SMALLCODE_SELFTEST_REVIEW_PROMPT="make x2 and x14 ten times larger",
+        SMALLCODE_SELFTEST_REJECT_HUNK="1",
+    )
+    # the diff editor: the current text against the proposed one, both virtual documents
+    assert result["reviewPath"] == "values.py" and result["reviewHunks"] == 2
+    assert result["reviewTab"]["original"].startswith("smallcode-diff:")
+    assert result["reviewTab"]["modified"].startswith("smallcode-diff:")
+    assert result["reviewCurrent"] == VALUES and result["reviewProposed"] == VALUES_NEW
+    # a lens pair above each hunk's changed line on the proposed side (0-based lines 1 and 13)
+    assert result["lensesBefore"] == [
+        "1: ✓ Accepted (change 1/2)",
+        "1: ✗ Reject",
+        "13: ✓ Accepted (change 2/2)",
+        "13: ✗ Reject",
+    ], result["lensesBefore"]
+    assert result["lensesAfter"][2:] == ["13: ✗ Rejected (change 2/2)", "13: ✓ Accept"]
+    # nothing reached the buffer or the disk while the review waited
+    assert result["textWhilePending"] == VALUES and result["diskWhilePending"] == VALUES
+    assert result["reviewAnswers"] == [{"path": "values.py", "answer": {"accepted": [0], "stop": False}}]
+    # only the accepted hunk landed; preview mode left saving to the user
+    accepted_only = VALUES.replace("x2 = 2\n", "x2 = 20\n")
+    assert result["textAfterReview"] == accepted_only
+    assert result["dirtyAfterReview"] is True
+    assert result["diskAfterSave"] == accepted_only and target.read_text() == accepted_only
+    assert result["reviewReply"].splitlines()[0] == "Changed x2."
+    # the model's next request: the rejected hunk, not in the file
+    assert len(model_server.requests) == 3
+    told = json.dumps(model_server.requests[2]["messages"][-3:])
+    assert "rejected" in told and "x14 = 140" in told, told
+    assert "rejected" not in json.dumps(model_server.requests[1]["messages"])
+    # the chat view followed the run: the decision is one of its steps
+    assert "accepted 1 of 2" in result["chatHtml"], result["chatHtml"]
+
+
+def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
+    tmp_path: Path, model_server: ScriptedModelServer
+) -> None:
+    """A message sent through the chat view: the model's text and the tool step appear while the run goes on
+    (tool-call markup as "▶ tool(args)"), then the answer, escaped; the follow-up's request carries the first
+    exchange."""
+    assert missing_tools() is None, missing_tools()
+    model_server.extend(
+        [
+            {"content": "Let me look at calc.py first.", **_read_calc()},
+            {"delay": 3, "content": "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1"},
+            {"content": "sub is right as it is. CHAT-ANSWER-2"},
+        ]
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "calc.py").write_text(BUGGY)
+    result = _run_selftest(
+        tmp_path,
+        project,
+        model_server,
+        {"smallcode.applyMode": "preview"},
+        SMALLCODE_SELFTEST_CHAT="what does add do?",
+        SMALLCODE_SELFTEST_CHAT_FOLLOWUP="and sub?",
+    )
+    # while the first run went on: the streamed text and the finished tool step, no answer yet
+    during = [
+        html
+        for html in result["chatWhileRunning"]
+        if "Let me look at calc.py first." in html and "CHAT-ANSWER-1" not in html
+    ]
+    assert during, result["chatWhileRunning"]
+    assert any('class="step tool ok"' in html and "read_file" in html for html in during), during
+    assert all("working…" in html for html in during)
+    first = result["chatHtmlFirst"]
+    assert '<div class="user">what does add do?</div>' in first
+    assert "CHAT-ANSWER-1" in first and "&lt;b&gt;subtracts&lt;/b&gt;" in first and "<b>" not in first
+    assert "working…" not in first
+    # the follow-up: a second turn, and the model saw the first exchange
+    html = result["chatHtml"]
+    assert html.count('class="turn"') == 2 and "CHAT-ANSWER-2" in html
+    assert len(model_server.requests) == 3
+    followup = json.dumps(model_server.requests[2]["messages"])
+    assert "what does add do?" in followup and "CHAT-ANSWER-1" in followup and "and sub?" in followup
+    assert result["chatSecondReply"].startswith("sub is right as it is.")
+
+
+def _read_calc() -> dict[str, object]:
+    return {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}]}
