@@ -30,7 +30,7 @@ M.buf = nil
 M.send_prompt, M.stop_run, M.new_conversation = nil, nil, nil
 
 local ns = vim.api.nvim_create_namespace("smallcode_chat")
-local SEPARATOR = string.rep("─", 20) .. " your message (<CR> sends) " .. string.rep("─", 20)
+local SEPARATOR = "─── your message (<CR> sends) ───"
 local separator_mark
 
 local function split(text)
@@ -78,9 +78,18 @@ local function reply_lines(turn)
   if reply.ok == false and vim.trim(text) == (reply.error or "") then
     text = ""
   end
-  text = vim.trim(text)
-  if text ~= "" then
-    vim.list_extend(lines, split(text))
+  local said = {} -- check and status lines already shown as steps (the reply repeats the verification)
+  for _, item in ipairs(turn.items) do
+    if item.kind ~= "text" and item.kind ~= "tool" then
+      said[vim.trim(item.text or "")] = true
+    end
+  end
+  for _, line in ipairs(split(vim.trim(text))) do
+    if line ~= "" or #lines > 0 then
+      if not said[vim.trim(line)] then
+        table.insert(lines, line)
+      end
+    end
   end
   local edits = data.edits
   if type(edits) == "table" and #edits > 0 then
@@ -117,7 +126,7 @@ end
 --- The transcript: every turn of the session.
 function M.lines()
   if #M.turns == 0 then
-    return { "A new conversation: type a task below the line and press <CR> (normal mode) to send it.", "" }
+    return { "A new conversation: type below the line, <CR> (normal mode) sends.", "" }
   end
   local lines = {}
   for _, turn in ipairs(M.turns) do
@@ -289,7 +298,7 @@ end
 local function winbar()
   local k = M.config.keys
   return string.format(
-    " SmallCode chat │ %s send · %s stop · %s new conversation",
+    " SmallCode │ %s send · %s stop · %s new",
     k.send or "-",
     k.stop or "-",
     k.new or "-"
