@@ -489,6 +489,7 @@ class AgentLoop:
         state.verdict = verdict
         self._record_checks(result, verdict)
         self.trace.write("check", files=files, status=verdict.status, summary=verdict.summary())
+        await self.events.emit("check", {"status": verdict.status, "summary": verdict.summary()})
         if not verdict.blocking and not verdict.ok:  # nothing to test: say the step is taken, invite the end
             history.append({"role": "user", "content": NOTHING_TO_TEST})
             return
@@ -523,7 +524,10 @@ class AgentLoop:
         # A turn that leaves a file unparseable is undone unless the version before it did not parse either.
         # Without a baseline (the task named no file) the first broken try used to become the "best" and
         # stayed on disk when the run gave up.
-        if verdict.status == "syntax" and (self.settings.auto_rollback or best is None):
+        if verdict.status == "syntax" and (
+            self.settings.auto_rollback
+            or (best is None and await self.verifier.texts_parse(self.ctx.workspace.turn_originals()))
+        ):
             reverted = await asyncio.to_thread(self.ctx.workspace.rollback_turn)
             self.trace.write("rollback", files=files, outcome=reverted, reason="syntax")
             if reverted is not None:
@@ -560,6 +564,9 @@ class AgentLoop:
             state.verdict = await self.verifier.check(result.files_created + result.files_edited)
             self.trace.write(
                 "check", files=None, status=state.verdict.status, summary=state.verdict.summary()
+            )
+            await self.events.emit(
+                "check", {"status": state.verdict.status, "summary": state.verdict.summary()}
             )
         return state.verdict
 
@@ -741,8 +748,8 @@ class AgentLoop:
         return output
 
     async def _record(self, call: ToolCall, output: ToolOutput, ms: int, result: RunResult) -> None:
-        await self.events.emit("tool_end", {"name": call.name, "ms": ms, "ok": output.ok})
         error = None if output.ok else (output.text.splitlines()[0][:300] if output.text else "failed")
+        await self.events.emit("tool_end", {"name": call.name, "ms": ms, "ok": output.ok, "error": error})
         result.tool_calls.append(
             ToolCallRecord(name=call.name, args=call.arguments, ok=output.ok, ms=ms, error=error)
         )

@@ -216,6 +216,11 @@ class Workspace(ABC):
         """Revert what this run changed (one outcome per reverted checkpoint; none here)."""
         return []
 
+    def turn_originals(self) -> dict[str, str | None]:
+        """The text of each file the current turn wrote, as it was before the turn's first write to it (None:
+        it did not exist), by workspace-relative path; empty where no turn is tracked."""
+        return {}
+
     def before_shell(self) -> str:
         """A shell command is about to run; returns a note for the model when its changes cannot be undone."""
         return ""

@@ -43,11 +43,13 @@ class CheckpointingWorkspace(Workspace):
         self.run_starts: list[str] = []
         """Every `start` of this run (rollback_run undoes them)."""
         self._recorded: set[str] = set()
+        self._originals: dict[str, str | None] = {}
 
     # turns ------------------------------------------------------------------------------------------
     def begin_turn(self, turn: int, run_id: str | None = None) -> None:
         """End the previous turn (its changes committed) and start counting turn `turn`."""
         self.finish_turn()
+        self._originals = {}
         if run_id is None:
             run_id = new_run_id() if turn <= self.turn else self.run_id
         if run_id != self.run_id:
@@ -132,7 +134,18 @@ class CheckpointingWorkspace(Workspace):
 
     async def write_text(self, path: Path, text: str, *, label: str = "") -> EditResult:
         await asyncio.to_thread(self.record, path)
+        rel = path.relative_to(self.root).as_posix()
+        if rel not in self._originals:
+            try:
+                self._originals[rel] = (
+                    await self.inner.read_text(path) if await self.inner.exists(path) else None
+                )
+            except (WorkspaceError, OSError):
+                self._originals[rel] = None
         return await self.inner.write_text(path, text, label=label)
+
+    def turn_originals(self) -> dict[str, str | None]:
+        return dict(self._originals)
 
     async def delete(self, path: Path) -> EditResult:
         """Delete a file, checkpointed first (the inner workspace's `delete` if it has one)."""

@@ -10,8 +10,10 @@ back before the check, and the user is told.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ from agent_core.verify.testfiles import (
     is_test_file,
     task_changes_tests,
 )
-from agent_core.workspace import atomic_write
+from agent_core.workspace import WorkspaceError, atomic_write, encode_for
 
 _QUESTION = re.compile(
     r"^\s*(what|why|how|where|which|who|when|is|are|does|do|can|could|should|explain|describe|summari[sz]e|"
@@ -171,6 +173,24 @@ class Verifier:
         timeout = min(self.settings.check_timeout, 60.0)
         run = await run_tests(self.root, kind, command_line, timeout, settings=self.settings)
         return _verdict(run, [])
+
+    async def texts_parse(self, texts: dict[str, str | None]) -> bool:
+        """Whether these versions of files (workspace-relative; None: absent) all parse, each encoded as its
+        file is on disk (a Latin-1 Python file without a coding line does not parse, whatever its text)."""
+        present = {rel: text for rel, text in texts.items() if text is not None}
+        if not present:
+            return True
+        with tempfile.TemporaryDirectory(prefix="smallcode-syntax-") as tmp:
+            for rel, text in present.items():
+                try:
+                    data = await asyncio.to_thread(encode_for, self.root / rel, text, rel)
+                except WorkspaceError:
+                    data = text.encode("utf-8", "surrogateescape")
+                target = Path(tmp) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(atomic_write, target, data)
+            result = await check_syntax(Path(tmp), sorted(present), settings=self.settings)
+        return result.ok
 
     async def check(self, edited: list[str]) -> Verdict:
         """Syntax of `edited`, then the tests covering them (all tests when none is known to); on a shadow copy

@@ -434,3 +434,18 @@ async def test_a_run_that_gives_up_leaves_no_unparseable_file_when_the_task_name
     assert "Syntax check failed" in told and "was never closed" in told
     assert "reverted" in told
     assert result.success is False
+
+
+async def test_an_edit_to_a_file_that_did_not_parse_before_is_kept(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    # Undoing it would not give back a version that parses: the model's step toward a fix stays.
+    (tmp_path / "area.py").write_text("def area(w, h)\n    return w + h\n")
+    small_server.extend(
+        [fenced("patch", path="area.py", search="return w + h", replace="return w * h")]
+        + [{"content": "Done."}] * 4
+    )
+    async with agent_for(small_server, tmp_path, fix_rounds=1, max_turns=4) as agent:
+        await agent.run("the area function is wrong: fix it")
+    assert (tmp_path / "area.py").read_text() == "def area(w, h)\n    return w * h\n"
+    assert "reverted" not in small_server.requests[1]["messages"][-1]["content"]
