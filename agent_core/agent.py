@@ -158,7 +158,8 @@ class SmallCode:
 
     # events -----------------------------------------------------------------------------------------
     def on(self, event: str, callback: Callback) -> None:
-        """Subscribe to tool_start {name, args}, tool_end {name, ms, ok}, token {text}, turn {n}, error {error}."""
+        """Subscribe to tool_start {name, args}, tool_end {name, ms, ok, error}, token {text}, turn {n},
+        check {status, summary}, error {error}."""
         self.events.on(event, callback)
 
     # running ----------------------------------------------------------------------------------------

@@ -46,6 +46,9 @@ class Run:
     """The $/progress token, when the client shows progress."""
     errors: list[str] = field(default_factory=list)
     """The run's error events (the model server is down, …), for the reply."""
+    steps: int = 0
+    """Tool steps started so far (the id of the current one in `smallcode/step`)."""
+    step_label: str = ""
 
     def cancel(self) -> None:
         if self.task is not None and not self.task.done():

@@ -58,3 +58,10 @@ def inline_completion(ls: LanguageServer) -> bool:
 def code_action_literals(ls: LanguageServer) -> bool:
     td = _caps(ls).text_document
     return bool(td and td.code_action and td.code_action.code_action_literal_support is not None)
+
+
+def review(ls: LanguageServer) -> bool:
+    """The client reviews proposed edits hunk by hunk (`smallcode/review`, lsp_server/review.py)."""
+    experimental = _caps(ls).experimental
+    smallcode = experimental.get("smallcode") if isinstance(experimental, dict) else None
+    return isinstance(smallcode, dict) and smallcode.get("review") is True

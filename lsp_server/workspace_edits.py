@@ -4,7 +4,9 @@ Reads see the editor's unsaved buffer when the document is open. Each write beco
 single TextEdit over the changed lines (or CreateFile + insert for a new file), annotated with a change
 annotation (label, description, needsConfirmation in "preview" mode) when the client supports them, so
 VS Code shows its refactor preview. A rejected edit comes back to the agent as "not applied" with the reason.
-An applied edit is saved only in "auto" mode, by the editor, when its buffer held no unsaved changes of the
+A client that offers per-hunk review gets a `smallcode/review` request instead of a confirmation
+(lsp_server/review.py) and only the hunks the user accepts are applied. An applied edit is saved only in
+"auto" mode, by the editor, when its buffer held no unsaved changes of the
 user (lsp_server.save_documents); the checks see unsaved text through a shadow copy (`unsaved_texts`).
 New text is first put in the file's style (agent_core.patch.textfile.conform: BOM, line endings, final
 newline), so the TextEdit covers only the lines the agent changed.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +36,8 @@ from agent_core.workspace import (
     window_of_text,
 )
 from lsp_server import capabilities
+from lsp_server.review import Decision, ask_review
+from lsp_server.run_steps import notify_step
 from lsp_server.save_documents import PendingSave, buffer_matches_disk, save_agent_edit
 
 if TYPE_CHECKING:
@@ -53,7 +58,7 @@ class ProposedEdit:
     diff: str
     """Unified diff of the change."""
     status: str = "pending"
-    """pending | applied | rejected."""
+    """pending | applied | partial (some hunks rejected in review) | rejected."""
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,10 +79,14 @@ class LspWorkspace(Workspace):
         self.server = server
         self.edits: list[ProposedEdit] = []
         self._applied: dict[Path, str] = {}  # text of files we changed that the editor does not have open
+        self.run_id = ""
+        self._stop: Callable[[], None] | None = None
 
-    def begin_run(self) -> None:
+    def begin_run(self, run_id: str = "", stop: Callable[[], None] | None = None) -> None:
+        """A run starts: `stop` ends it (the user chose to stop in a review)."""
         self.edits = []
         self._applied = {}
+        self.run_id, self._stop = run_id, stop
 
     def forget(self, paths: list[Path]) -> None:
         """Files changed behind the agent's back (an undo): read them afresh next time."""
@@ -149,7 +158,17 @@ class LspWorkspace(Workspace):
         label = label or f"SmallCode: edit {rel}"
         proposed = ProposedEdit(path=rel, label=label, diff=unified_diff(rel, old, text))
         self.edits.append(proposed)
-        edit = self._workspace_edit(path, old, text, label, rel)
+        confirm = self.server.options.apply_mode == "preview"
+        decision: Decision | None = None
+        if confirm and capabilities.review(self.server):
+            decision = await self._review(path, rel, label, old, text, proposed)
+            if not decision.any_accepted:
+                proposed.status, proposed.reason = "rejected", decision.note_for_model(rel)
+                self._stop_if_asked(decision)
+                return EditResult(False, proposed.reason)
+            text, confirm = decision.text, False  # reviewed: applied as accepted, not asked again
+            proposed.diff = unified_diff(rel, old, text)
+        edit = self._workspace_edit(path, old, text, label, rel, confirm)
         params = types.ApplyWorkspaceEditParams(edit=edit, label=label)
         request = asyncio.ensure_future(self.server.workspace_apply_edit_async(params))
         try:
@@ -165,7 +184,33 @@ class LspWorkspace(Workspace):
         result = self._record(answer, proposed, path, text)
         if result.applied:
             await save_agent_edit(self.server, [PendingSave(path, self._uri(path), text, disk_matched)])
+        if decision is not None:
+            if result.applied and decision.rejected:
+                proposed.status, proposed.reason = "partial", decision.note_for_model(rel)
+                result = EditResult(True, proposed.reason)
+            self._stop_if_asked(decision)
         return result
+
+    async def _review(
+        self, path: Path, rel: str, label: str, old: str | None, text: str, proposed: ProposedEdit
+    ) -> Decision:
+        decision = await ask_review(
+            self.server,
+            run_id=self.run_id,
+            path=rel,
+            uri=self._uri(path),
+            label=label,
+            old=old,
+            new=text,
+            diff=proposed.diff,
+        )
+        notify_step(self.server, self.run_id, "review", text=decision.summary(rel))
+        return decision
+
+    def _stop_if_asked(self, decision: Decision) -> None:
+        """The user chose to stop the run in the review: it ends after this edit (at its next await)."""
+        if decision.stop and self._stop is not None:
+            asyncio.get_running_loop().call_soon(self._stop)
 
     async def _settle(
         self, request: asyncio.Future[Any], proposed: ProposedEdit, path: Path, text: str
@@ -192,7 +237,7 @@ class LspWorkspace(Workspace):
         return EditResult(False, proposed.reason + "; do not retry the same change unless asked")
 
     def _workspace_edit(
-        self, path: Path, old: str | None, new: str, label: str, rel: str
+        self, path: Path, old: str | None, new: str, label: str, rel: str, confirm: bool
     ) -> types.WorkspaceEdit:
         uri = self._uri(path)
         ls = self.server
@@ -208,7 +253,7 @@ class LspWorkspace(Workspace):
                 ANNOTATION_ID: types.ChangeAnnotation(
                     label=label,
                     description=f"SmallCode {'creates' if old is None else 'changes'} {rel}",
-                    needs_confirmation=ls.options.apply_mode == "preview",
+                    needs_confirmation=confirm,
                 )
             }
         if not capabilities.document_changes(ls):

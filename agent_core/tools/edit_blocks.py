@@ -49,6 +49,7 @@ async def apply_blocks(blocks: list[EditBlock], ctx: ToolContext) -> ToolOutput:
         ctx.read_paths.add(path)
         (created if name in result.created else edited).append(rel(ctx, path))
         notes.append(result.diffs.get(name, ""))
+        notes.append(outcome.message)  # parts the user rejected in review, if any
     return ToolOutput(
         ok=result.ok, text="\n".join(n for n in notes if n) or "No changes.", created=created, edited=edited
     )

@@ -67,6 +67,11 @@ def rejected(result: EditResult) -> ToolOutput:
     return ToolOutput(ok=False, text=f"the user rejected this edit: {result.message or 'no reason given'}")
 
 
+def with_note(text: str, result: EditResult) -> str:
+    """An applied edit's report, with what the editor says about it (parts the user rejected in review)."""
+    return f"{text}\n{result.message}" if result.message else text
+
+
 class IgnoreRules:
     """A workspace's .gitignore rules (nested files and .git/info/exclude too), loaded once per directory."""
 
@@ -315,11 +320,12 @@ class WriteFileTool(Tool):
         count = len(content.splitlines())
         if existed and args.append:
             return ToolOutput(
-                text=f"Appended {len(args.content.splitlines())} lines to {name}.", edited=[name]
+                text=with_note(f"Appended {len(args.content.splitlines())} lines to {name}.", result),
+                edited=[name],
             )
         if existed:
-            return ToolOutput(text=f"Wrote {name} ({count} lines).", edited=[name])
-        return ToolOutput(text=f"Created {name} ({count} lines).", created=[name])
+            return ToolOutput(text=with_note(f"Wrote {name} ({count} lines).", result), edited=[name])
+        return ToolOutput(text=with_note(f"Created {name} ({count} lines).", result), created=[name])
 
 
 async def _same_text(ctx: ToolContext, path: Path, content: str) -> bool:
@@ -400,7 +406,8 @@ class PatchTool(Tool):
             raise ToolError(f"cannot write {name}: {exc}") from None
         if not result.applied:
             return rejected(result)
-        return ToolOutput(text=f"Patched {name}.\n{compact_diff(before, after, name)}", edited=[name])
+        report = f"Patched {name}.\n{compact_diff(before, after, name)}"
+        return ToolOutput(text=with_note(report, result), edited=[name])
 
 
 def compact_diff(before: str, after: str, name: str) -> str:

@@ -6,7 +6,8 @@ task, cancellable), a report per tool call, end with the outcome. Cancel from th
 (window/workDoneProgress/cancel), by $/cancelRequest on the executeCommand request, or smallcode.cancel cancels
 the task at its next await (SmallCode.run then puts the conversation back as it was); edits are whole
 WorkspaceEdits whose outcome is always awaited, so none is left half-applied.
-The model's text streams as `smallcode/stream` notifications {runId, text} (a final one has done: true).
+The model's text streams as `smallcode/stream` notifications {runId, text} (a final one has done: true); each
+tool step, check and review decision as `smallcode/step` (lsp_server/run_steps.py), for the chat views.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lsp_server.agents import Agents, Run
 from lsp_server.errors import UserError
 from lsp_server.feature import CommandHandler, Feature
 from lsp_server.replies import CommandReply
+from lsp_server.run_steps import notify_step
 
 STREAM = "smallcode/stream"
 MAX_SELECTION_CHARS = 6000
@@ -154,7 +156,7 @@ class AskFeature(Feature):
         agents.runs[root] = run
         msg_id = ls.protocol.msg_id
         try:
-            agents.workspace(root).begin_run()
+            agents.workspace(root).begin_run(run.id, run.cancel)
             await self._begin_progress(run, "SmallCode", task_text.splitlines()[0])
             return await self._run(agent, run, task_text, msg_id)
         finally:
@@ -211,16 +213,36 @@ class AskFeature(Feature):
         if name == "token":
             ls.protocol.notify(STREAM, {"runId": run.id, "text": str(event.get("text", ""))})
         elif name == "tool_start":
-            self._report(run, describe_call(str(event.get("name")), event.get("args") or {}, width=80))
-        elif name == "tool_end" and not event.get("ok", True):
-            self._report(run, f"{event.get('name')} failed")
+            run.steps += 1
+            run.step_label = describe_call(str(event.get("name")), event.get("args") or {}, width=80)
+            self._report(run, run.step_label)
+            self._step(run, "tool", state="running", name=event.get("name"))
+        elif name == "tool_end":
+            ok = bool(event.get("ok", True))
+            if not ok:
+                self._report(run, f"{event.get('name')} failed")
+            error = {} if ok else {"error": str(event.get("error") or "failed")}
+            self._step(
+                run,
+                "tool",
+                state="ok" if ok else "failed",
+                name=event.get("name"),
+                ms=event.get("ms"),
+                **error,
+            )
+        elif name == "check":
+            notify_step(ls, run.id, "check", text=str(event.get("summary", "")))
         elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts
             self._report(run, str(event.get("text", "")))
+            notify_step(ls, run.id, "status", text=str(event.get("text", "")))
             ls.window_log_message(
                 types.LogMessageParams(type=types.MessageType.Info, message=str(event.get("text")))
             )
         elif name == "error":
             run.errors.append(str(event.get("error", "")))
+
+    def _step(self, run: Run, kind: str, **fields: Any) -> None:
+        notify_step(self.server, run.id, kind, id=run.steps, label=run.step_label, **fields)
 
     # $/progress ---------------------------------------------------------------------------------------
     async def _begin_progress(self, run: Run, title: str, message: str) -> None:

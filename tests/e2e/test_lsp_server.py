@@ -202,10 +202,14 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     def lens_refresh(params: None) -> None:
         editor.lens_refreshes += 1
 
+    capabilities = client_capabilities(request.param)
+    experimental = request.getfixturevalue("client_experimental")
+    if experimental is not None:
+        capabilities.experimental = experimental
     uri = from_fs_path(str(root))
     await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(request.param),
+            capabilities=capabilities,
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri or "", name="proj")],
             initialization_options=init,
