@@ -1,8 +1,11 @@
-"""Screenshots of the real editors for docs/EDITORS.md and the README (docs/images/vscode.png, neovim.png and
-neovim-ghost.png).
+"""Screenshots of the real editors for docs/EDITORS.md and the README (docs/images/vscode.png,
+vscode-review.png, vscode-chat.png, neovim.png, neovim-ghost.png,
+neovim-review.png and neovim-chat.png).
 
 VS Code: code-server + headless Chromium with the packaged extension after "SmallCode: Ask…" and the Budget
-palette entry (the extension's self-test drives them), captured over the DevTools protocol with Node 24.
+palette entry, the per-hunk review of a change in two places (one hunk rejected) and the chat view after a
+run with a follow-up (the extension's self-test drives them and holds still for the picture), captured over
+the DevTools protocol with Node 24.
 Neovim: the real TUI in a pseudo-terminal, read by the pyte terminal emulator, drawn as HTML and captured by
 headless Chromium. Needs tests/editors/setup_code_server.sh and `pip install pyte`; run from the repository:
 
@@ -86,6 +89,107 @@ def vscode_screenshot(work: Path, out: Path) -> None:
                 [str(NODE), str(Path(__file__).with_name("cdp_screenshot.mjs")), str(port), str(out)],
                 check=True,
             )
+
+
+VALUES = (
+    "def area(width, height):\n    return width * height\n\n\n"
+    "def perimeter(width, height):\n    return 2 * (width + height)\n\n\n"
+    'def describe(width, height):\n    return f"{width}x{height}"\n\n\n'
+    "def scale(width, height, factor):\n    return width * factor, height * factor\n"
+)
+VALUES_NEW = VALUES.replace(
+    "def area(width, height):\n",
+    'def area(width, height):\n    """Area of the rectangle."""\n',
+).replace('return f"{width}x{height}"', 'return f"{width} × {height}"')
+
+
+def _vscode_held(
+    work: Path, name: str, project: Path, script: list[dict[str, Any]], out: Path, **steps: str
+) -> None:
+    """The self-test runs up to the picture (SMALLCODE_SELFTEST_HOLD) and waits while it is taken."""
+    with ScriptedModelServer(script, models=["qwen2.5-coder-1.5b"]) as model:
+        vscode = VSCode(work / f"vscode-{name}", build_vsix())
+        vscode.write_settings(
+            {
+                "smallcode.server.pythonCommand": sys.executable,
+                "smallcode.baseUrl": model.base_url,
+                "smallcode.model": "qwen2.5-coder-1.5b",
+                "smallcode.applyMode": "preview",
+                "smallcode.completion": False,
+                "diffEditor.codeLens": True,  # the review's lenses (VS Code's default hides them in diffs)
+                "workbench.colorTheme": "Default Dark Modern",
+                "window.commandCenter": False,
+                "workbench.secondarySideBar.defaultVisibility": "hidden",
+                "chat.disableAIFeatures": True,
+            }
+        )
+        result = work / f"selftest-{name}.json"
+        env = {
+            "SMALLCODE_VSCODE_SELFTEST": str(result),
+            "SMALLCODE_SELFTEST_HOLD": name,
+            "PYTHONPATH": str(REPO),
+            **steps,
+        }
+        port = free_port()
+        held = Path(f"{result}.hold")
+        with vscode.opened(project, env, debug_port=port):
+            wait_for("the self-test to hold", lambda: held.exists() or result.exists(), 300)
+            if result.exists():
+                raise RuntimeError(f"the self-test ended before the picture: {result.read_text()}")
+            time.sleep(
+                6
+            )  # let the lenses, the view and the decorations finish drawing (a picture, not a test)
+            subprocess.run(
+                [str(NODE), str(Path(__file__).with_name("cdp_screenshot.mjs")), str(port), str(out)],
+                check=True,
+            )
+            Path(f"{result}.go").write_text("")
+            wait_for("the self-test", result.exists, 120)
+
+
+def vscode_review_screenshot(work: Path, out: Path) -> None:
+    project = work / "review-project"
+    project.mkdir()
+    (project / "shapes.py").write_text(VALUES)
+    script: list[dict[str, Any]] = [
+        {"tool_calls": [{"name": "read_file", "arguments": {"path": "shapes.py"}}]},
+        {"tool_calls": [{"name": "write_file", "arguments": {"path": "shapes.py", "content": VALUES_NEW}}]},
+        {"content": "Added the docstring to area."},
+    ]
+    _vscode_held(
+        work,
+        "review",
+        project,
+        script,
+        out,
+        SMALLCODE_SELFTEST_FILE="shapes.py",
+        SMALLCODE_SELFTEST_REVIEW_PROMPT="add a docstring to area",
+        SMALLCODE_SELFTEST_REJECT_HUNK="1",
+    )
+
+
+def vscode_chat_screenshot(work: Path, out: Path) -> None:
+    project = work / "chat-project"
+    project.mkdir()
+    (project / "calc.py").write_text(SOURCE)
+    script: list[dict[str, Any]] = [
+        {
+            "content": "Let me read calc.py first.",
+            "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
+        },
+        {"content": "add returns a - b, so it subtracts: it should return a + b. sub is right."},
+        {"content": "Yes: only add is wrong. Ask me to fix it and I will change line 2."},
+    ]
+    _vscode_held(
+        work,
+        "chat",
+        project,
+        script,
+        out,
+        SMALLCODE_SELFTEST_FILE="calc.py",
+        SMALLCODE_SELFTEST_CHAT="what is wrong in calc.py?",
+        SMALLCODE_SELFTEST_CHAT_FOLLOWUP="so only add needs a change?",
+    )
 
 
 def _screen_html(screen: object) -> str:
@@ -269,14 +373,71 @@ def neovim_ghost_screenshot(work: Path, out: Path) -> None:
         fim.close()
 
 
+REVIEW_SOURCE = (
+    '"""Small arithmetic helpers."""\n\n\ndef add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n'
+    "\n\ndef mul(a, b):\n    return a * b\n\n\ndef div(a, b):\n    return a / b\n"
+)
+REVIEW_NEW = REVIEW_SOURCE.replace("add(a, b):\n    return a - b", "add(a, b):\n    return a + b").replace(
+    "    return a / b", '    if b == 0:\n        raise ZeroDivisionError("b must not be 0")\n    return a / b'
+)
+REVIEW_SCRIPT: list[dict[str, Any]] = [
+    {
+        "content": "I'll read calc.py first.",
+        "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
+    },
+    {
+        "content": "add subtracts; div needs a guard.",
+        "tool_calls": [{"name": "write_file", "arguments": {"path": "calc.py", "content": REVIEW_NEW}}],
+    },
+    {"content": "Fixed add: it returns a + b now. I left div as it was, since callers check b."},
+]
+
+
+def neovim_review_screenshots(work: Path, review_out: Path, chat_out: Path) -> None:
+    """The chat and the review split (tests/editors/nvim/chat.lua): a task typed in the chat, the edit's
+    review with the first hunk accepted (review_out), then the second rejected with feedback and the chat
+    with the answer (chat_out)."""
+    for out in (review_out, chat_out):
+        project, _ = _project(work, f"nvim-{out.stem}", REVIEW_SOURCE)
+        (work / out.stem).mkdir()
+        with ScriptedModelServer(REVIEW_SCRIPT) as model:
+            env = plugin_env(
+                work / out.stem,
+                model.base_url,
+                TERM="xterm-256color",
+                COLORTERM="truecolor",
+                SC_EVENTS=str(work / out.stem / "events"),
+                SC_CHAT=str(work / out.stem / "chat.txt"),
+            )
+            keys: list[tuple[Callable[[str], bool], bytes]] = [
+                (lambda text: "calc.py" in text, b":SmallCode chat\r"),
+                (lambda text: "<C-c> stop" in text, b"ifix add, and make div safe\x1b"),
+                (lambda text: "make div safe" in text, b"\r"),
+                (lambda text: "? undecided" in text, b"a"),
+            ]
+            if out == chat_out:
+                keys += [
+                    (lambda text: "✓ accepted" in text, b"f"),
+                    (lambda text: "because:" in text, b"callers already check b\r"),
+                    (lambda text: "✗ rejected" in text, b"s"),
+                ]
+                shown = lambda text: "◐ calc.py" in text  # noqa: E731
+            else:
+                shown = lambda text: "✓ accepted" in text and "? undecided" in text  # noqa: E731
+            _tui(work, project, "chat.lua", env, out, shown, keys, ("calc.py",))
+
+
 def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "--neovim-only" not in sys.argv:
             vscode_screenshot(work, IMAGES / "vscode.png")
+            vscode_review_screenshot(work, IMAGES / "vscode-review.png")
+            vscode_chat_screenshot(work, IMAGES / "vscode-chat.png")
         neovim_screenshot(work, IMAGES / "neovim.png")
         neovim_ghost_screenshot(work, IMAGES / "neovim-ghost.png")
+        neovim_review_screenshots(work, IMAGES / "neovim-review.png", IMAGES / "neovim-chat.png")
     print(f"wrote the pictures in {IMAGES}")
 
 

@@ -295,7 +295,11 @@ def _values_call(name: str, **arguments: str) -> dict[str, object]:
 
 
 def _run_selftest(
-    tmp_path: Path, project: Path, model_server: ScriptedModelServer, settings: dict[str, object], **steps: str
+    tmp_path: Path,
+    project: Path,
+    model_server: ScriptedModelServer,
+    settings: dict[str, object],
+    **steps: str,
 ) -> dict[str, object]:
     vscode = VSCode(tmp_path / "vscode", build_vsix())
     vscode.write_settings(
@@ -359,6 +363,11 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
         "13: ✗ Reject",
     ], result["lensesBefore"]
     assert result["lensesAfter"][2:] == ["13: ✗ Rejected (change 2/2)", "13: ✓ Accept"]
+    # the same choice as a code action on the hunk's line (the light bulb: lenses are off in diff editors)
+    assert result["codeActionsAfter"] == [
+        "✓ Accept change 2/2",
+        "Finish the review (1 of 2 changes accepted)",
+    ]
     # nothing reached the buffer or the disk while the review waited
     assert result["textWhilePending"] == VALUES and result["diskWhilePending"] == VALUES
     assert result["reviewAnswers"] == [{"path": "values.py", "answer": {"accepted": [0], "stop": False}}]

@@ -93,6 +93,13 @@ export class Conversation {
     const response = typeof reply.data?.response === 'string' ? reply.data.response.trim() : '';
     const streamed = turn.items.filter((i) => i.type === 'text').map((i) => (i as { text: string }).text).join('');
     if (!failed && response && streamed.includes(response) && text.startsWith(response)) text = text.slice(response.length).trim();
+    // a check step may have said it already ("not verified: no tests found")
+    const notes = new Set(turn.items.filter((i) => i.type === 'note').map((i) => (i as { text: string }).text.trim()));
+    text = text
+      .split('\n')
+      .filter((line) => !notes.has(line.trim()))
+      .join('\n')
+      .trim();
     turn.end = { ok: !failed, text };
   }
 
@@ -143,9 +150,11 @@ export function conversationHtml(conversation: Conversation): string {
   return conversation.turns
     .map((turn) => {
       const items = turn.items.map(itemHtml).join('');
-      const end = turn.end
-        ? `<div class="answer ${turn.end.ok ? 'ok' : 'failed'}">${escapeHtml(turn.end.text)}</div>`
-        : '<div class="muted working">working…</div>';
+      const end = !turn.end
+        ? '<div class="muted working">working…</div>'
+        : turn.end.text
+          ? `<div class="answer ${turn.end.ok ? 'ok' : 'failed'}">${escapeHtml(turn.end.text)}</div>`
+          : '';
       return `<section class="turn"><div class="user">${escapeHtml(turn.prompt)}</div><div class="reply">${items}${end}</div></section>`;
     })
     .join('');

@@ -65,6 +65,13 @@ export function addedLines(hunk: ReviewHunk): [number, number] | undefined {
   return first === undefined || last === undefined ? undefined : [first, last];
 }
 
+/** The lines a hunk spans on the proposed side, 0-based [first, last] (its context included). */
+export function hunkSpan(hunk: ReviewHunk, newLineCount: number): [number, number] {
+  const first = hunkLine(hunk, newLineCount);
+  const last = Math.max(first, hunk.newStart - 1 + hunk.newLines - 1);
+  return [Math.max(0, hunk.newStart - 1), Math.min(last, Math.max(0, newLineCount - 1))];
+}
+
 /** One file's review: the hunks with the user's decisions (all accepted to begin with). */
 export class Review {
   private readonly decisions = new Map<number, boolean>();
@@ -105,13 +112,24 @@ export class Review {
     return `${accepted} of ${total} change${total === 1 ? '' : 's'} accepted`;
   }
 
+  /** The hunks whose lines on the proposed side meet lines [start, end] (0-based). */
+  hunksAt(start: number, end: number, newLineCount: number): ReviewHunk[] {
+    return this.hunks.filter((h) => {
+      const [first, last] = hunkSpan(h, newLineCount);
+      return first <= end && start <= last;
+    });
+  }
+
+  /** "change 2/3". */
+  name(id: number): string {
+    return `change ${this.hunks.findIndex((h) => h.id === id) + 1}/${this.hunks.length}`;
+  }
+
   /** The lenses above a hunk: its state (clicking toggles it), then the other choice. */
   lensTitles(id: number): { state: string; action: string } {
-    const index = this.hunks.findIndex((h) => h.id === id);
-    const position = `${index + 1}/${this.hunks.length}`;
     return this.isAccepted(id)
-      ? { state: `✓ Accepted (change ${position})`, action: '✗ Reject' }
-      : { state: `✗ Rejected (change ${position})`, action: '✓ Accept' };
+      ? { state: `✓ Accepted (${this.name(id)})`, action: '✗ Reject' }
+      : { state: `✗ Rejected (${this.name(id)})`, action: '✓ Accept' };
   }
 
   /** The answer to the request (`stop`: the run ends after this edit). */

@@ -1,10 +1,14 @@
 // Per-hunk review in VS Code's diff editor: the server's `smallcode/review` request opens the current text
-// against the proposed one (virtual documents), a lens above each hunk accepts or rejects it, and the editor
-// title's buttons accept or reject all, reject with feedback, stop the run or finish. The request is answered
-// on finish; closing the diff without finishing rejects everything.
+// against the proposed one (virtual documents). Each hunk shows its decision at the end of its first changed
+// line and is accepted or rejected with a lens above it (when `diffEditor.codeLens` is on, which VS Code's
+// default is not: the first review offers to turn it on) or a code action (the light bulb, Ctrl+.) on its
+// lines; the editor title's buttons accept or reject all, reject with feedback, stop the run or finish. The
+// request is answered on finish; closing the diff without finishing rejects everything.
 import * as vscode from 'vscode';
 import { ClientCapabilities, FeatureState, StaticFeature } from 'vscode-languageclient/node';
 import { addedLines, hunkLine, Review, ReviewAnswer, ReviewParams } from './review';
+
+const LENS_OFFERED = 'smallcode.review.lensOffered';
 import { DIFF_SCHEME, DiffDocuments } from './views';
 
 export const REVIEW_REQUEST = 'smallcode/review';
@@ -30,7 +34,7 @@ interface Session {
   finish: (answer: ReviewAnswer) => void;
 }
 
-export class ReviewController implements vscode.CodeLensProvider, vscode.Disposable {
+export class ReviewController implements vscode.CodeLensProvider, vscode.CodeActionProvider, vscode.Disposable {
   private readonly sessions: Session[] = [];
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
@@ -40,7 +44,15 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
     opacity: '0.55',
     isWholeLine: true,
   });
-  private readonly disposables: vscode.Disposable[] = [this.lensesChanged, this.status, this.rejected];
+  /** Each hunk's decision after its first changed line (seen without lenses too). */
+  private readonly acceptedMark = vscode.window.createTextEditorDecorationType({
+    after: { contentText: '  ✓ accepted', color: new vscode.ThemeColor('gitDecoration.addedResourceForeground'), margin: '0 0 0 2em' },
+  });
+  private readonly rejectedMark = vscode.window.createTextEditorDecorationType({
+    after: { contentText: '  ✗ rejected', color: new vscode.ThemeColor('gitDecoration.deletedResourceForeground'), margin: '0 0 0 2em' },
+  });
+  private readonly disposables: vscode.Disposable[] = [this.lensesChanged, this.status, this.rejected, this.acceptedMark, this.rejectedMark];
+  private state: vscode.Memento | undefined;
   /** Every review's file and answer, in order (the self-test reads them). */
   readonly answered: { path: string; answer: ReviewAnswer }[] = [];
 
@@ -60,6 +72,9 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
     add('smallcode.review.finish', () => this.submit(this.current(), false));
     this.disposables.push(
       vscode.languages.registerCodeLensProvider({ scheme: DIFF_SCHEME }, this),
+      vscode.languages.registerCodeActionsProvider({ scheme: DIFF_SCHEME }, this, {
+        providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+      }),
       // closing the diff without finishing rejects the whole change
       vscode.window.tabGroups.onDidChangeTabs((event) => {
         for (const tab of event.closed) {
@@ -71,6 +86,7 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()),
     );
+    this.state = context.globalState;
     context.subscriptions.push(this);
   }
 
@@ -96,6 +112,7 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
     const title = `${params.path}: review SmallCode's change${params.created ? ' (new file)' : ''}`;
     // not a preview tab: another preview opening must not close (and so reject) the review
     await vscode.commands.executeCommand('vscode.diff', before, proposed, title, { preview: false });
+    void this.offerLenses();
     try {
       return await answer;
     } finally {
@@ -121,6 +138,41 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
         }),
       ];
     });
+  }
+
+  /** Code actions on a hunk's lines of the proposed side: accept or reject it, finish. */
+  provideCodeActions(document: vscode.TextDocument, range: vscode.Range | vscode.Selection): vscode.CodeAction[] {
+    const session = this.sessions.find((s) => s.proposed.toString() === document.uri.toString());
+    if (!session) return [];
+    const uri = session.proposed.toString();
+    const actions = session.review.hunksAt(range.start.line, range.end.line, document.lineCount).map((hunk) => {
+      const accepted = session.review.isAccepted(hunk.id);
+      const name = session.review.name(hunk.id);
+      const action = new vscode.CodeAction(accepted ? `✗ Reject ${name}` : `✓ Accept ${name}`, vscode.CodeActionKind.QuickFix);
+      action.command = {
+        title: action.title,
+        command: accepted ? 'smallcode.review.reject' : 'smallcode.review.accept',
+        arguments: [uri, hunk.id],
+      };
+      return action;
+    });
+    const finish = new vscode.CodeAction(`Finish the review (${session.review.summary()})`, vscode.CodeActionKind.QuickFix);
+    finish.command = { title: finish.title, command: 'smallcode.review.finish' };
+    return [...actions, finish];
+  }
+
+  /** VS Code shows no lenses in diff editors by default: offer once to turn them on. */
+  private async offerLenses(): Promise<void> {
+    const config = vscode.workspace.getConfiguration('diffEditor');
+    if (config.get<boolean>('codeLens') || !this.state || this.state.get(LENS_OFFERED)) return;
+    await this.state.update(LENS_OFFERED, true);
+    const choice = await vscode.window.showInformationMessage(
+      'SmallCode: show "✓ Accept / ✗ Reject" above each change in the diff editor? (turns on diffEditor.codeLens; ' +
+        'without it, use the light bulb on a change)',
+      'Turn On',
+      'Not Now',
+    );
+    if (choice === 'Turn On') await config.update('codeLens', true, vscode.ConfigurationTarget.Global);
   }
 
   /** The review a title button or palette command acts on: the active diff's, else the oldest waiting. */
@@ -200,11 +252,21 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.Disposa
     this.decorate();
   }
 
-  /** Rejected hunks' lines are struck through on the proposed side. */
+  /** Each hunk's decision at its first changed line; rejected hunks' lines struck through. */
   private decorate(): void {
     for (const editor of vscode.window.visibleTextEditors) {
       const session = this.sessions.find((s) => s.proposed.toString() === editor.document.uri.toString());
       if (!session) continue;
+      const mark = (accepted: boolean) =>
+        session.review.hunks
+          .filter((h) => session.review.isAccepted(h.id) === accepted)
+          .map((h) => {
+            const line = hunkLine(h, editor.document.lineCount);
+            const end = editor.document.lineAt(line).range.end;
+            return new vscode.Range(end, end);
+          });
+      editor.setDecorations(this.acceptedMark, mark(true));
+      editor.setDecorations(this.rejectedMark, mark(false));
       const ranges = session.review.hunks
         .filter((h) => !session.review.isAccepted(h.id))
         .map(addedLines)

@@ -212,6 +212,11 @@ async function hunkReview(
   const reject = rejects[index].command!;
   await vscode.commands.executeCommand(reject.command, ...(reject.arguments ?? []));
   result.lensesAfter = (await lenses()).map((l) => `${l.range.start.line}: ${l.command?.title}`);
+  // the light bulb on the rejected hunk's line (lenses are off in diff editors by default)
+  const line = Number(before.filter((l) => l.command?.command === 'smallcode.review.reject')[index].range.start.line);
+  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+    'vscode.executeCodeActionProvider', tab.modified, new vscode.Range(line, 0, line, 0));
+  result.codeActionsAfter = (actions ?? []).filter((a) => a.command?.command.startsWith('smallcode.review.')).map((a) => a.title);
   // nothing reached the buffer or the disk while the review waits
   result.textWhilePending = editor.document.getText();
   result.diskWhilePending = await readFile(target);

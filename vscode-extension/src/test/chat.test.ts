@@ -27,6 +27,17 @@ test('streamed text, tool markup as a line, tool steps updated in place, then th
   assert.ok(!html.includes('```') && !html.includes('"name"'));
 });
 
+test('the answer leaves out what the stream or a check step already showed', () => {
+  const chat = new Conversation();
+  chat.begin('q');
+  chat.stream({ text: 'Only add is wrong.' });
+  chat.step({ kind: 'check', text: 'not verified: no tests found for this project' });
+  chat.end({ ok: true, text: 'Only add is wrong.\nnot verified: no tests found for this project', data: { response: 'Only add is wrong.' } });
+  const html = conversationHtml(chat);
+  assert.equal(html.split('not verified').length, 2, html); // once, as the step
+  assert.ok(!html.includes('class="answer'), html); // nothing left to say
+});
+
 test('an answer that was not streamed is shown whole; a failure shows its error', () => {
   const chat = new Conversation();
   chat.begin('q');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addedLines, hunkLine, isReviewParams, Review, ReviewParams } from '../review';
+import { addedLines, hunkLine, hunkSpan, isReviewParams, Review, ReviewParams } from '../review';
 
 // two separate changes to a 14-line file: line 2 replaced, a line added after line 12
 const PARAMS: ReviewParams = {
@@ -58,6 +58,17 @@ test('a hunk sits at its first changed line on the proposed side', () => {
   assert.equal(addedLines(deletion), undefined);
   assert.equal(hunkLine(deletion, 10), 2);
   assert.equal(hunkLine(deletion, 1), 0);
+});
+
+test('the hunks at a line of the proposed side (for the code actions there)', () => {
+  const review = new Review(PARAMS);
+  assert.deepEqual(hunkSpan(PARAMS.hunks[0], 15), [0, 4]);
+  assert.deepEqual(hunkSpan(PARAMS.hunks[1], 15), [9, 12]);
+  assert.deepEqual(review.hunksAt(1, 1, 15).map((h) => h.id), [0]);
+  assert.deepEqual(review.hunksAt(12, 12, 15).map((h) => h.id), [1]);
+  assert.deepEqual(review.hunksAt(6, 7, 15), []);
+  assert.deepEqual(review.hunksAt(0, 14, 15).map((h) => h.id), [0, 1]);
+  assert.equal(review.name(1), 'change 2/2');
 });
 
 test('params are checked before use', () => {
