@@ -393,6 +393,11 @@ REVIEW_SCRIPT: list[dict[str, Any]] = [
 ]
 
 
+def _logged(events: Path, name: str) -> bool:
+    """Whether a test script's SC_EVENTS file (tests/editors/nvim/events.lua) has logged `name`."""
+    return events.exists() and any(line.endswith(f" {name}") for line in events.read_text().splitlines())
+
+
 def neovim_review_screenshots(work: Path, review_out: Path, chat_out: Path) -> None:
     """The chat and the review split (tests/editors/nvim/chat.lua): a task typed in the chat, the edit's
     review with the first hunk accepted (review_out), then the second rejected with feedback and the chat
@@ -400,18 +405,19 @@ def neovim_review_screenshots(work: Path, review_out: Path, chat_out: Path) -> N
     for out in (review_out, chat_out):
         project, _ = _project(work, f"nvim-{out.stem}", REVIEW_SOURCE)
         (work / out.stem).mkdir()
+        events = work / out.stem / "events"
         with ScriptedModelServer(REVIEW_SCRIPT) as model:
             env = plugin_env(
                 work / out.stem,
                 model.base_url,
                 TERM="xterm-256color",
                 COLORTERM="truecolor",
-                SC_EVENTS=str(work / out.stem / "events"),
+                SC_EVENTS=str(events),
                 SC_CHAT=str(work / out.stem / "chat.txt"),
             )
             keys: list[tuple[Callable[[str], bool], bytes]] = [
-                (lambda text: "calc.py" in text, b":SmallCode chat\r"),
-                (lambda text: "<C-c> stop" in text, b"ifix add, and make div safe\x1b"),
+                (lambda text, events=events: _logged(events, "attached"), b":SmallCode chat\r"),
+                (lambda text: "new chat" in text, b"ifix add, and make div safe\x1b"),
                 (lambda text: "make div safe" in text, b"\r"),
                 (lambda text: "? undecided" in text, b"a"),
             ]

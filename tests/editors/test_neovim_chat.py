@@ -115,7 +115,7 @@ def test_chat_streams_steps_reviews_follows_up_and_stops(
     waiting(screen, tmp, "the server", lambda: first(log, "attached") is not None, timeout=60)
     term.type(":SmallCode chat\r")
     waiting(
-        screen, tmp, "the chat window", lambda: screen.has("SmallCode │ <CR> send · <C-c> stop · <C-n> new")
+        screen, tmp, "the chat window", lambda: screen.has("<CR> send · <C-c> stop · <C-n> new chat")
     )
     term.type("ifix add please\x1b")
     waiting(screen, tmp, "the typed task", lambda: screen.has("fix add please"))

@@ -93,7 +93,7 @@ local function reply_lines(turn)
   end
   local edits = data.edits
   if type(edits) == "table" and #edits > 0 then
-    local marks = { applied = "✓", rejected = "✗", pending = "…" }
+    local marks = { applied = "✓", partial = "◐", rejected = "✗", pending = "…" }
     for _, edit in ipairs(edits) do
       table.insert(lines, string.format("%s %s (%s)", marks[edit.status] or "?", edit.path, edit.status))
     end
@@ -298,17 +298,49 @@ end
 local function winbar()
   local k = M.config.keys
   return string.format(
-    " SmallCode │ %s send · %s stop · %s new",
+    " %s send · %s stop · %s new chat",
     k.send or "-",
     k.stop or "-",
     k.new or "-"
   ):gsub("%%", "%%%%")
 end
 
+--- A few highlights (markdown's syntax would flag every "_" in a tool's name).
+local function highlight(buf)
+  vim.api.nvim_buf_call(buf, function()
+    vim.cmd([[
+      syntax clear
+      syntax match SmallCodeChatHeading /^## .*$/
+      syntax match SmallCodeChatStep /^▶ .*$/ contains=SmallCodeChatOk,SmallCodeChatFailed
+      syntax match SmallCodeChatOk /✓/ contained
+      syntax match SmallCodeChatFailed /✗.*$/ contained
+      syntax match SmallCodeChatNote /^» .*$/
+      syntax match SmallCodeChatEdit /^[✓✗◐…?] .* ([a-z]\+)$/
+      syntax match SmallCodeChatFailed /^✗ .*$/
+      syntax match SmallCodeChatSeparator /^─── .* ───$/
+      syntax match SmallCodeChatWorking /^… \(working\|stopping\)$/
+    ]])
+  end)
+  local links = {
+    SmallCodeChatHeading = "Title",
+    SmallCodeChatStep = "Function",
+    SmallCodeChatOk = "DiagnosticOk",
+    SmallCodeChatFailed = "DiagnosticError",
+    SmallCodeChatNote = "Comment",
+    SmallCodeChatEdit = "Special",
+    SmallCodeChatSeparator = "NonText",
+    SmallCodeChatWorking = "DiagnosticWarn",
+  }
+  for group, target in pairs(links) do
+    vim.api.nvim_set_hl(0, group, { link = target, default = true })
+  end
+end
+
 local function create_buffer()
   local buf = vim.api.nvim_create_buf(false, true)
   pcall(vim.api.nvim_buf_set_name, buf, "smallcode://chat")
-  vim.bo[buf].filetype = "markdown"
+  vim.bo[buf].filetype = "smallcode_chat"
+  highlight(buf)
   vim.bo[buf].bufhidden = "hide"
   vim.bo[buf].swapfile = false
   M.buf, separator_mark = buf, nil

@@ -30,7 +30,7 @@ function M.ask(reply)
   if type(edits) == "table" and #edits > 0 then
     table.insert(lines, "")
     table.insert(lines, "Edits:")
-    local marks = { applied = "✓", rejected = "✗", pending = "…" }
+    local marks = { applied = "✓", partial = "◐", rejected = "✗", pending = "…" }
     for _, edit in ipairs(edits) do
       table.insert(lines, string.format("  %s %s (%s)", marks[edit.status] or "?", edit.path, edit.status))
     end
