@@ -288,6 +288,7 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
 VALUES = "".join(f"x{n} = {n}\n" for n in range(1, 16))
 # two places far apart: two hunks
 VALUES_NEW = VALUES.replace("x2 = 2\n", "x2 = 20\n").replace("x14 = 14\n", "x14 = 140\n")
+ACCEPTED_ONLY = VALUES.replace("x2 = 2\n", "x2 = 20\n")
 
 
 def _values_call(name: str, **arguments: str) -> dict[str, object]:
@@ -335,6 +336,11 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
             _values_call("read_file"),
             _values_call("write_file", content=VALUES_NEW),
             {"content": "Changed x2."},
+            # the second ask: rejected with feedback, then rejected and stopped
+            _values_call("read_file"),
+            _values_call("write_file", content=ACCEPTED_ONLY.replace("x5 = 5\n", "x5 = 50\n")),
+            _values_call("write_file", content=ACCEPTED_ONLY.replace("x9 = 9\n", "x9 = 90\n")),
+            {"content": "never asked: the user stopped the run"},
         ]
     )
     project = tmp_path / "proj"
@@ -349,6 +355,7 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
         SMALLCODE_SELFTEST_FILE="values.py",
         SMALLCODE_SELFTEST_REVIEW_PROMPT="make x2 and x14 ten times larger",
         SMALLCODE_SELFTEST_REJECT_HUNK="1",
+        SMALLCODE_SELFTEST_REVIEW_FEEDBACK="keep x5 as it is, change x9",
     )
     # the diff editor: the current text against the proposed one, both virtual documents
     assert result["reviewPath"] == "values.py" and result["reviewHunks"] == 2
@@ -372,18 +379,33 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
     assert result["textWhilePending"] == VALUES and result["diskWhilePending"] == VALUES
     assert result["reviewAnswers"] == [{"path": "values.py", "answer": {"accepted": [0], "stop": False}}]
     # only the accepted hunk landed; preview mode left saving to the user
-    accepted_only = VALUES.replace("x2 = 2\n", "x2 = 20\n")
-    assert result["textAfterReview"] == accepted_only
+    assert result["textAfterReview"] == ACCEPTED_ONLY
     assert result["dirtyAfterReview"] is True
-    assert result["diskAfterSave"] == accepted_only and target.read_text() == accepted_only
+    assert result["diskAfterSave"] == ACCEPTED_ONLY and target.read_text() == ACCEPTED_ONLY
     assert result["reviewReply"].splitlines()[0] == "Changed x2."
     # the model's next request: the rejected hunk, not in the file
-    assert len(model_server.requests) == 3
     told = json.dumps(model_server.requests[2]["messages"][-3:])
     assert "rejected" in told and "x14 = 140" in told, told
     assert "rejected" not in json.dumps(model_server.requests[1]["messages"])
     # the chat view followed the run: the decision is one of its steps
     assert "accepted 1 of 2" in result["chatHtml"], result["chatHtml"]
+
+    # Reject with Feedback…: the whole change rejected, the user's words in the model's next request;
+    # Reject All then Finish and Stop: the run ends there (no request after it), the buffer as it was
+    assert result["laterAnswers"] == [
+        {
+            "path": "values.py",
+            "answer": {"accepted": [], "feedback": "keep x5 as it is, change x9", "stop": False},
+        },
+        {"path": "values.py", "answer": {"accepted": [], "stop": True}},
+    ]
+    assert len(model_server.requests) == 6
+    told = json.dumps(model_server.requests[5]["messages"][-3:])
+    assert "keep x5 as it is, change x9" in told, told
+    assert "keep x5" not in json.dumps(model_server.requests[4]["messages"])
+    assert result["stoppedCancelled"] is True
+    assert result["textAfterStop"] == ACCEPTED_ONLY and result["reviewsLeft"] == 0
+    assert target.read_text() == ACCEPTED_ONLY
 
 
 def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(

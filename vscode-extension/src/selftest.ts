@@ -223,7 +223,7 @@ async function hunkReview(
   await hold(resultPath, 'review');
   // "Finish Review" in the diff editor's title
   await vscode.commands.executeCommand('smallcode.review.finish');
-  result.reviewAnswers = reviews.answered;
+  result.reviewAnswers = reviews.answered.slice();
   const reply = await asked;
   result.reviewReply = reply?.text;
   result.textAfterReview = editor.document.getText();
@@ -233,6 +233,24 @@ async function hunkReview(
   result.diskAfterSave = await readFile(target);
   result.chatHtml = chat.html;
   step('reviewed');
+  // a second ask: its first change rejected with feedback (the input box's text given), the next one
+  // rejected with the title's Reject All, then "Finish Review and Stop the Run"
+  const feedback = process.env.SMALLCODE_SELFTEST_REVIEW_FEEDBACK;
+  if (!feedback) return;
+  const again = vscode.commands.executeCommand<{ ok?: boolean; data?: Record<string, unknown> }>('smallcode.askInput', {
+    prompt: process.env.SMALLCODE_SELFTEST_REVIEW_PROMPT,
+  });
+  await until('the second review', () => reviews.pending[0]);
+  await vscode.commands.executeCommand('smallcode.review.rejectWithFeedback', feedback);
+  await until('the third review', () => reviews.answered.length === 2 && reviews.pending[0]);
+  await vscode.commands.executeCommand('smallcode.review.rejectAll');
+  await vscode.commands.executeCommand('smallcode.review.stop');
+  const stopped = await again;
+  result.laterAnswers = reviews.answered.slice(1);
+  result.stoppedCancelled = stopped?.data?.cancelled ?? null;
+  result.textAfterStop = editor.document.getText();
+  result.reviewsLeft = reviews.pending.length;
+  step('rejected with feedback, stopped');
 }
 
 // The chat view: a message sent through the view streams the model's text and the tool steps into it; the
