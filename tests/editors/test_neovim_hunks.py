@@ -6,7 +6,9 @@ S stops the run."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,18 @@ def told(request: dict[str, Any]) -> str:
     return "\n".join(str(m.get("content")) for m in request["messages"] if m.get("role") == "tool")
 
 
-@pytest.fixture
-def run(tmp_path: Path, model_server: ScriptedModelServer) -> tuple[dict[str, Any], Path]:
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[ScriptedModelServer]:
+    """One scripted model for the module's one Neovim run (the tests read what it was asked)."""
+    with ScriptedModelServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def run(
+    tmp_path_factory: pytest.TempPathFactory, model_server: ScriptedModelServer
+) -> tuple[dict[str, Any], Path]:
+    tmp_path = tmp_path_factory.mktemp("hunks")
     project = tmp_path / "proj"
     project.mkdir()
     (project / ".git").mkdir()
@@ -44,10 +56,16 @@ def run(tmp_path: Path, model_server: ScriptedModelServer) -> tuple[dict[str, An
             WRITE,  # 2. the first hunk accepted, the second rejected with feedback
             {"content": "Changed x2."},
             WRITE,  # 3. stopped in the review
-            {"content": "this reply is never asked for"},
+            WRITE,  # 4. :SmallCode cancel while the review is pending
+            WRITE,  # 5. the review window closed with :close
+            {"content": "I kept values.py."},
         ]
     )
-    return run_nvim(tmp_path, "hunks.lua", target, model_server.base_url), target
+    with pytest.MonkeyPatch.context() as env:  # as tests/conftest.py's _isolated_env, for this module's run
+        for key in [k for k in os.environ if k.startswith("SMALLCODE_") or k.endswith("_API_KEY")]:
+            env.delenv(key)
+        env.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        return run_nvim(tmp_path, "hunks.lua", target, model_server.base_url), target
 
 
 def test_nothing_changes_while_the_review_is_pending_nor_after_a_reject(
@@ -88,11 +106,23 @@ def test_the_accepted_hunk_lands_and_the_rejected_one_reaches_the_model(
     assert "x2 = 20" not in note.split("rejected", 1)[1]  # the accepted hunk is not called rejected
 
 
-def test_stop_in_the_review_ends_the_run(
+def test_stop_in_the_review_or_a_cancel_ends_the_run(
     run: tuple[dict[str, Any], Path], model_server: ScriptedModelServer
 ) -> None:
     result, _ = run
-    assert len(model_server.requests) == 5  # no request after the stopped review
-    assert model_server.remaining == 1
+    # asks 3 and 4 each end after their first model request: no second try after S or :SmallCode cancel
+    assert len(model_server.requests) == 8
+    assert "Failed: cancelled" in result["after_stop"]["float"]
     assert result["after_stop"]["buffer"] == FIRST_ONLY  # nothing more applied
-    assert any("cancelled" in line or "stopped" in line for line in result["after_stop"]["float"])
+    cancelled = result["after_cancel"]
+    assert "Failed: cancelled" in cancelled["float"] and cancelled["review_open"] is False
+    assert cancelled["buffer"] == FIRST_ONLY and cancelled["disk"] == OLD
+
+
+def test_closing_the_review_window_rejects_the_change(
+    run: tuple[dict[str, Any], Path], model_server: ScriptedModelServer
+) -> None:
+    result, _ = run
+    assert result["after_close"]["buffer"] == FIRST_ONLY and result["after_close"]["disk"] == OLD
+    assert result["after_close"]["float"][0] == "I kept values.py."
+    assert "rejected" in told(model_server.requests[-1])

@@ -124,20 +124,22 @@ local function answer(review, stop)
   return reply
 end
 
---- Send the answer (once) and close the buffer.
-local function finish(buf, reply)
+--- Send the answer (once) and close the buffer (unless it is closing already).
+local function finish(buf, reply, closing)
   local review = M.open_reviews[buf]
   if not review then
     return
   end
   M.open_reviews[buf] = nil
   review.reply(reply)
-  if vim.api.nvim_buf_is_valid(buf) then
+  if not closing and vim.api.nvim_buf_is_valid(buf) then
     pcall(vim.api.nvim_buf_delete, buf, { force = true })
   end
-  if vim.api.nvim_win_is_valid(review.origin) then -- back where the user was
-    pcall(vim.api.nvim_set_current_win, review.origin)
-  end
+  vim.schedule(function() -- back where the user was
+    if vim.api.nvim_win_is_valid(review.origin) then
+      pcall(vim.api.nvim_set_current_win, review.origin)
+    end
+  end)
 end
 
 local function decide(buf, ids, state)
@@ -270,9 +272,12 @@ function M.open(params, reply)
     buffer = buf,
     once = true,
     callback = function()
-      finish(buf, { accepted = {}, stop = false }) -- closed without submitting: reject everything
+      finish(buf, { accepted = {}, stop = false }, true) -- closed without submitting: reject everything
     end,
   })
+  if vim.api.nvim_get_mode().mode:match("^[iR]") then
+    vim.cmd("stopinsert") -- the review's keys are Normal-mode keys
+  end
   vim.cmd(M.config.split)
   local win = vim.api.nvim_get_current_win()
   vim.api.nvim_win_set_buf(win, buf)
@@ -287,11 +292,11 @@ function M.open(params, reply)
   return buf
 end
 
---- Close every open review without submitting (the run is over or being stopped): stop=true tells the server
---- to end the run.
+--- Close every open review, rejecting everything (the run is over, or being stopped: stop=true tells the
+--- server to end the run).
 function M.close_all(stop)
-  for buf, review in pairs(M.open_reviews) do
-    finish(buf, stop and answer(review, true) or { accepted = {}, stop = false })
+  for buf in pairs(M.open_reviews) do
+    finish(buf, { accepted = {}, stop = stop == true })
   end
 end
 

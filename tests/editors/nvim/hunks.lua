@@ -5,6 +5,7 @@
 --   2. an ask whose edit has two hunks: the first accepted (a), the second rejected with feedback (f), submitted
 --      (s): the buffer and the disk after it
 --   3. an ask whose review is answered with S (stop): the ask's answer
+--   4. :SmallCode cancel while a review is pending; 5. a review window closed with :close
 -- The review keys are typed with :normal in the review window, as a user's keys are mapped there.
 -- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT.
 local env = vim.env
@@ -123,6 +124,21 @@ local ok, err = pcall(function()
   vim.cmd.normal("S")
   result.after_stop = { float = take_float("SmallCode: ask"), buffer = text(bufnr), disk = disk() }
   table.insert(result.steps, "stop")
+
+  -- 4. :SmallCode cancel while a review is pending: the review closes (rejected) and the run stops
+  smallcode.ask("make x2 and x14 ten times larger")
+  buf = review_buffer()
+  vim.cmd("SmallCode cancel")
+  result.after_cancel = { float = take_float("SmallCode: ask"), buffer = text(bufnr), disk = disk() }
+  result.after_cancel.review_open = vim.api.nvim_buf_is_valid(buf)
+  table.insert(result.steps, "cancel")
+
+  -- 5. a review closed with :close (no key of the plugin's): everything rejected
+  smallcode.ask("make x2 and x14 ten times larger")
+  buf = review_buffer()
+  vim.cmd.close()
+  result.after_close = { float = take_float("SmallCode: ask"), buffer = text(bufnr), disk = disk() }
+  table.insert(result.steps, "close")
   finish(true, "ok")
 end)
 if not ok then
