@@ -83,6 +83,7 @@ def test_nothing_changes_while_the_review_is_pending_nor_after_a_reject(
     after = result["after_reject"]
     assert after["buffer"] == OLD and after["modified"] is False and after["disk"] == OLD
     assert after["windows"] == 1  # the review closed
+    assert result["all_rejected"] == ["@@ -1,5 +1,5 @@ |✗ rejected", "@@ -11,5 +11,5 @@ |✗ rejected"]
     assert after["float"][0] == "I left values.py as it was."
     assert "rejected" in told(model_server.requests[1])
 
@@ -91,7 +92,9 @@ def test_the_accepted_hunk_lands_and_the_rejected_one_reaches_the_model(
     run: tuple[dict[str, Any], Path], model_server: ScriptedModelServer
 ) -> None:
     result, target = run
-    assert result["cursor_after_accept"] == "@@ -11,5 +11,5 @@"  # on to the next undecided hunk
+    first, second = "@@ -1,5 +1,5 @@", "@@ -11,5 +11,5 @@"
+    assert result["moves"] == [first, second, second, first]  # ]h ]h [h
+    assert result["cursor_after_accept"] == second  # on to the next undecided hunk
     assert result["feedback_prompt"].startswith("Reject @@ -11,5 +11,5 @@")
     assert result["decided"]["states"] == ["@@ -1,5 +1,5 @@ |✓ accepted", "@@ -11,5 +11,5 @@ |✗ rejected"]
     assert "1✓ 1✗ 0?" in result["decided"]["winbar"]

@@ -187,7 +187,7 @@ end
 function M.begin(prompt)
   local turn = { prompt = prompt or "", items = {} }
   table.insert(M.turns, turn)
-  M.current = turn
+  M.current = M.current or turn -- one run at a time: an ask sent meanwhile is answered "busy"
   M.refresh()
   return turn
 end
@@ -201,10 +201,20 @@ function M.finish(turn, reply)
   M.refresh()
 end
 
+--- The running ask's turn, if a notification is about its run (the first one names the run).
+local function turn_of(params)
+  local turn = M.current
+  if not turn or type(params) ~= "table" then
+    return nil
+  end
+  turn.run_id = turn.run_id or params.runId
+  return (params.runId == nil or params.runId == turn.run_id) and turn or nil
+end
+
 --- smallcode/stream: the model's text of the running ask.
 function M.on_stream(params)
-  local turn = M.current
-  if not turn or type(params) ~= "table" or type(params.text) ~= "string" or params.text == "" then
+  local turn = turn_of(params)
+  if not turn or type(params.text) ~= "string" or params.text == "" then
     return
   end
   local last = turn.items[#turn.items]
@@ -218,8 +228,8 @@ end
 
 --- smallcode/step: a tool starts or ends, a status, a check's result, a review's outcome.
 function M.on_step(params)
-  local turn = M.current
-  if not turn or type(params) ~= "table" then
+  local turn = turn_of(params)
+  if not turn then
     return
   end
   if params.kind == "tool" then

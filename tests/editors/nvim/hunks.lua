@@ -96,6 +96,8 @@ local ok, err = pcall(function()
     disk = disk(),
     windows = #vim.api.nvim_list_wins(),
   }
+  vim.cmd.normal("R")
+  result.all_rejected = shown_states(buf)
   vim.cmd.normal("q")
   result.after_reject = { float = take_float("SmallCode: ask"), buffer = text(bufnr), disk = disk() }
   result.after_reject.modified = vim.bo[bufnr].modified
@@ -109,7 +111,14 @@ local ok, err = pcall(function()
   end
   smallcode.ask("make x2 and x14 ten times larger")
   buf = review_buffer()
-  vim.cmd.normal("a") -- the cursor starts on the first hunk; then it moves to the next undecided one
+  result.moves = { vim.api.nvim_get_current_line() } -- the cursor starts on the first hunk
+  vim.cmd.normal("]h")
+  table.insert(result.moves, vim.api.nvim_get_current_line())
+  vim.cmd.normal("]h") -- no hunk after the last: it stays
+  table.insert(result.moves, vim.api.nvim_get_current_line())
+  vim.cmd.normal("[h")
+  table.insert(result.moves, vim.api.nvim_get_current_line())
+  vim.cmd.normal("a") -- then the cursor moves to the next undecided hunk
   result.cursor_after_accept = vim.api.nvim_get_current_line()
   vim.cmd.normal("f")
   result.decided = { states = shown_states(buf), winbar = vim.wo.winbar }
