@@ -411,13 +411,13 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
 def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     tmp_path: Path, model_server: ScriptedModelServer
 ) -> None:
-    """A message sent through the chat view: the model's text and the tool step appear while the run goes on
-    (tool-call markup as "▶ tool(args)"), then the answer, escaped; the follow-up's request carries the first
-    exchange."""
+    """Messages typed into the chat view (real keys in the page): the model's text and the tool step appear
+    while the run goes on (its text tool call as "▶ tool(args)"), then the answer, escaped; the follow-up's
+    request carries the first exchange."""
     assert missing_tools() is None, missing_tools()
     model_server.extend(
         [
-            {"content": "Let me look at calc.py first.", **_read_calc()},
+            {"content": TEXT_CALL},
             {"delay": 3, "content": "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1"},
             {"content": "sub is right as it is. CHAT-ANSWER-2"},
         ]
@@ -425,35 +425,59 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     project = tmp_path / "proj"
     project.mkdir()
     (project / "calc.py").write_text(BUGGY)
-    result = _run_selftest(
+    vscode = VSCode(tmp_path / "vscode", build_vsix())
+    vscode.write_settings(
+        {
+            "smallcode.server.pythonCommand": sys.executable,
+            "smallcode.baseUrl": model_server.base_url,
+            "smallcode.model": "scripted-model",
+            "smallcode.retries": 0,
+            "smallcode.completion": False,
+        }
+    )
+    result_file = tmp_path / "selftest.json"
+    env = selftest_env(
         tmp_path,
-        project,
-        model_server,
-        {"smallcode.applyMode": "preview"},
+        result_file,
         SMALLCODE_SELFTEST_CHAT="what does add do?",
         SMALLCODE_SELFTEST_CHAT_FOLLOWUP="and sub?",
+        SMALLCODE_SELFTEST_CHAT_UI="1",
     )
-    # while the first run went on: the streamed text and the finished tool step, no answer yet
+    ready = Path(f"{result_file}.chat-ready")
+    debug_port = free_port()
+    with vscode.opened(project, env, debug_port=debug_port):
+        try:
+            wait_for("the chat view", lambda: ready.exists() or result_file.exists(), 1200)
+            vscode.chat_view(debug_port, "send", "what does add do?")
+            first = json.loads(vscode.chat_view(debug_port, "read", "CHAT-ANSWER-1"))
+            vscode.chat_view(debug_port, "send", "and sub?")
+            second = json.loads(vscode.chat_view(debug_port, "read", "CHAT-ANSWER-2"))
+            wait_for("the extension's self-test", result_file.exists, 300)
+        except (TimeoutError, RuntimeError) as exc:
+            pytest.fail(f"{exc}\n{vscode.log_tail()}")
+    result = json.loads(result_file.read_text())
+    assert result["ok"], f"{result.get('error')}\nsteps: {result['steps']}\n{vscode.log_tail()}"
+    # while the first run went on: the streamed text, the call as a line, the finished tool step, no answer
     during = [
         html
         for html in result["chatWhileRunning"]
-        if "Let me look at calc.py first." in html and "CHAT-ANSWER-1" not in html
+        if "Let me read the file first." in html and "CHAT-ANSWER-1" not in html
     ]
     assert during, result["chatWhileRunning"]
     assert any('class="step tool ok"' in html and "read_file" in html for html in during), during
     assert all("working…" in html for html in during)
-    first = result["chatHtmlFirst"]
-    assert '<div class="user">what does add do?</div>' in first
-    assert "CHAT-ANSWER-1" in first and "&lt;b&gt;subtracts&lt;/b&gt;" in first and "<b>" not in first
-    assert "working…" not in first
-    # the follow-up: a second turn, and the model saw the first exchange
-    html = result["chatHtml"]
-    assert html.count('class="turn"') == 2 and "CHAT-ANSWER-2" in html
+    # what the view showed (its DOM in the page) after the first answer
+    shown = first["text"]
+    assert "what does add do?" in shown and "Let me read the file first." in shown
+    assert "▶ read_file(calc.py)" in shown and "```" not in shown and '"name"' not in shown
+    assert "✓ read_file" in shown
+    assert "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1" in shown  # as text: escaped, not bold
+    assert "<b>" not in first["html"] and "&lt;b&gt;subtracts&lt;/b&gt;" in first["html"]
+    assert first["stopDisabled"] and not first["sendDisabled"]  # idle again
+    # the follow-up: a second turn below the first, and the model saw the first exchange
+    assert second["text"].index("CHAT-ANSWER-1") < second["text"].index("and sub?")
+    assert result["chatHtml"].count('class="turn"') == 2 and "CHAT-ANSWER-2" in result["chatHtml"]
     assert len(model_server.requests) == 3
     followup = json.dumps(model_server.requests[2]["messages"])
     assert "what does add do?" in followup and "CHAT-ANSWER-1" in followup and "and sub?" in followup
-    assert result["chatSecondReply"].startswith("sub is right as it is.")
-
-
-def _read_calc() -> dict[str, object]:
-    return {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}]}
+    assert "and sub?" not in json.dumps(model_server.requests[1]["messages"])

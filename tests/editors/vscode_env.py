@@ -232,6 +232,20 @@ class VSCode:
             raise RuntimeError(f"clicking {label!r} failed: {proc.stderr.strip()[-2000:]}")
         return proc.stdout.strip()
 
+    def chat_view(self, debug_port: int, action: str, arg: str) -> str:
+        """The chat view as a user meets it: `send` types `arg` into its box and presses Enter; `read` waits
+        until its log shows `arg` and returns what it shows (JSON: text, html, the buttons' states)."""
+        proc = subprocess.run(
+            [str(NODE), str(Path(__file__).with_name("cdp_webview.mjs")), str(debug_port), action, arg],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"chat view {action} {arg!r} failed: {proc.stderr.strip()[-2000:]}")
+        return proc.stdout.strip()
+
     def log_tail(self, chars: int = 3000) -> str:
         parts = []
         for log in self.logs:

@@ -276,16 +276,21 @@ async function chatView(
       await sleep(20);
     }
   })();
-  const first = (await chat.send(process.env.SMALLCODE_SELFTEST_CHAT!)) as { text?: string } | undefined;
+  // SMALLCODE_SELFTEST_CHAT_UI: the test types the messages into the view (cdp_webview.mjs); else they are
+  // sent as the view's Send does
+  const typed = process.env.SMALLCODE_SELFTEST_CHAT_UI === '1';
+  const ended = (n: number) => () => chat.conversation.turns.length >= n && !chat.conversation.running;
+  if (typed) fs.writeFileSync(`${resultPath}.chat-ready`, '');
+  if (typed) await until('the first message, typed into the view, to be answered', ended(1));
+  else await chat.send(process.env.SMALLCODE_SELFTEST_CHAT!);
   watching = false;
   await watch;
   result.chatWhileRunning = seen;
-  result.chatFirstReply = first?.text;
   result.chatHtmlFirst = chat.html;
   step('first message');
   if (process.env.SMALLCODE_SELFTEST_CHAT_FOLLOWUP) {
-    const second = (await chat.send(process.env.SMALLCODE_SELFTEST_CHAT_FOLLOWUP)) as { text?: string } | undefined;
-    result.chatSecondReply = second?.text;
+    if (typed) await until('the follow-up, typed into the view, to be answered', ended(2));
+    else await chat.send(process.env.SMALLCODE_SELFTEST_CHAT_FOLLOWUP);
     result.chatHtml = chat.html;
     step('follow-up');
   }

@@ -1,0 +1,101 @@
+// Use a webview view (the SmallCode chat) in the page of a Chromium started with --remote-debugging-port=PORT,
+// as a user would: real mouse and keyboard events over the Chrome DevTools Protocol.
+// Usage: node cdp_webview.mjs PORT send TEXT      click the view's message box, type TEXT, press Enter
+//        node cdp_webview.mjs PORT read WAITFOR   wait (60 s) until the view's log shows WAITFOR; print the
+//                                                 log's text and HTML as JSON
+// (Node 22+: its built-in WebSocket). code-server serves webviews from its own origin, so the page reaches
+// into the view's frames to find where things are; the input itself goes through the browser.
+const [port, action, arg] = process.argv.slice(2);
+const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+const page = pages.find((p) => p.type === 'page');
+if (!page) throw new Error('no page in the browser');
+const socket = new WebSocket(page.webSocketDebuggerUrl);
+await new Promise((resolve, reject) => {
+  socket.onopen = resolve;
+  socket.onerror = reject;
+});
+let nextId = 0;
+const waiting = new Map();
+socket.onmessage = (event) => {
+  const message = JSON.parse(event.data);
+  const done = waiting.get(message.id);
+  if (!done) return;
+  waiting.delete(message.id);
+  if (message.error) done.reject(new Error(message.error.message));
+  else done.resolve(message.result);
+};
+function send(method, params) {
+  const id = ++nextId;
+  socket.send(JSON.stringify({ id, method, params }));
+  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// the view's document (the webview's inner frame holding #prompt) and its offset in the page
+const view = `(() => {
+  for (const outer of document.querySelectorAll('iframe')) {
+    let doc;
+    try { doc = outer.contentDocument; } catch { continue; }
+    for (const inner of doc ? doc.querySelectorAll('iframe') : []) {
+      let d;
+      try { d = inner.contentDocument; } catch { continue; }
+      if (!d || !d.querySelector('#prompt')) continue;
+      const a = outer.getBoundingClientRect(), b = inner.getBoundingClientRect();
+      return { doc: d, x: a.left + b.left, y: a.top + b.top };
+    }
+  }
+  return undefined;
+})()`;
+const evaluate = async (body) =>
+  (await send('Runtime.evaluate', { expression: `(() => { const v = ${view}; ${body} })()`, returnByValue: true })).result.value;
+
+const end = Date.now() + 60000;
+if (action === 'send') {
+  let at;
+  while (Date.now() < end) {
+    at = await evaluate(`if (!v) return undefined;
+      const r = v.doc.querySelector('#prompt').getBoundingClientRect();
+      const send = v.doc.querySelector('#send');
+      return { x: v.x + r.left + r.width / 2, y: v.y + r.top + r.height / 2, ready: !send.disabled };`);
+    if (at && at.ready) break;
+    await sleep(250);
+  }
+  if (!at || !at.ready) {
+    console.error(`no chat view ready for a message: ${JSON.stringify(at)}`);
+    process.exit(1);
+  }
+  await send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: at.x, y: at.y, button: 'none' });
+  for (const type of ['mousePressed', 'mouseReleased']) {
+    await send('Input.dispatchMouseEvent', { type, x: at.x, y: at.y, button: 'left', clickCount: 1 });
+  }
+  await sleep(200);
+  await send('Input.insertText', { text: arg });
+  const typed = await evaluate(`return v && v.doc.querySelector('#prompt').value;`);
+  if (typed !== arg) {
+    console.error(`typed ${JSON.stringify(arg)}, the box holds ${JSON.stringify(typed)}`);
+    process.exit(1);
+  }
+  const enter = { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, nativeVirtualKeyCode: 13 };
+  await send('Input.dispatchKeyEvent', { type: 'keyDown', ...enter, text: '\r' });
+  await send('Input.dispatchKeyEvent', { type: 'keyUp', ...enter });
+  console.log(`sent ${JSON.stringify(arg)}`);
+} else if (action === 'read') {
+  let seen;
+  while (Date.now() < end) {
+    seen = await evaluate(`if (!v) return undefined;
+      const log = v.doc.querySelector('#log');
+      return { text: log.innerText, html: log.innerHTML, sendDisabled: v.doc.querySelector('#send').disabled,
+               stopDisabled: v.doc.querySelector('#stop').disabled };`);
+    if (seen && seen.text.includes(arg)) break;
+    await sleep(250);
+  }
+  if (!seen || !seen.text.includes(arg)) {
+    console.error(`the chat view never showed ${JSON.stringify(arg)}: ${JSON.stringify(seen)}`);
+    process.exit(1);
+  }
+  console.log(JSON.stringify(seen));
+} else {
+  console.error(`unknown action ${action}`);
+  process.exit(2);
+}
+socket.close();
