@@ -232,6 +232,14 @@ local function client_config(root)
       end,
     },
     on_attach = on_attach,
+    on_exit = function()
+      vim.schedule(function() -- the server is gone: nothing waits for a review or a chat's answer any more
+        review.close_all(false)
+        if chat.current then
+          chat.finish(chat.current, { ok = false, error = "the server stopped", text = "", data = {} })
+        end
+      end)
+    end,
     capabilities = capabilities(),
   }
 end
