@@ -1,6 +1,7 @@
 // Use a webview view (the SmallCode chat) in the page of a Chromium started with --remote-debugging-port=PORT,
 // as a user would: real mouse and keyboard events over the Chrome DevTools Protocol.
 // Usage: node cdp_webview.mjs PORT send TEXT      click the view's message box, type TEXT, press Enter
+//        node cdp_webview.mjs PORT click SELECTOR click the view's element SELECTOR (#stop, #new) once enabled
 //        node cdp_webview.mjs PORT read WAITFOR   wait (60 s) until the view's log shows WAITFOR; print the
 //                                                 log's text and HTML as JSON
 // (Node 22+: its built-in WebSocket). code-server serves webviews from its own origin, so the page reaches
@@ -50,24 +51,35 @@ const evaluate = async (body) =>
   (await send('Runtime.evaluate', { expression: `(() => { const v = ${view}; ${body} })()`, returnByValue: true })).result.value;
 
 const end = Date.now() + 60000;
-if (action === 'send') {
+
+/** Click the centre of `selector` once it is there and `ready` (an expression over `el` and `v`) holds. */
+async function click(selector, ready) {
   let at;
   while (Date.now() < end) {
     at = await evaluate(`if (!v) return undefined;
-      const r = v.doc.querySelector('#prompt').getBoundingClientRect();
-      const send = v.doc.querySelector('#send');
-      return { x: v.x + r.left + r.width / 2, y: v.y + r.top + r.height / 2, ready: !send.disabled };`);
+      const el = v.doc.querySelector(${JSON.stringify(selector)});
+      if (!el) return { missing: true };
+      const r = el.getBoundingClientRect();
+      return { x: v.x + r.left + r.width / 2, y: v.y + r.top + r.height / 2, ready: ${ready} };`);
     if (at && at.ready) break;
     await sleep(250);
   }
   if (!at || !at.ready) {
-    console.error(`no chat view ready for a message: ${JSON.stringify(at)}`);
+    console.error(`nothing to click at ${selector} in the chat view: ${JSON.stringify(at)}`);
     process.exit(1);
   }
   await send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: at.x, y: at.y, button: 'none' });
   for (const type of ['mousePressed', 'mouseReleased']) {
     await send('Input.dispatchMouseEvent', { type, x: at.x, y: at.y, button: 'left', clickCount: 1 });
   }
+  return at;
+}
+
+if (action === 'click') {
+  const at = await click(arg, '!el.disabled');
+  console.log(`clicked ${arg} at ${Math.round(at.x)},${Math.round(at.y)}`);
+} else if (action === 'send') {
+  await click('#prompt', "!v.doc.querySelector('#send').disabled");
   await sleep(200);
   await send('Input.insertText', { text: arg });
   const typed = await evaluate(`return v && v.doc.querySelector('#prompt').value;`);

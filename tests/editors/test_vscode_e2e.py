@@ -413,13 +413,15 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
 ) -> None:
     """Messages typed into the chat view (real keys in the page): the model's text and the tool step appear
     while the run goes on (its text tool call as "▶ tool(args)"), then the answer, escaped; the follow-up's
-    request carries the first exchange."""
+    request carries the first exchange; the view's Stop ends a run; New conversation starts afresh."""
     assert missing_tools() is None, missing_tools()
     model_server.extend(
         [
             {"content": TEXT_CALL},
             {"delay": 3, "content": "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1"},
             {"content": "sub is right as it is. CHAT-ANSWER-2"},
+            {"delay": 120, "content": "too late: this run was stopped"},
+            {"content": "A fresh start. CHAT-ANSWER-4"},
         ]
     )
     project = tmp_path / "proj"
@@ -453,6 +455,16 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
             vscode.chat_view(debug_port, "send", "and sub?")
             second = json.loads(vscode.chat_view(debug_port, "read", "CHAT-ANSWER-2"))
             wait_for("the extension's self-test", result_file.exists, 300)
+            # a run the user stops with the view's Stop while the model is still thinking
+            vscode.chat_view(debug_port, "send", "rename everything")
+            wait_for("the third request", lambda: len(model_server.requests) == 4, 120)
+            vscode.chat_view(debug_port, "click", "#stop")
+            stopped = json.loads(vscode.chat_view(debug_port, "read", "cancelled"))
+            # New conversation: the view empties and the agent forgets the exchanges
+            vscode.chat_view(debug_port, "click", "#new")
+            vscode.chat_view(debug_port, "read", "Ask SmallCode about this workspace")
+            vscode.chat_view(debug_port, "send", "hello again")
+            fresh = json.loads(vscode.chat_view(debug_port, "read", "CHAT-ANSWER-4"))
         except (TimeoutError, RuntimeError) as exc:
             pytest.fail(f"{exc}\n{vscode.log_tail()}")
     result = json.loads(result_file.read_text())
@@ -477,7 +489,13 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     # the follow-up: a second turn below the first, and the model saw the first exchange
     assert second["text"].index("CHAT-ANSWER-1") < second["text"].index("and sub?")
     assert result["chatHtml"].count('class="turn"') == 2 and "CHAT-ANSWER-2" in result["chatHtml"]
-    assert len(model_server.requests) == 3
     followup = json.dumps(model_server.requests[2]["messages"])
     assert "what does add do?" in followup and "CHAT-ANSWER-1" in followup and "and sub?" in followup
     assert "and sub?" not in json.dumps(model_server.requests[1]["messages"])
+    # Stop ended the run on the server (its reply never came), and the view says so
+    assert "rename everything" in stopped["text"] and "too late" not in stopped["text"]
+    assert '<div class="answer failed">cancelled</div>' in stopped["html"]
+    # after New conversation: only the new exchange, in the view and in the model's request
+    assert "CHAT-ANSWER-1" not in fresh["text"] and "hello again" in fresh["text"]
+    assert len(model_server.requests) == 5
+    assert "what does add do?" not in json.dumps(model_server.requests[4]["messages"])
