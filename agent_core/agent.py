@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,8 +14,8 @@ from typing import Any
 from agent_core.cognition import Cognition
 from agent_core.config import ConfigError, Settings, load_settings
 from agent_core.context.budget import DEFAULT_WINDOW, ContextBudget
-from agent_core.context.symbol_refs import symbol_references, symbols_context
-from agent_core.context.task_files import new_files_named, task_files_context
+from agent_core.context.symbol_refs import defining_files, symbol_references, symbols_context
+from agent_core.context.task_files import TaskFiles, new_files_named, task_files_context
 from agent_core.context.tokens import TokenCounter
 from agent_core.extend import skills as skill_book
 from agent_core.extend.mcp_client import McpManager
@@ -468,14 +469,7 @@ class SmallCode:
             project = self.project.prompt_lines() if self.project is not None else ""
             await draft_plan(self.cognition, store, task, project)
         message = self._task_message(task)
-        files = await task_files_context(
-            self.root,
-            task,
-            self.workspace,
-            self.counter,
-            budget_tokens=max(256, budget.window // 3),
-            allow_env_files=self.settings.allow_env_files,
-        )
+        files = await self._task_files(task, budget)
         self.ctx.read_paths.update(files.shown)
         self._named = files.named
         self._shown = files.shown
@@ -519,6 +513,29 @@ class SmallCode:
             message = message.removeprefix(self._task_message(task)).strip()
             message += f"\n\nTask: {task.strip()}\n\n{hint}"
         return message, baseline
+
+    async def _task_files(self, task: str, budget: ContextBudget) -> TaskFiles:
+        """The files the task names, shown; or, when it names none, the files that define the code it names
+        (the code graph finds `rectangle_area` in geo/shapes.py), shown and treated as named."""
+        show = functools.partial(
+            task_files_context,
+            self.root,
+            task,
+            self.workspace,
+            self.counter,
+            budget_tokens=max(256, budget.window // 3),
+            allow_env_files=self.settings.allow_env_files,
+        )
+        files = await show()
+        if files.named or symbol_references(task):
+            return files
+        defined = await defining_files(self.root, task, await self.workspace.unsaved_texts())
+        if not defined:
+            return files
+        where = ", ".join(f"{name} in {path}" for name, path in defined.items())
+        return await show(
+            files=list(dict.fromkeys(defined.values())), heading=f"Where the task's code is ({where}):"
+        )
 
     def _refresher(self, task: str, budget: ContextBudget) -> Callable[[str], Awaitable[str]] | None:
         """For a small model on a few named files: after a failed try the conversation restarts from a fresh opening

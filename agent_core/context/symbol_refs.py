@@ -5,6 +5,11 @@ turns searching. `@calc.py` (a file) is a named file (agent_core.context.task_fi
 The index is brought up to date first (only changed files are parsed) for at most INDEX_WAIT seconds. A name
 the graph does not know is left out: in task texts `@` is as often a decorator (`use @dataclass`) or a handle
 as a pointer into the project, and a "not found" line would be noise in a small window.
+
+A task that names no file but names code without `@` ("rectangle_area gives the wrong result") gets the files
+that define those names as if it had named them (`defining_files`): shown whole, their tests run first, edits
+to them expected. Only names that look like code count (snake_case, camelCase, `Class.method`, `name()` or
+in backticks), and only exact definitions outside tests.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ log = logging.getLogger(__name__)
 
 MAX_SYMBOLS = 3
 INDEX_WAIT = 20.0
+MAX_DEFINING_FILES = 2
+_CODE_NAME = re.compile(
+    r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`"  # `name`, `Class.method`, `name()`
+    r"|(?<![\w@/.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\("  # name(
+    r"|(?<![\w@/.`])([A-Za-z]\w*_\w+|_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)(?![\w/`])"  # snake, camel
+)
 _REFERENCE = re.compile(r"(?<![\w@/.])@((?:[\w.-]+/)*[\w.-]+:)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?![\w/])")
 
 
@@ -39,6 +50,52 @@ def symbol_references(task: str) -> list[str]:
         if reference not in found:
             found.append(reference)
     return found[:MAX_SYMBOLS]
+
+
+def code_names(task: str) -> list[str]:
+    """Names in a task that look like code rather than words, in order (file names excluded)."""
+    found: list[str] = []
+    for match in _CODE_NAME.finditer(task):
+        name = next(g for g in match.groups() if g)
+        if "." in name and "." + name.rsplit(".", 1)[1].lower() in CODE_SUFFIXES:
+            continue  # calc.py: a file
+        if name not in found:
+            found.append(name)
+    return found
+
+
+async def defining_files(root: Path, task: str, unsaved: Mapping[Path, str] | None = None) -> dict[str, str]:
+    """{name: file} for the task's code names that the code graph defines exactly, outside tests (at most
+    MAX_DEFINING_FILES files, the first names first); {} when it names none or the index is unavailable."""
+    names = code_names(task)
+    if not names:
+        return {}
+    index = CodeIndex.for_root(root)
+    await asyncio.to_thread(index.catch_up, unsaved, INDEX_WAIT)
+    if index.error is not None:
+        log.warning("no definitions for the task's names: the code index is unavailable (%s)", index.error)
+        return {}
+
+    def resolve_all() -> dict[str, str]:
+        store = GraphStore(index.path)
+        try:
+            out: dict[str, str] = {}
+            for name in names:
+                hits = [
+                    s
+                    for s in lookup.resolve(store, name)
+                    if name in (s.qualname, s.name) and not lookup.is_test_path(s.path)
+                ]
+                if not hits or (
+                    hits[0].path not in out.values() and len(set(out.values())) >= MAX_DEFINING_FILES
+                ):
+                    continue
+                out[name] = hits[0].path
+            return out
+        finally:
+            store.close()
+
+    return await asyncio.to_thread(resolve_all)
 
 
 async def symbols_context(

@@ -145,10 +145,12 @@ async def task_files_context(
     counter: TokenCounter,
     budget_tokens: int,
     allow_env_files: bool = False,
+    files: list[str] | None = None,
+    heading: str = "Files named in the task, as they are now:",
 ) -> TaskFiles:
-    """The named files rendered for the first prompt within `budget_tokens` (through the workspace seam,
-    so an editor's unsaved buffer is what the model sees)."""
-    out = TaskFiles(named=named_files(root, task, allow_env_files))
+    """The named files (or `files`, workspace-relative) rendered for the first prompt within `budget_tokens`
+    (through the workspace seam, so an editor's unsaved buffer is what the model sees)."""
+    out = TaskFiles(named=named_files(root, task, allow_env_files) if files is None else list(files))
     parts: list[str] = []
     used = 0
     for rel in out.named:
@@ -170,7 +172,7 @@ async def task_files_context(
         out.shown.append(path)
         used += cost
     if parts:
-        out.text = "Files named in the task, as they are now:\n\n" + "\n\n".join(parts)
+        out.text = heading + "\n\n" + "\n\n".join(parts)
     return out
 
 

@@ -428,7 +428,7 @@ async def test_a_run_that_gives_up_leaves_no_unparseable_file_when_the_task_name
     with ScriptedModelServer(models=[model]) as server:
         server.extend([broken] + [{"content": "I cannot fix it."}] * 8)
         async with agent_for(server, tmp_path, model=model, fix_rounds=1, max_turns=6) as agent:
-            result = await agent.run("rectangle_area gives the wrong result: fix it")
+            result = await agent.run("the area of a rectangle comes out wrong: fix it")
         told = server.requests[1]["messages"][-1]["content"]
     assert (tmp_path / "geo" / "shapes.py").read_text() == source
     assert "Syntax check failed" in told and "was never closed" in told

@@ -82,7 +82,7 @@ def search(store: GraphStore, query: str, limit: int = MAX_RESULTS) -> list[tupl
         score *= _KIND_WEIGHT.get(symbol.kind, 1.0)
         if symbol.name.startswith("_") and symbol.name not in idents:
             score *= 0.8
-        if not wants_tests and _is_test(symbol.path):
+        if not wants_tests and is_test_path(symbol.path):
             score *= 0.6
         if symbol.path.endswith(".pyi"):  # a stub: the code to read or change is in the .py beside it
             score *= 0.5
@@ -102,7 +102,7 @@ def _module_qualified(symbol: Symbol, idents: set[str]) -> bool:
     return False
 
 
-def _is_test(path: str) -> bool:
+def is_test_path(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name.startswith("test_") or "_test." in name or ".test." in name or "/tests/" in f"/{path}"
 
@@ -138,7 +138,7 @@ def resolve(store: GraphStore, name: str) -> list[Symbol]:
         exact = [s for s in exact if s.path.endswith(path_hint.lstrip("./"))] or exact
 
     def order(s: Symbol) -> tuple[int, int, float]:
-        return (s.qualname != name, _is_test(s.path), -symbol_score(cat.ranking, s))
+        return (s.qualname != name, is_test_path(s.path), -symbol_score(cat.ranking, s))
 
     return sorted(exact, key=order)
 
@@ -215,7 +215,9 @@ def callers(store: GraphStore, symbol: Symbol) -> str:
     if not refs:
         return "Callers: none found in the project."
     near = _neighbours(store, symbol.path)
-    refs.sort(key=lambda r: (r.path != symbol.path and r.path not in near, _is_test(r.path), r.path, r.line))
+    refs.sort(
+        key=lambda r: (r.path != symbol.path and r.path not in near, is_test_path(r.path), r.path, r.line)
+    )
     shown = [f"{r.path}:{r.line} in {r.scope or 'module level'}" for r in refs[:10]]
     more = f" and {len(refs) - 10} more" if len(refs) > 10 else ""
     return f"Callers ({len(refs)}): " + "; ".join(shown) + more + "."
@@ -233,7 +235,7 @@ def callees(store: GraphStore, symbol: Symbol) -> str:
         where = store.symbols("WHERE s.name=?", (name,))
         if not where:
             continue  # a library or builtin call: nothing in the project to point at
-        where.sort(key=lambda s: (s.path != symbol.path, s.path not in near, _is_test(s.path)))
+        where.sort(key=lambda s: (s.path != symbol.path, s.path not in near, is_test_path(s.path)))
         best = where[0]
         out.append(f"{best.qualname} {best.path}:{best.line}")
         if len(out) == 12:
