@@ -143,8 +143,6 @@ local function separator_row()
   return pos[1]
 end
 
-local rendered = {}
-
 local function draw()
   local buf = M.buf
   if not buf or not vim.api.nvim_buf_is_valid(buf) then
@@ -155,7 +153,6 @@ local function draw()
   if sep == nil then
     vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.list_extend(vim.deepcopy(lines), { SEPARATOR, "" }))
     separator_mark = vim.api.nvim_buf_set_extmark(buf, ns, #lines, 0, {})
-    rendered = lines
     return
   end
   local old = vim.api.nvim_buf_get_lines(buf, 0, sep, false)
@@ -167,7 +164,6 @@ local function draw()
     return
   end
   vim.api.nvim_buf_set_lines(buf, same, sep, false, vim.list_slice(lines, same + 1))
-  rendered = lines
 end
 
 local scheduled = false
