@@ -50,9 +50,16 @@ class Run:
     """Tool steps started so far (the id of the current one in `smallcode/step`)."""
     step_label: str = ""
 
+    stopped_in_review: bool = False
+    """The user chose "stop" in a per-hunk review (the run is cancelled, but by a decision, not an abort)."""
+
     def cancel(self) -> None:
         if self.task is not None and not self.task.done():
             self.task.cancel()
+
+    def stop_by_review(self) -> None:
+        self.stopped_in_review = True
+        self.cancel()
 
 
 class Agents:

@@ -194,16 +194,20 @@ class LspWorkspace(Workspace):
     async def _review(
         self, path: Path, rel: str, label: str, old: str | None, text: str, proposed: ProposedEdit
     ) -> Decision:
-        decision = await ask_review(
-            self.server,
-            run_id=self.run_id,
-            path=rel,
-            uri=self._uri(path),
-            label=label,
-            old=old,
-            new=text,
-            diff=proposed.diff,
-        )
+        try:
+            decision = await ask_review(
+                self.server,
+                run_id=self.run_id,
+                path=rel,
+                uri=self._uri(path),
+                label=label,
+                old=old,
+                new=text,
+                diff=proposed.diff,
+            )
+        except asyncio.CancelledError:  # the run was stopped while the user reviewed: nothing was applied
+            proposed.status, proposed.reason = "rejected", "the run was stopped during the review"
+            raise
         notify_step(self.server, self.run_id, "review", text=decision.summary(rel))
         return decision
 

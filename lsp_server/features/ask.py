@@ -156,7 +156,7 @@ class AskFeature(Feature):
         agents.runs[root] = run
         msg_id = ls.protocol.msg_id
         try:
-            agents.workspace(root).begin_run(run.id, run.cancel)
+            agents.workspace(root).begin_run(run.id, run.stop_by_review)
             await self._begin_progress(run, "SmallCode", task_text.splitlines()[0])
             return await self._run(agent, run, task_text, msg_id)
         finally:
@@ -179,6 +179,13 @@ class AskFeature(Feature):
             edits = self.agents.workspace(run.root).diff_report()
             if run_task.cancelled():
                 outcome = "cancelled"
+                if run.stopped_in_review:
+                    outcome = "stopped in the review"
+                    kept = any(e["status"] in ("applied", "partial") for e in edits["edits"])
+                    text = "Stopped: you ended the run in the review." + (
+                        " The changes you accepted are in place." if kept else ""
+                    )
+                    return CommandReply(ok=False, error=outcome, text=text, data={"cancelled": True, **edits})
                 return CommandReply.failure("cancelled", {"cancelled": True, **edits})
             result = run_task.result()
             verification = verification_line(result)

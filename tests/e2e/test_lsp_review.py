@@ -115,6 +115,9 @@ async def test_nothing_changes_while_the_review_is_pending_and_stop_ends_the_run
     reviewer.go.set()
     answer = await ask
     assert answer["data"].get("cancelled") is True, answer  # the user stopped it: no second try
+    assert answer["error"] == "stopped in the review" and answer["text"].startswith(
+        "Stopped: you ended the run"
+    )
     assert len(reviewer.requests) == 1 and len(model_server.requests) == 1
     assert editor.edits == [] and editor.buffers[uri] == OLD and (root / "values.py").read_text() == OLD
     assert {e["path"]: e["status"] for e in answer["data"]["edits"]} == {"values.py": "rejected"}
@@ -146,3 +149,25 @@ async def test_auto_mode_applies_without_a_review(
     await command(client, "smallcode.ask", {"prompt": "change values"})
     assert reviewer.requests == [] and len(editor.edits) == 1
     assert (root / "values.py").read_text() == NEW
+
+
+async def test_a_run_cancelled_during_the_review_lists_the_change_as_rejected(
+    client: LanguageClient, model_server: ScriptedModelServer
+) -> None:
+    editor: Editor = client.editor  # type: ignore[attr-defined]
+    root: Path = client.root  # type: ignore[attr-defined]
+    uri = editor.open(root / "values.py")
+    reviewer = Reviewer(client, [{"accepted": [0, 1]}])
+    reviewer.go.clear()  # the user never answers
+    model_server.extend([_write(NEW), {"content": "Done."}])
+    ask = asyncio.ensure_future(command(client, "smallcode.ask", {"prompt": "change values", "uri": uri}))
+    await wait_until(lambda: reviewer.requests)
+    await command(client, "smallcode.cancel")
+    answer = await ask
+    assert answer["error"] == "cancelled"
+    assert [(e["path"], e["status"]) for e in answer["data"]["edits"]] == [("values.py", "rejected")]
+    assert editor.edits == [] and (root / "values.py").read_text() == OLD
+    reviewer.go.set()  # the late answer goes to a run that is over: nothing is applied
+    await wait_until(lambda: not reviewer.answers)
+    await asyncio.sleep(0.3)
+    assert editor.edits == [] and (root / "values.py").read_text() == OLD

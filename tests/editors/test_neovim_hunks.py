@@ -115,7 +115,8 @@ def test_stop_in_the_review_or_a_cancel_ends_the_run(
     result, _ = run
     # asks 3 and 4 each end after their first model request: no second try after S or :SmallCode cancel
     assert len(model_server.requests) == 8
-    assert "Failed: cancelled" in result["after_stop"]["float"]
+    stopped = "\n".join(result["after_stop"]["float"])
+    assert "Stopped: you ended the run in the review" in stopped and "Failed" not in stopped
     assert result["after_stop"]["buffer"] == FIRST_ONLY  # nothing more applied
     cancelled = result["after_cancel"]
     assert "Failed: cancelled" in cancelled["float"] and cancelled["review_open"] is False

@@ -22,10 +22,10 @@ end
 --- Lines for smallcode.ask: the model's answer, then each proposed edit and what became of it.
 function M.ask(reply)
   local lines = split(reply.text ~= "" and reply.text or "done")
-  if reply.ok == false then -- busy, failed, cancelled or crashed: the error first
-    local err = type(reply.error) == "string" and reply.error or "failed"
+  local err = type(reply.error) == "string" and reply.error or "failed"
+  if reply.ok == false and not err:match("^stopped") then -- busy, failed, cancelled or crashed: the error first
     lines = vim.list_extend(split("Failed: " .. err), err ~= reply.text and lines or {})
-  end
+  end -- (stopped by the user's choice in a review: the text says so, it is no failure)
   local edits = type(reply.data) == "table" and reply.data.edits or nil
   if type(edits) == "table" and #edits > 0 then
     table.insert(lines, "")
