@@ -340,7 +340,9 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
             _values_call("read_file"),
             _values_call("write_file", content=ACCEPTED_ONLY.replace("x5 = 5\n", "x5 = 50\n")),
             _values_call("write_file", content=ACCEPTED_ONLY.replace("x9 = 9\n", "x9 = 90\n")),
-            {"content": "never asked: the user stopped the run"},
+            # the third ask: cancelled while its review waits
+            _values_call("write_file", content=ACCEPTED_ONLY.replace("x7 = 7\n", "x7 = 70\n")),
+            {"content": "never asked: the run was cancelled"},
         ]
     )
     project = tmp_path / "proj"
@@ -399,13 +401,16 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
         },
         {"path": "values.py", "answer": {"accepted": [], "stop": True}},
     ]
-    assert len(model_server.requests) == 6
     told = json.dumps(model_server.requests[5]["messages"][-3:])
     assert "keep x5 as it is, change x9" in told, told
     assert "keep x5" not in json.dumps(model_server.requests[4]["messages"])
     assert result["stoppedCancelled"] is True
     assert result["textAfterStop"] == ACCEPTED_ONLY and result["reviewsLeft"] == 0
-    assert target.read_text() == ACCEPTED_ONLY
+    # cancelled while the review waited: the run ends, its diff closes, nothing changes
+    assert result["cancelledDuringReview"] is True
+    assert result["reviewTabsAfterCancel"] == 0
+    assert result["textAfterCancel"] == ACCEPTED_ONLY and target.read_text() == ACCEPTED_ONLY
+    assert len(model_server.requests) == 7
 
 
 def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(

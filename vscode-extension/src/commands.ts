@@ -11,12 +11,18 @@ import { referencedDiagnostics } from './diagnostics';
 /** Slash commands answered in the SmallCode panel (the others get a quick pick or a message). */
 const PANEL = new Set(['budget', 'tokens', 'stats', 'trace', 'plan', 'memory', 'profile', 'help']);
 
+/** The active editor when it shows a file the server can take (not a diff's side, an output, the answer). */
+function askableEditor(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  return editor && ['file', 'untitled'].includes(editor.document.uri.scheme) ? editor : undefined;
+}
+
 export class Commands {
   /** The last answer of each command (the self-test reads them). */
   readonly last = new Map<string, CommandReply>();
   /** The last run's notification (the self-test reads it). */
   lastNotice = '';
-  /** The chat view: every ask shows there (one conversation per workspace, whichever way it was asked). */
+  /** Told when an ask starts and ends (the chat view shows every ask; reviews left open are closed). */
   chat: { runStarted(prompt: string): void; runEnded(reply: CommandReply): void } | undefined;
 
   constructor(
@@ -54,7 +60,7 @@ export class Commands {
 
   /** "SmallCode: Ask…": a prompt from the input box (or the argument), the selection as context. */
   async askFromEditor(given?: string): Promise<CommandReply | undefined> {
-    const editor = vscode.window.activeTextEditor;
+    const editor = askableEditor();
     const selection = editor && !editor.selection.isEmpty ? editor.selection : undefined;
     const prompt =
       given ??
@@ -77,9 +83,9 @@ export class Commands {
 
   /** The chat view's Send: the prompt about the active file; the answer shows in the view, not a notification. */
   async askFromChat(prompt: string): Promise<CommandReply> {
-    const editor = vscode.window.activeTextEditor;
+    const editor = askableEditor();
     const args: AskArgs = { prompt };
-    if (editor && editor.document.uri.scheme === 'file') args.uri = editor.document.uri.toString();
+    if (editor) args.uri = editor.document.uri.toString();
     return this.runAsk(args, (ask) => this.server.execute('ask', ask), false);
   }
 

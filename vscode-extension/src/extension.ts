@@ -31,7 +31,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // the chat in the sidebar: every ask shows there; its Send is the same ask
   const chat = new ChatView(server);
   chat.register(context);
-  commands.chat = chat;
+  commands.chat = {
+    runStarted: (prompt) => chat.runStarted(prompt),
+    runEnded: (reply) => {
+      chat.runEnded(reply);
+      reviews.closeStale();
+    },
+  };
   chat.actions = {
     ask: (prompt) => commands.askFromChat(prompt),
     cancel: async () => vscode.commands.executeCommand('smallcode.cancelRun'),

@@ -95,6 +95,14 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     return this.sessions.map((s) => ({ path: s.review.params.path, proposed: s.proposed, review: s.review }));
   }
 
+  /**
+   * A run ended: a review still open belongs to it (one run at a time per workspace), and the server waits
+   * for it no more (the run was cancelled, or the review timed out): close it.
+   */
+  closeStale(): void {
+    for (const session of [...this.sessions]) this.close(session, Review.dismissed());
+  }
+
   /** The `smallcode/review` request: open the diff and wait for the user's answer. */
   async handle(params: ReviewParams, token?: vscode.CancellationToken): Promise<ReviewAnswer> {
     const review = new Review(params);
@@ -277,7 +285,7 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
   }
 
   dispose(): void {
-    for (const session of [...this.sessions]) this.close(session, Review.dismissed());
+    this.closeStale();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -251,6 +251,23 @@ async function hunkReview(
   result.textAfterStop = editor.document.getText();
   result.reviewsLeft = reviews.pending.length;
   step('rejected with feedback, stopped');
+  // a third ask cancelled (SmallCode: Cancel the Running Task) while its review waits: the diff closes
+  const third = vscode.commands.executeCommand<{ ok?: boolean; data?: Record<string, unknown> }>('smallcode.askInput', {
+    prompt: process.env.SMALLCODE_SELFTEST_REVIEW_PROMPT,
+  });
+  let thirdDone: unknown;
+  void third.then((r) => (thirdDone = r ?? 'no answer'));
+  await until('the third ask\'s review', () => reviews.pending[0] ?? (thirdDone ? true : undefined));
+  if (thirdDone) throw new Error(`the third ask ended without a review: ${JSON.stringify(thirdDone)}`);
+  await vscode.commands.executeCommand('smallcode.cancelRun');
+  const cancelled = await third;
+  result.cancelledDuringReview = cancelled?.data?.cancelled ?? null;
+  await until('the stale review to close', () => reviews.pending.length === 0, 10000);
+  result.reviewTabsAfterCancel = vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputTextDiff).length;
+  result.textAfterCancel = editor.document.getText();
+  step('cancelled during review');
 }
 
 // The chat view: a message sent through the view streams the model's text and the tool steps into it; the
