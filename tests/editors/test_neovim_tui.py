@@ -148,5 +148,7 @@ def test_ask_from_a_visual_selection_shows_the_edit_at_once(
     assert changed - asked < 3.0, f"the edit showed {changed - asked:.1f}s after the prompt"
     assert written - changed < 1.0, f"saved {written - changed:.1f}s after the edit"
     wait_for("the fixed file", lambda: target.read_text() == FIXED, timeout=10)
+    # the run's progress and outcome in the echo area, without any other plugin
+    wait_for("the outcome in the echo area", lambda: term.screen_has("SmallCode: done"), timeout=10)
     server_log = (tmp / "server.log").read_text()
     assert "no answer to smallcode/saveDocuments" not in server_log

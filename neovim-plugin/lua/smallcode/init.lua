@@ -45,6 +45,9 @@ local defaults = {
   review = vim.deepcopy(review.defaults),
   --- The chat buffer (:SmallCode chat): its keys, how it opens and its width (lua/smallcode/chat.lua).
   chat = vim.deepcopy(chat.defaults),
+  --- Show a run's progress (each tool step, the outcome) in the echo area (0.10+, the LspProgress event);
+  --- statuslines can use vim.lsp.status() instead, which holds the same messages.
+  progress = true,
 }
 
 M.config = vim.deepcopy(defaults)
@@ -534,6 +537,21 @@ local function show_from_server(name, title)
   end
 end
 
+--- A run's $/progress in the echo area, one line cut to fit: "SmallCode: read_file calc.py", then its outcome.
+local function echo_progress(args)
+  local client = vim.lsp.get_client_by_id(args.data and args.data.client_id or -1)
+  local value = args.data and args.data.params and args.data.params.value
+  if not client or client.name ~= "smallcode" or type(value) ~= "table" then
+    return
+  end
+  local text = value.message or value.title or ""
+  if value.kind == "end" then -- the outcome: "done — checks passed: 3 tests (…)", "failed", "cancelled"
+    text = value.message or "done"
+  end
+  local line = render.one_line("SmallCode: " .. text, math.max(vim.v.echospace, 20))
+  vim.api.nvim_echo({ { line, value.kind == "end" and "ModeMsg" or "MoreMsg" } }, false, {})
+end
+
 function M.setup(opts)
   M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
   if type(M.config.ghost_text) ~= "table" then -- ghost_text = false (or true): the defaults, on or off
@@ -563,6 +581,9 @@ function M.setup(opts)
       end
     end,
   })
+  if M.config.progress and has("0.10") then
+    vim.api.nvim_create_autocmd("LspProgress", { group = group, callback = echo_progress })
+  end
   -- buffers already open when setup runs
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(bufnr) and wanted(bufnr) then
