@@ -2,8 +2,8 @@
 // as a user would: real mouse and keyboard events over the Chrome DevTools Protocol.
 // Usage: node cdp_webview.mjs PORT send TEXT      click the view's message box, type TEXT, press Enter
 //        node cdp_webview.mjs PORT click SELECTOR click the view's element SELECTOR (#stop, #new) once enabled
-//        node cdp_webview.mjs PORT read WAITFOR   wait (60 s) until the view's log shows WAITFOR; print the
-//                                                 log's text and HTML as JSON
+//        node cdp_webview.mjs PORT read WAITFOR   wait (60 s) until the view's log shows WAITFOR and no run goes
+//                                                 on (Send enabled); print the log's text and HTML as JSON
 // (Node 22+: its built-in WebSocket). code-server serves webviews from its own origin, so the page reaches
 // into the view's frames to find where things are; the input itself goes through the browser.
 const [port, action, arg] = process.argv.slice(2);
@@ -98,10 +98,10 @@ if (action === 'click') {
       const log = v.doc.querySelector('#log');
       return { text: log.innerText, html: log.innerHTML, sendDisabled: v.doc.querySelector('#send').disabled,
                stopDisabled: v.doc.querySelector('#stop').disabled };`);
-    if (seen && seen.text.includes(arg)) break;
+    if (seen && seen.text.includes(arg) && !seen.sendDisabled) break;
     await sleep(250);
   }
-  if (!seen || !seen.text.includes(arg)) {
+  if (!seen || !seen.text.includes(arg) || seen.sendDisabled) {
     console.error(`the chat view never showed ${JSON.stringify(arg)}: ${JSON.stringify(seen)}`);
     process.exit(1);
   }

@@ -120,7 +120,9 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     const title = `${params.path}: review SmallCode's change${params.created ? ' (new file)' : ''}`;
     // not a preview tab: another preview opening must not close (and so reject) the review
     await vscode.commands.executeCommand('vscode.diff', before, proposed, title, { preview: false });
-    void this.offerLenses();
+    // answered (or cancelled) while the diff was opening: close it now
+    if (!this.sessions.some((s) => s.proposed === proposed)) this.closeTabs(proposed);
+    else void this.offerLenses();
     try {
       return await answer;
     } finally {
@@ -237,9 +239,13 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     this.answered.push({ path: session.review.params.path, answer });
     session.finish(answer);
     this.changed();
+    this.closeTabs(session.proposed);
+  }
+
+  private closeTabs(proposed: vscode.Uri): void {
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((tab) => {
       const input = tab.input;
-      return input instanceof vscode.TabInputTextDiff && input.modified.toString() === session.proposed.toString();
+      return input instanceof vscode.TabInputTextDiff && input.modified.toString() === proposed.toString();
     });
     if (tabs.length) void vscode.window.tabGroups.close(tabs);
   }

@@ -104,6 +104,9 @@ export async function selfTest(
     if (process.env.SMALLCODE_SELFTEST_SWITCH_MODEL) {
       const switching = vscode.commands.executeCommand('smallcode.palette.model');
       await until('the model switch', async () => {
+        // the pick may show between the two: "last" then a no-op and "accept" would take the first row
+        await vscode.commands.executeCommand('quickInput.last');
+        await sleep(300);
         await vscode.commands.executeCommand('quickInput.last');
         await vscode.commands.executeCommand('quickInput.accept');
         await sleep(300);
@@ -263,9 +266,9 @@ async function hunkReview(
   const cancelled = await third;
   result.cancelledDuringReview = cancelled?.data?.cancelled ?? null;
   await until('the stale review to close', () => reviews.pending.length === 0, 10000);
-  result.reviewTabsAfterCancel = vscode.window.tabGroups.all
-    .flatMap((g) => g.tabs)
-    .filter((t) => t.input instanceof vscode.TabInputTextDiff).length;
+  const diffTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff);
+  await until('the diff tabs to close', () => diffTabs().length === 0, 10000).catch(() => undefined);
+  result.reviewTabsAfterCancel = diffTabs().map((t) => t.label);
   result.textAfterCancel = editor.document.getText();
   step('cancelled during review');
 }
