@@ -499,6 +499,8 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     assert "and sub?" not in json.dumps(model_server.requests[1]["messages"])
     # Stop ended the run on the server (its reply never came), and the view says so
     assert "rename everything" in stopped["text"] and "too late" not in stopped["text"]
+    # the view was hidden (the Explorer) and shown again in between: the conversation is all there
+    assert "CHAT-ANSWER-1" in stopped["text"] and "CHAT-ANSWER-2" in stopped["text"]
     assert '<div class="answer failed">cancelled</div>' in stopped["html"]
     # after New conversation: only the new exchange, in the view and in the model's request
     assert "CHAT-ANSWER-1" not in fresh["text"] and "hello again" in fresh["text"]

@@ -37,7 +37,8 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
 
   register(context: vscode.ExtensionContext): void {
     context.subscriptions.push(
-      vscode.window.registerWebviewViewProvider(CHAT_VIEW, this, { webviewOptions: { retainContextWhenHidden: true } }),
+      // no retained context: a view shown again asks for the conversation ('ready') and is drawn afresh
+      vscode.window.registerWebviewViewProvider(CHAT_VIEW, this),
       vscode.commands.registerCommand('smallcode.chat.new', () => this.newConversation()),
       vscode.commands.registerCommand('smallcode.chat.stop', () => this.actions?.cancel()),
       this,

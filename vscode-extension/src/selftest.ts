@@ -314,6 +314,13 @@ async function chatView(
     result.chatHtml = chat.html;
     step('follow-up');
   }
+  if (typed) {
+    // the user switches to the Explorer and back: the view is drawn afresh with the whole conversation
+    await vscode.commands.executeCommand('workbench.view.explorer');
+    await sleep(500);
+    await chat.reveal();
+    step('view shown again');
+  }
   await hold(resultPath, 'chat');
 }
 
