@@ -89,10 +89,11 @@ export class Conversation {
     if (!turn) return;
     this.addText(turn, this.filter.flush());
     const failed = reply.ok === false;
-    let text = failed ? reply.error || reply.text || 'the run failed' : reply.text;
+    // a failure's text says the most ("Stopped: you ended the run in the review. …"), its error the least
+    let text = (failed ? reply.text || reply.error || 'the run failed' : reply.text) ?? '';
     const response = typeof reply.data?.response === 'string' ? reply.data.response.trim() : '';
     const streamed = turn.items.filter((i) => i.type === 'text').map((i) => (i as { text: string }).text).join('');
-    if (!failed && response && streamed.includes(response) && text.startsWith(response)) text = text.slice(response.length).trim();
+    if (response && streamed.includes(response) && text.startsWith(response)) text = text.slice(response.length).trim();
     // a check step may have said it already ("not verified: no tests found")
     const notes = new Set(turn.items.filter((i) => i.type === 'note').map((i) => (i as { text: string }).text.trim()));
     text = text

@@ -51,6 +51,10 @@ test('an answer that was not streamed is shown whole; a failure shows its error'
   assert.match(html, /class="step tool failed"><span class="mark">✗<\/span> bash\(pytest\)<div class="error">exit 1/);
   assert.match(html, /<div class="answer failed">cancelled<\/div>/);
   assert.equal(chat.turns.length, 2);
+  // stopped in the review: the reply's text, not its short error
+  chat.begin('third');
+  chat.end({ ok: false, text: 'Stopped: you ended the run in the review.', error: 'stopped in the review' });
+  assert.match(conversationHtml(chat), /<div class="answer failed">Stopped: you ended the run in the review.<\/div>/);
 });
 
 test('notifications outside a run are dropped; clear empties the conversation', () => {
