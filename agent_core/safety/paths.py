@@ -98,6 +98,10 @@ def resolve_in_workspace(root: Path, path: str, *, allow_env_files: bool = False
         raise PathError(
             f"{text} cannot be resolved ({exc}): give a plain path inside the workspace"
         ) from None
+    if Path(os.path.realpath(resolved)) != resolved:
+        # Python 3.11 gives up at a symlink loop and joins the rest as written: `loop/../link_out` came back
+        # as `link_out`, a symlink to outside the root that the caller would then open.
+        raise PathError(f"{text} goes through a symlink loop: give the real file's path")
     if resolved != root and root not in resolved.parents:
         via = " through a symlink" if _through_symlink(candidate, root) else ""
         raise PathError(

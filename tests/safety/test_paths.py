@@ -143,3 +143,12 @@ def test_arbitrary_text_never_raises_anything_but_path_error(ws: Path, path: str
     except PathError:
         return
     assert ws.resolve() == resolved or ws.resolve() in resolved.parents
+
+
+def test_a_symlink_loop_on_the_way_does_not_hide_a_link_out(ws: Path) -> None:
+    # Path.resolve() stops at the loop and applies `..` as text: `loop_a/../link_dir_out` resolved to the
+    # workspace's link_dir_out, a symlink to the folder outside, and was accepted.
+    with pytest.raises(PathError, match="symlink loop"):
+        resolve_in_workspace(ws, "loop_a/../link_dir_out")
+    with pytest.raises(PathError):
+        resolve_in_workspace(ws, "loop_a/../link_dir_out/secret.txt")
