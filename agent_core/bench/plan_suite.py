@@ -42,6 +42,7 @@ from agent_core.bench.runner import (
 )
 from agent_core.config import ConfigError, Settings
 from agent_core.llm.types import ModelError
+from agent_core.python_ast import parse_module
 
 RUN_TIMEOUT = 420.0
 """Wall seconds one run may take before it is abandoned (counted as a failure)."""
@@ -70,7 +71,7 @@ def parse(root: Path, rel: str, problems: Problems) -> ast.Module | None:
         problems.append(f"{rel} does not exist")
         return None
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+        return parse_module(path.read_text(encoding="utf-8"), filename=rel)
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
         problems.append(f"{rel} does not parse: {exc}")
         return None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_core.memory.textsearch import STOPWORDS
+from agent_core.python_ast import parse_module
 
 PACKAGES = ("attrs", "click", "httpx")
 PER_KIND = 40
@@ -77,7 +78,7 @@ def derive_questions(package: str, root: Path, per_kind: int = PER_KIND, seed: i
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            tree = parse_module(path.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError):
             continue
         found += _definitions(tree, rel)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 
+from agent_core.python_ast import parse_module
+
 _GUARD = 'if __name__ == "__main__":'
 
 
@@ -19,8 +21,8 @@ def guard_example_code(original: str, new: str) -> tuple[str, int]:
     to an existing guard at the end, or a new one); returns (text, statements moved). Unparsable text, or
     nothing to move, comes back unchanged."""
     try:
-        new_tree = ast.parse(new)
-        old_tree = ast.parse(original)
+        new_tree = parse_module(new)
+        old_tree = parse_module(original)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # deeply nested text too
         return new, 0
     known = {ast.dump(stmt) for stmt in old_tree.body}
@@ -67,7 +69,7 @@ def _runs_code(stmt: ast.stmt) -> bool:
 def _ends_with_guard(text: str) -> bool:
     """Whether the module's last top-level statement is a main guard (new lines can join it)."""
     try:
-        body = ast.parse(text).body
+        body = parse_module(text).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     if not body or not isinstance(body[-1], ast.If):

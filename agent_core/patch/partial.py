@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import dataclass
 
 from agent_core.patch.lines import BOM
+from agent_core.python_ast import parse_module
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -34,9 +35,9 @@ def splice_partial(original: str, block: str) -> Spliced | None:
         spliced = splice_partial(original.removeprefix(BOM), block.removeprefix(BOM))
         return None if spliced is None else Spliced(BOM + spliced.text, spliced.replaced, spliced.added)
     try:
-        old_tree = ast.parse(original)
+        old_tree = parse_module(original)
         block = _dedented(block)
-        new_tree = ast.parse(block)
+        new_tree = parse_module(block)
     except (SyntaxError, ValueError):
         return None
     old_defs = {n.name: n for n in old_tree.body if isinstance(n, _DEFS)}
@@ -72,7 +73,7 @@ def drops_everything(original: str, block: str) -> bool:
     """Whether a Python "whole file" would delete every function and class of the file and define none: a
     snippet (an import line, a changed statement), not the file."""
     try:
-        old_tree, new_tree = ast.parse(original), ast.parse(_dedented(block))
+        old_tree, new_tree = parse_module(original), parse_module(_dedented(block))
     except (SyntaxError, ValueError):
         return False
     return any(isinstance(n, _DEFS) for n in old_tree.body) and not any(

@@ -9,7 +9,6 @@ run code the model wrote, so they get the model's shell's environment and sandbo
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import json
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agent_core.config import Settings
 from agent_core.planning.detect import ProjectInfo
+from agent_core.python_ast import parse_module
 from agent_core.safety import sandbox
 from agent_core.tools.shell import shell_env
 
@@ -156,7 +156,7 @@ def _syntax_error(path: Path, rel: str) -> str | None:
         return None if suffix not in {".py", ".json", ".toml"} else f"{rel}: not valid UTF-8"
     if suffix in {".py", ".pyi"}:
         try:
-            ast.parse(text, filename=rel)
+            parse_module(text, filename=rel)
         except SyntaxError as exc:
             where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
             shown = (exc.text or "").rstrip("\n")

@@ -14,7 +14,6 @@ when it returns (`status` events). It works as a built-in tool hook (agent_core/
 
 from __future__ import annotations
 
-import ast
 import json
 import tomllib
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from typing import Any
 
 from agent_core.config import Settings
 from agent_core.observe.reliability import Reliability, rate_text
+from agent_core.python_ast import parse_module
 from agent_core.workspace import Workspace, WorkspaceError
 
 EDIT_TOOLS = frozenset({"write_file", "patch"})
@@ -37,7 +37,7 @@ def syntax_problem(rel: str, text: str) -> tuple[bool, str | None]:
     suffix = Path(rel).suffix.lower()
     try:
         if suffix in (".py", ".pyi"):
-            ast.parse(text, filename=rel)
+            parse_module(text, filename=rel)
         elif suffix == ".json" and not Path(rel).name.startswith(("tsconfig", "jsconfig")):
             json.loads(text)
         elif suffix == ".toml":

@@ -18,6 +18,7 @@ from agent_core.parsing.context import Ctx
 from agent_core.parsing.scan import described, python_call_span, shown_after
 from agent_core.parsing.toolset import ToolSet
 from agent_core.parsing.types import Candidate
+from agent_core.python_ast import parse_expression
 
 _NAME = r"[A-Za-z_][\w.\-]*"
 _CALL_HEAD = re.compile(rf"{_NAME}[ \t]*\(")
@@ -124,7 +125,7 @@ def parse_arguments(source: str) -> tuple[dict[str, Any], list[Any], str | None]
         return {}, [], "the call is too long to read"
     code = "f" + source
     try:
-        node = ast.parse(code, mode="eval").body
+        node = parse_expression(code).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _split_arguments(source[1:-1])
     if not isinstance(node, ast.Call):
