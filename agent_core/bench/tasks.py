@@ -3,8 +3,10 @@
 Each task is one TOML file in agent_core/bench/data/tasks/ (data, not code: linters, type checkers and the
 duplicate finder leave it alone, and the reference solution never lands in a workspace by accident):
 
-    kind = "bug"                   # bug (fix a defect), feature (write a stub or add behaviour), multi (files)
+    kind = "bug"                   # bug (fix a defect), feature (write a stub or add behaviour), multi (files),
+                                   # locate (a defect named by its code, not its file, in a package of several)
     instructions = '''…'''         # the request, as a user would write it; it names the files to change
+                                   # (locate: it names none, so the agent has to find the code)
     [files]                        # the project the agent sees: sources and their tests
     "roman.py" = '''…'''
     "test_roman.py" = '''…'''
@@ -12,7 +14,7 @@ duplicate finder leave it alone, and the reference solution never lands in a wor
     "roman.py" = '''…'''
 
 The tests are the project's files named test_*.py or *_test.py. The files the reference changes are the files
-the task names (Aider is given exactly these). Every task's tests fail on its project and pass with its
+the task names (Aider is given exactly these, for a locate task too, although its text names no file). Every task's tests fail on its project and pass with its
 reference (tests/bench/test_tasks_data.py checks that).
 """
 
@@ -34,7 +36,7 @@ from agent_core.bench.runner import CHECK_TIMEOUT, run_command
 if TYPE_CHECKING:
     from agent_core.bench.checked import CheckedTask
 
-KINDS = ("bug", "feature", "multi")
+KINDS = ("bug", "feature", "multi", "locate")
 TEST_PATTERNS = ("test_*.py", "*_test.py")
 FAILURES_LIMIT = 1500
 """Characters of failing-test output a second try gets: enough for the failing ids, the assertion lines and

@@ -34,7 +34,8 @@ MAX_DEFINING_FILES = 2
 _CODE_NAME = re.compile(
     r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`"  # `name`, `Class.method`, `name()`
     r"|(?<![\w@/.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\("  # name(
-    r"|(?<![\w@/.`])([A-Za-z]\w*_\w+|_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)(?![\w/`])"  # snake, camel
+    r"|(?<![\w@/.`])([A-Za-z]\w*_\w+|_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|[A-Z]\w*\.[a-z_]\w*)"
+    r"(?![\w/`])"  # snake_case, camelCase, PascalCase, Class.method
 )
 _REFERENCE = re.compile(r"(?<![\w@/.])@((?:[\w.-]+/)*[\w.-]+:)?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?![\w/])")
 

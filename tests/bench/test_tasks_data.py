@@ -36,7 +36,7 @@ def test_every_task_fails_as_given_and_passes_with_its_reference(tmp_path: Path)
 def test_the_set_is_large_and_varied() -> None:
     assert len(TASKS) >= 20
     kinds = {kind: sum(t.kind == kind for t in TASKS) for kind in KINDS}
-    assert kinds["bug"] >= 10 and kinds["feature"] >= 5 and kinds["multi"] >= 3
+    assert kinds["bug"] >= 10 and kinds["feature"] >= 5 and kinds["multi"] >= 3 and kinds["locate"] >= 4
     assert any(len(t.edit_files) > 1 for t in TASKS)
     test_names = [Path(rel).name for t in TASKS for rel in t.tests]
     assert sum(name.endswith("_test.py") for name in test_names) >= 4
@@ -48,8 +48,12 @@ def test_the_set_is_large_and_varied() -> None:
 @pytest.mark.parametrize("task", TASKS, ids=[t.name for t in TASKS])
 def test_instructions_read_like_a_user_request(task: Task) -> None:
     text = task.instructions
-    for rel in task.edit_files:
-        assert rel in text, f"the task does not name {rel}"
+    if task.kind == "locate":  # the code is named, no file is: finding it is part of the task
+        assert not re.search(r"[\w/]+\.py\b", text), "a locate task names a file"
+        assert len([f for f in task.files if f.endswith(".py") and f not in task.tests]) >= 3
+    else:
+        for rel in task.edit_files:
+            assert rel in text, f"the task does not name {rel}"
     assert re.search(r"(do not|don't|must not|without)[^.;]*(change|edit|modif|touch)", text, re.I) or (
         "unchanged" in text or "as they are" in text or "stay" in text
     ), "the task does not say the tests stay as they are"
