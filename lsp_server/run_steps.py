@@ -1,6 +1,7 @@
 """`smallcode/step` notifications: what a run is doing, step by step, for the editors' chat views.
 
-{runId, kind: "tool", id, name, label, state: running|ok|failed, ms?, error?} as each tool starts and ends;
+{runId, kind: "tool", id, name, label, state: running|ok|failed|rejected, ms?, error?} as each tool starts and ends
+(rejected: the user turned its edit down in the editor);
 {runId, kind: "status"|"check"|"review", text} for the model loading, a check's outcome, a review's decision.
 The model's text itself streams as `smallcode/stream` (lsp_server/features/ask.py).
 """

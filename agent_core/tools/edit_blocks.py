@@ -50,6 +50,7 @@ async def apply_blocks(blocks: list[EditBlock], ctx: ToolContext) -> ToolOutput:
         (created if name in result.created else edited).append(rel(ctx, path))
         notes.append(result.diffs.get(name, ""))
         notes.append(outcome.message)  # parts the user rejected in review, if any
-    return ToolOutput(
-        ok=result.ok, text="\n".join(n for n in notes if n) or "No changes.", created=created, edited=edited
-    )
+    text = "\n".join(n for n in notes if n) or "No changes."
+    if result.texts and not (created or edited):  # the user turned every file down: say so first
+        return ToolOutput(ok=False, text=f"the user rejected this edit: {text}")
+    return ToolOutput(ok=result.ok, text=text, created=created, edited=edited)

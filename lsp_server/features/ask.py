@@ -33,6 +33,8 @@ from lsp_server.replies import CommandReply
 from lsp_server.run_steps import notify_step
 
 STREAM = "smallcode/stream"
+REJECTED = "the user rejected"
+"""How a tool's error begins when the user rejected its edit (agent_core.tools.files.rejected)."""
 MAX_SELECTION_CHARS = 6000
 
 
@@ -226,17 +228,15 @@ class AskFeature(Feature):
             self._step(run, "tool", state="running", name=event.get("name"))
         elif name == "tool_end":
             ok = bool(event.get("ok", True))
-            if not ok:
+            error = "" if ok else str(event.get("error") or "failed")
+            # an edit the user turned down in the editor is their decision, not a tool failing
+            state = "ok" if ok else "rejected" if error.startswith(REJECTED) else "failed"
+            if state == "rejected":
+                self._report(run, "you rejected the change")
+            elif state == "failed":
                 self._report(run, f"{event.get('name')} failed")
-            error = {} if ok else {"error": str(event.get("error") or "failed")}
-            self._step(
-                run,
-                "tool",
-                state="ok" if ok else "failed",
-                name=event.get("name"),
-                ms=event.get("ms"),
-                **error,
-            )
+            extra = {"error": error} if error else {}
+            self._step(run, "tool", state=state, name=event.get("name"), ms=event.get("ms"), **extra)
         elif name == "check":
             notify_step(ls, run.id, "check", text=str(event.get("summary", "")))
         elif name == "status":  # e.g. "loading Qwen2.5-Coder-1.5B…" while the embedded model starts

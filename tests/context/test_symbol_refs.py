@@ -69,6 +69,7 @@ def test_code_names_are_identifiers_not_words_or_files() -> None:
     task = "rectangle_area and `area` are wrong, see Circle.area() and parseReply( in calc.py; Fix It please"
     assert code_names(task) == ["rectangle_area", "area", "Circle.area", "parseReply"]
     assert code_names("make the tests pass and update the README") == []
+    assert code_names("Order.total ignores quantities (e.g. three notebooks)") == ["Order.total"]
 
 
 async def test_a_task_naming_code_but_no_file_gets_the_file_that_defines_it(

@@ -121,6 +121,8 @@ async def test_nothing_changes_while_the_review_is_pending_and_stop_ends_the_run
     assert len(reviewer.requests) == 1 and len(model_server.requests) == 1
     assert editor.edits == [] and editor.buffers[uri] == OLD and (root / "values.py").read_text() == OLD
     assert {e["path"]: e["status"] for e in answer["data"]["edits"]} == {"values.py": "rejected"}
+    tool_states = [s.state for s in reviewer.steps if s.kind == "tool"]
+    assert tool_states == ["running", "rejected"]  # the user's decision, not a failing tool
 
 
 async def test_a_review_without_an_answer_rejects_the_change(

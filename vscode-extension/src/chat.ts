@@ -122,7 +122,7 @@ export class Conversation {
   }
 }
 
-const TOOL_MARK: Record<string, string> = { running: '…', ok: '✓', failed: '✗' };
+const TOOL_MARK: Record<string, string> = { running: '…', ok: '✓', failed: '✗', rejected: '⊘' };
 
 function itemHtml(item: Item): string {
   if (item.type === 'text') {
@@ -193,6 +193,7 @@ body { padding: 0 8px; font-family: var(--vscode-font-family); font-size: var(--
 .call, .tool { color: var(--vscode-textLink-foreground); }
 .step { margin: 2px 0; font-family: var(--vscode-editor-font-family); font-size: 0.9em; }
 .tool.failed, .error, .answer.failed { color: var(--vscode-errorForeground); }
+.tool.rejected, .tool.rejected .error { color: var(--vscode-descriptionForeground); }
 .tool.ok .mark { color: var(--vscode-testing-iconPassed, #3fa66a); }
 .note { color: var(--vscode-descriptionForeground); font-style: italic; }
 .answer { white-space: pre-wrap; margin-top: 4px; border-top: 1px solid var(--vscode-panel-border); padding-top: 4px; }

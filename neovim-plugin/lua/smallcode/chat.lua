@@ -41,6 +41,8 @@ local function tool_line(item)
   local line = "▶ " .. (item.label or item.name or "tool")
   if item.state == "ok" then
     return line .. " ✓" .. (item.ms and string.format(" %d ms", item.ms) or "")
+  elseif item.state == "rejected" then
+    return line .. " ⊘ rejected by you"
   elseif item.state == "failed" then
     return line .. " ✗" .. (item.error and (" " .. render.one_line(item.error, 200)) or "")
   end
