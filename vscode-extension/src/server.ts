@@ -14,6 +14,7 @@ import {
   State,
   WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
+import { Step } from './chat';
 import { ProgressNotifications } from './progress';
 import { REVIEW_REQUEST, ReviewCapability } from './reviewEditor';
 import { isReviewParams, Review, ReviewAnswer, ReviewParams } from './review';
@@ -42,18 +43,6 @@ export interface StreamParams {
   done?: boolean;
 }
 
-/** `smallcode/step`: a tool starting or ending, a status, a check's outcome, a review's decision. */
-export interface StepParams {
-  runId?: string;
-  kind: string;
-  id?: number;
-  name?: string;
-  label?: string;
-  state?: string;
-  ms?: number;
-  error?: string;
-  text?: string;
-}
 
 export interface AskArgs {
   prompt?: string;
@@ -85,7 +74,7 @@ export class SmallCodeServer implements vscode.Disposable {
   private readonly streamed = new vscode.EventEmitter<StreamParams>();
   /** Every `smallcode/stream` notification (the chat view listens). */
   readonly onStream = this.streamed.event;
-  private readonly stepped = new vscode.EventEmitter<StepParams>();
+  private readonly stepped = new vscode.EventEmitter<Step>();
   /** Every `smallcode/step` notification (the chat view listens). */
   readonly onStep = this.stepped.event;
 
@@ -202,7 +191,7 @@ export class SmallCodeServer implements vscode.Disposable {
       this.transcript.stream(params);
       this.streamed.fire(params);
     });
-    client.onNotification('smallcode/step', (params: StepParams) => this.stepped.fire(params));
+    client.onNotification('smallcode/step', (params: Step) => this.stepped.fire(params));
     client.onRequest(REVIEW_REQUEST, (params: unknown, token: vscode.CancellationToken) =>
       isReviewParams(params) && this.onReview ? this.onReview(params, token) : Review.dismissed(),
     );

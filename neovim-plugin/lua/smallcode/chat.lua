@@ -95,10 +95,7 @@ local function reply_lines(turn)
   end
   local edits = data.edits
   if type(edits) == "table" and #edits > 0 then
-    local marks = { applied = "✓", partial = "◐", rejected = "✗", pending = "…" }
-    for _, edit in ipairs(edits) do
-      table.insert(lines, string.format("%s %s (%s)", marks[edit.status] or "?", edit.path, edit.status))
-    end
+    vim.list_extend(lines, render.edit_lines(edits))
   end
   return lines
 end

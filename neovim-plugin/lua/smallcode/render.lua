@@ -30,10 +30,17 @@ function M.ask(reply)
   if type(edits) == "table" and #edits > 0 then
     table.insert(lines, "")
     table.insert(lines, "Edits:")
-    local marks = { applied = "✓", partial = "◐", rejected = "✗", pending = "…" }
-    for _, edit in ipairs(edits) do
-      table.insert(lines, string.format("  %s %s (%s)", marks[edit.status] or "?", edit.path, edit.status))
-    end
+    vim.list_extend(lines, M.edit_lines(edits, "  "))
+  end
+  return lines
+end
+
+--- One line per proposed edit and what became of it: "✓ calc.py (applied)", "◐ … (partial)", "✗ … (rejected)".
+function M.edit_lines(edits, indent)
+  local marks = { applied = "✓", partial = "◐", rejected = "✗", pending = "…" }
+  local lines = {}
+  for _, edit in ipairs(edits) do
+    table.insert(lines, string.format("%s%s %s (%s)", indent or "", marks[edit.status] or "?", edit.path, edit.status))
   end
   return lines
 end
