@@ -72,7 +72,7 @@ def run_plugin(
 def test_plugin_commands_lenses_and_code_actions(
     tmp_path: Path, model_server: ScriptedModelServer, legacy: bool
 ) -> None:
-    result, _ = run_plugin(tmp_path, model_server, legacy)
+    result, target = run_plugin(tmp_path, model_server, legacy)
     fixed = SOURCE.replace("return a - b\n\n\n# agent", "return a + b\n\n\n# agent")
     assert result["after_ask"] + "\n" == fixed
     assert result["disk_after_ask"] + "\n" == fixed and result["modified_after_ask"] is False  # saved
@@ -97,6 +97,11 @@ def test_plugin_commands_lenses_and_code_actions(
     assert result["model_choices"] == ["scripted-model  (current)"]
     assert result["model_float"] == ["model switched to scripted-model"]
     assert "budget" in result["completion"]
+    assert result["model_completion"] == ["scripted-model"]
+    assert result["trace_words"] == ["show"]
+    traces = sorted((target.parent / ".smallcode" / "traces").glob("*.jsonl"))
+    assert len(traces) >= 2 and set(result["trace_ids"]) == {t.stem for t in traces}  # the asks so far
+    assert result["trace_list"] == ["trace"]
 
     assert result["after_undo"] + "\n" == docstring  # the rename (the last turn) is undone in the buffer
     assert result["disk_after_undo"] + "\n" == docstring

@@ -461,15 +461,51 @@ function M.command(name, words)
   end)
 end
 
-local function complete(arglead, cmdline)
-  local words = vim.split(cmdline, "%s+", { trimempty = true })
-  if #words > 2 or (#words == 2 and arglead == "") then
+--- The words a subcommand takes next, where they are fixed.
+local SUBWORDS = {
+  trace = { "list", "show", "export", "html", "test" },
+  memory = { "add", "clear" },
+  undo = { "list", "redo", "run", "to" },
+}
+
+--- A command's data from the server, asked synchronously (for completion: at most 1.5 s), or {}.
+local function server_data(name)
+  local client = M.client()
+  if not client then
     return {}
   end
-  local all = vim.list_extend(vim.deepcopy(M.own_commands), M.slash_commands)
+  local params = { command = "smallcode." .. name, arguments = {} }
+  local ok, response = pcall(compat.call, client, "request_sync", "workspace/executeCommand", params, 1500, 0)
+  local reply = ok and response and response.result
+  return type(reply) == "table" and type(reply.data) == "table" and reply.data or {}
+end
+
+--- What the argument being typed can be: the server's model names after `model` (only with a baseUrl: asking
+--- the embedded default would start it), trace ids after `trace show|export|html|test`, fixed words elsewhere.
+local function argument_choices(words, position)
+  local sub = words[2]
+  if position == 3 and sub == "model" and (M.config.settings or {}).baseUrl then
+    return server_data("model").available or {}
+  end
+  if position == 3 and SUBWORDS[sub] then
+    return SUBWORDS[sub]
+  end
+  if position == 4 and sub == "trace" and words[3] ~= "list" then
+    return vim.tbl_map(function(t)
+      return t.id
+    end, server_data("trace").traces or {})
+  end
+  return {}
+end
+
+local function complete(arglead, cmdline)
+  local words = vim.split(cmdline, "%s+", { trimempty = true })
+  local position = #words + (arglead == "" and 1 or 0) -- 2: the subcommand, 3: its first argument, …
+  local choices = position == 2 and vim.list_extend(vim.deepcopy(M.own_commands), M.slash_commands)
+    or argument_choices(words, position)
   return vim.tbl_filter(function(name)
-    return name:sub(1, #arglead) == arglead
-  end, all)
+    return type(name) == "string" and name:sub(1, #arglead) == arglead
+  end, choices)
 end
 
 local function user_command(opts)

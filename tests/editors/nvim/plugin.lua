@@ -138,6 +138,12 @@ local ok, err = pcall(function()
   result.model_float = take_float("SmallCode: model")
   table.insert(result.steps, "model")
 
+  -- argument completion: the server's models, trace subcommands and the ids of the runs so far
+  result.model_completion = vim.fn.getcompletion("SmallCode model ", "cmdline")
+  result.trace_words = vim.fn.getcompletion("SmallCode trace s", "cmdline")
+  result.trace_ids = vim.fn.getcompletion("SmallCode trace show ", "cmdline")
+  result.trace_list = vim.fn.getcompletion("SmallCode trace", "cmdline")
+
   -- 6. undo: the code action's turn is reverted in the buffer (a workspace edit), and saved
   vim.cmd("SmallCode undo")
   result.undo_float = take_float("SmallCode: undo")
