@@ -244,12 +244,15 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
     tmp_path: Path,
 ) -> None:
     """Typing in a Python file: VS Code asks the server's inline completion (textDocument/inlineCompletion,
-    the language client's proposed feature), shows the model's middle as ghost text, and Tab takes it in."""
+    the language client's proposed feature), shows the model's middle as ghost text, and Tab takes it in.
+    With the suggest widget open (offering `return`, further down, for the typed `r`) the request carries
+    the widget's selected item, whose range the client sent as [start, end] (Invalid Params on the server)."""
     assert missing_tools() is None, missing_tools()
     fim = FimServer("eturn a + b")
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "calc.py").write_text("def add(a, b):\n    \n")
+    rest = "\n\ndef sub(a, b):\n    return a - b\n"
+    (project / "calc.py").write_text("def add(a, b):\n    \n" + rest)
     vscode = VSCode(tmp_path / "vscode", build_vsix())
     vscode.write_settings(
         {
@@ -265,6 +268,7 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
         result_file,
         SMALLCODE_SELFTEST_INLINE="1:4",
         SMALLCODE_SELFTEST_TYPE="r",
+        SMALLCODE_SELFTEST_SUGGEST="1",
         SMALLCODE_SELFTEST_EXPECT="return a + b",
     )
     try:
@@ -278,11 +282,16 @@ def test_vscode_shows_the_local_models_completion_as_ghost_text(
     result = json.loads(result_file.read_text())
     asked = f"{len(fim.bodies)} completion requests; typed: {result.get('typedText')!r}"
     assert result["ok"], f"{result.get('error')}\n{asked}\nsteps: {result['steps']}\n{vscode.log_tail()}"
-    assert result["typedText"] == "def add(a, b):\n    r\n"
-    assert result["inlineText"] == "def add(a, b):\n    return a + b\n"
+    assert result["typedText"] == "def add(a, b):\n    r\n" + rest
+    assert result["inlineText"] == "def add(a, b):\n    return a + b\n" + rest
     prompt = fim.bodies[-1]["prompt"]  # the FIM prompt: what was typed, before the cursor
     assert "def add(a, b):\n    r" in prompt, prompt
     assert fim.unrouted == []  # no chat: the completion alone
+    # none of the requests failed (a failure is retried by the next trigger, so the Tab above may not tell)
+    client_log = "".join(
+        log.read_text(errors="replace") for log in vscode.user_data.glob("logs/**/*-SmallCode.log")
+    )
+    assert "Request textDocument/inlineCompletion failed" not in client_log, client_log[-3000:]
 
 
 VALUES = "".join(f"x{n} = {n}\n" for n in range(1, 16))

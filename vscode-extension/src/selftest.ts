@@ -37,7 +37,7 @@ export async function selfTest(
     await until('the server', () => server.client?.state === State.Running);
     step('server running');
     const only = process.env.SMALLCODE_SELFTEST_INLINE
-      ? () => inlineCompletion(result, step)
+      ? () => inlineCompletion(result, step, resultPath)
       : process.env.SMALLCODE_SELFTEST_REVIEW_PROMPT
         ? () => hunkReview(result, step, reviews, chat, resultPath)
         : process.env.SMALLCODE_SELFTEST_CHAT
@@ -326,7 +326,11 @@ async function chatView(
 
 // Ghost text: the user types a letter at SMALLCODE_SELFTEST_INLINE ("line:column") of the file; VS Code asks the
 // server's inline completion (the client's proposed feature) and shows it; Tab (inlineSuggest.commit) takes it.
-async function inlineCompletion(result: Record<string, unknown>, step: (name: string) => void): Promise<void> {
+async function inlineCompletion(
+  result: Record<string, unknown>,
+  step: (name: string) => void,
+  resultPath: string,
+): Promise<void> {
   const folder = vscode.workspace.workspaceFolders![0].uri;
   const target = vscode.Uri.joinPath(folder, process.env.SMALLCODE_SELFTEST_FILE ?? 'calc.py');
   const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
@@ -334,6 +338,17 @@ async function inlineCompletion(result: Record<string, unknown>, step: (name: st
   editor.selection = new vscode.Selection(line, column, line, column);
   await vscode.commands.executeCommand('type', { text: process.env.SMALLCODE_SELFTEST_TYPE ?? '' });
   result.typedText = editor.document.getText();
+  if (process.env.SMALLCODE_SELFTEST_SUGGEST) {
+    // the suggest widget open (as typing opens it when a word in the file starts so): the inline completion
+    // request then carries its selected item
+    await vscode.commands.executeCommand('editor.action.triggerSuggest');
+    await sleep(1000);
+  }
+  if (process.env.SMALLCODE_SELFTEST_HOLD === 'ghost') {
+    // the picture: the ghost text stays shown (not taken in) while it is taken
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    await hold(resultPath, 'ghost');
+  }
   const expected = process.env.SMALLCODE_SELFTEST_EXPECT ?? '';
   await until('the ghost text, taken in with Tab', async () => {
     await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');

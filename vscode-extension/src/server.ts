@@ -135,10 +135,9 @@ export class SmallCodeServer implements vscode.Disposable {
       middleware: {
         // cancellable progress becomes a notification with Cancel (the status bar has none)
         handleWorkDoneProgress: (token, params, next) => this.progress.handle(token, params, () => next(token, params)),
-        // vscode-languageclient 9 sends VS Code's trigger kinds (Invoke 0, Automatic 1) as LSP's, which are
-        // Invoked 1 and Automatic 2: a 0 made every request fail to parse on the server
+        // vscode-languageclient 9 sends VS Code's inline completion context as it is (see lspInlineContext)
         provideInlineCompletionItems: (document, position, context, token, next) =>
-          next(document, position, { ...context, triggerKind: lspTriggerKind(context.triggerKind) }, token),
+          next(document, position, lspInlineContext(context), token),
         workspace: {
           // the server pulls the `smallcode` section: give it only its own options
           configuration: async (params, token, next) => {
@@ -301,4 +300,21 @@ export class SmallCodeServer implements vscode.Disposable {
 /** VS Code's InlineCompletionTriggerKind as the number LSP 3.18 gives the same kind (see the middleware). */
 export function lspTriggerKind(kind: vscode.InlineCompletionTriggerKind): vscode.InlineCompletionTriggerKind {
   return (kind === vscode.InlineCompletionTriggerKind.Invoke ? 1 : 2) as vscode.InlineCompletionTriggerKind;
+}
+
+/** VS Code's inline completion context as LSP 3.18's, which vscode-languageclient 9 sends unconverted: its
+ * trigger kinds (Invoke 0, Automatic 1) are LSP's Invoked 1 and Automatic 2 (a 0 made every request fail to
+ * parse on the server), and the suggest widget's selected item has a vscode.Range, which JSON writes as
+ * [start, end] (every request while the widget was open failed with Invalid Params). */
+export function lspInlineContext(context: vscode.InlineCompletionContext): vscode.InlineCompletionContext {
+  const selected = context.selectedCompletionInfo;
+  const position = (p: vscode.Position) => ({ line: p.line, character: p.character });
+  return {
+    ...context,
+    triggerKind: lspTriggerKind(context.triggerKind),
+    selectedCompletionInfo: selected && ({
+      range: { start: position(selected.range.start), end: position(selected.range.end) },
+      text: selected.text,
+    } as unknown as vscode.SelectedCompletionInfo),
+  };
 }
