@@ -3,30 +3,10 @@
 // Usage: node cdp_click.mjs PORT TEXT LABEL   (Node 22+: its built-in WebSocket)
 // Clicks the button labelled LABEL in the notification toast whose text contains TEXT; waits up to 30 s for
 // it; exits 1 with what the page shows when there is none, or when the button is still there after clicks.
+import { connect, sleep } from './cdp.mjs';
+
 const [port, text, label] = process.argv.slice(2);
-const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-const page = pages.find((p) => p.type === 'page');
-if (!page) throw new Error('no page in the browser');
-const socket = new WebSocket(page.webSocketDebuggerUrl);
-await new Promise((resolve, reject) => {
-  socket.onopen = resolve;
-  socket.onerror = reject;
-});
-let nextId = 0;
-const waiting = new Map();
-socket.onmessage = (event) => {
-  const message = JSON.parse(event.data);
-  const done = waiting.get(message.id);
-  if (!done) return;
-  waiting.delete(message.id);
-  if (message.error) done.reject(new Error(message.error.message));
-  else done.resolve(message.result);
-};
-function send(method, params) {
-  const id = ++nextId;
-  socket.send(JSON.stringify({ id, method, params }));
-  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
-}
+const { send, close } = await connect(port);
 
 // the button's centre in the page, or what the toasts say; `hit` is what a click there would land on
 const locate = `(() => {
@@ -42,7 +22,6 @@ const locate = `(() => {
   const at = document.elementFromPoint(x, y);
   return { x, y, hit: !!at && (at === button || button.contains(at)), at: at ? at.outerHTML.slice(0, 200) : null };
 })()`;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const where = async () => (await send('Runtime.evaluate', { expression: locate, returnByValue: true })).result.value;
 
 // A toast slides in: click only where the button has stayed put, and on the button itself; click again when
@@ -82,4 +61,4 @@ if (left && left.x !== undefined) {
   process.exit(1);
 }
 console.log(`clicked "${label}" at ${Math.round(clickedAt.x)},${Math.round(clickedAt.y)} (${clicks} click(s))`);
-socket.close();
+close();

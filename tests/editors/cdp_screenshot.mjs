@@ -1,21 +1,27 @@
 // Capture the page shown by a Chromium started with --remote-debugging-port=PORT (Chrome DevTools Protocol).
-// Usage: node cdp_screenshot.mjs PORT OUT.png   (Node 22+: its built-in WebSocket)
+// Usage: node cdp_screenshot.mjs PORT OUT.png [SELECTOR]   (Node 22+: its built-in WebSocket)
+// With SELECTOR, waits (60 s) until the page shows an element matching it (captures the page all the same and
+// exits 1 when it never does).
 import { writeFileSync } from 'node:fs';
+import { connect, sleep } from './cdp.mjs';
 
-const [port, out] = process.argv.slice(2);
-const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-const page = pages.find((p) => p.type === 'page');
-if (!page) throw new Error('no page to capture');
-const socket = new WebSocket(page.webSocketDebuggerUrl);
-await new Promise((resolve, reject) => {
-  socket.onopen = resolve;
-  socket.onerror = reject;
-});
-socket.onmessage = (event) => {
-  const message = JSON.parse(event.data);
-  if (message.id !== 1) return;
-  if (message.error) throw new Error(message.error.message);
-  writeFileSync(out, Buffer.from(message.result.data, 'base64'));
-  socket.close();
-};
-socket.send(JSON.stringify({ id: 1, method: 'Page.captureScreenshot', params: { format: 'png' } }));
+const [port, out, selector] = process.argv.slice(2);
+const { send, close } = await connect(port);
+if (selector) {
+  const shown = `(() => { const el = document.querySelector(${JSON.stringify(selector)});
+    return !!el && el.getBoundingClientRect().width > 0; })()`;
+  const end = Date.now() + 60000;
+  while (!(await send('Runtime.evaluate', { expression: shown, returnByValue: true })).result.value) {
+    if (Date.now() > end) {
+      const { data } = await send('Page.captureScreenshot', { format: 'png' });
+      writeFileSync(out, Buffer.from(data, 'base64'));
+      console.error(`the page never showed ${selector} (${out} shows what it did)`);
+      process.exit(1);
+    }
+    await sleep(250);
+  }
+  await sleep(500); // let it finish drawing
+}
+const { data } = await send('Page.captureScreenshot', { format: 'png' });
+writeFileSync(out, Buffer.from(data, 'base64'));
+close();

@@ -6,31 +6,10 @@
 //                                                 on (Send enabled); print the log's text and HTML as JSON
 // (Node 22+: its built-in WebSocket). code-server serves webviews from its own origin, so the page reaches
 // into the view's frames to find where things are; the input itself goes through the browser.
+import { connect, sleep } from './cdp.mjs';
+
 const [port, action, arg] = process.argv.slice(2);
-const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-const page = pages.find((p) => p.type === 'page');
-if (!page) throw new Error('no page in the browser');
-const socket = new WebSocket(page.webSocketDebuggerUrl);
-await new Promise((resolve, reject) => {
-  socket.onopen = resolve;
-  socket.onerror = reject;
-});
-let nextId = 0;
-const waiting = new Map();
-socket.onmessage = (event) => {
-  const message = JSON.parse(event.data);
-  const done = waiting.get(message.id);
-  if (!done) return;
-  waiting.delete(message.id);
-  if (message.error) done.reject(new Error(message.error.message));
-  else done.resolve(message.result);
-};
-function send(method, params) {
-  const id = ++nextId;
-  socket.send(JSON.stringify({ id, method, params }));
-  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
-}
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { send, close } = await connect(port);
 
 // the view's document (the webview's inner frame holding #prompt) and its offset in the page
 const view = `(() => {
@@ -110,4 +89,4 @@ if (action === 'click') {
   console.error(`unknown action ${action}`);
   process.exit(2);
 }
-socket.close();
+close();
