@@ -1,11 +1,11 @@
 """Screenshots of the real editors for docs/EDITORS.md and the README (docs/images/vscode.png,
-vscode-review.png, vscode-chat.png, neovim.png, neovim-ghost.png,
+vscode-review.png, vscode-chat.png, vscode-ghost.png, neovim.png, neovim-ghost.png,
 neovim-review.png and neovim-chat.png).
 
 VS Code: code-server + headless Chromium with the packaged extension after "SmallCode: Ask…" and the Budget
-palette entry, the per-hunk review of a change in two places (one hunk rejected) and the chat view after a
-run with a follow-up (the extension's self-test drives them and holds still for the picture), captured over
-the DevTools protocol with Node 24.
+palette entry, the per-hunk review of a change in two places (one hunk rejected), the chat view after a run
+with a follow-up and the local model's ghost text while typing (the extension's self-test drives them and
+holds still for the picture), captured over the DevTools protocol with Node 24.
 Neovim: the real TUI in a pseudo-terminal, read by the pyte terminal emulator, drawn as HTML and captured by
 headless Chromium. Needs tests/editors/setup_code_server.sh and `pip install pyte`; run from the repository:
 
@@ -104,47 +104,59 @@ VALUES_NEW = VALUES.replace(
 
 
 def _vscode_held(
-    work: Path, name: str, project: Path, script: list[dict[str, Any]], out: Path, **steps: str
+    work: Path,
+    name: str,
+    project: Path,
+    base_url: str,
+    out: Path,
+    settings: dict[str, Any] | None = None,
+    shown: str | None = None,
+    **steps: str,
 ) -> None:
-    """The self-test runs up to the picture (SMALLCODE_SELFTEST_HOLD) and waits while it is taken."""
-    with ScriptedModelServer(script, models=["qwen2.5-coder-1.5b"]) as model:
-        vscode = VSCode(work / f"vscode-{name}", build_vsix())
-        vscode.write_settings(
-            {
-                "smallcode.server.pythonCommand": sys.executable,
-                "smallcode.baseUrl": model.base_url,
-                "smallcode.model": "qwen2.5-coder-1.5b",
-                "smallcode.applyMode": "preview",
-                "smallcode.completion": False,
-                "diffEditor.codeLens": True,  # the review's lenses (VS Code's default hides them in diffs)
-                "workbench.colorTheme": "Default Dark Modern",
-                "window.commandCenter": False,
-                "workbench.secondarySideBar.defaultVisibility": "hidden",
-                "chat.disableAIFeatures": True,
-            }
-        )
-        result = work / f"selftest-{name}.json"
-        env = {
-            "SMALLCODE_VSCODE_SELFTEST": str(result),
-            "SMALLCODE_SELFTEST_HOLD": name,
-            "PYTHONPATH": str(REPO),
-            **steps,
+    """The self-test runs up to the picture (SMALLCODE_SELFTEST_HOLD) and waits while it is taken; with
+    `shown` (a CSS selector), the picture waits until the page shows it."""
+    vscode = VSCode(work / f"vscode-{name}", build_vsix())
+    vscode.write_settings(
+        {
+            "smallcode.server.pythonCommand": sys.executable,
+            "smallcode.baseUrl": base_url,
+            "smallcode.model": "qwen2.5-coder-1.5b",
+            "smallcode.applyMode": "preview",
+            "smallcode.completion": False,
+            "diffEditor.codeLens": True,  # the review's lenses (VS Code's default hides them in diffs)
+            "workbench.colorTheme": "Default Dark Modern",
+            "window.commandCenter": False,
+            "workbench.secondarySideBar.defaultVisibility": "hidden",
+            "chat.disableAIFeatures": True,
+            **(settings or {}),
         }
-        port = free_port()
-        held = Path(f"{result}.hold")
-        with vscode.opened(project, env, debug_port=port):
-            wait_for("the self-test to hold", lambda: held.exists() or result.exists(), 300)
-            if result.exists():
-                raise RuntimeError(f"the self-test ended before the picture: {result.read_text()}")
-            time.sleep(
-                6
-            )  # let the lenses, the view and the decorations finish drawing (a picture, not a test)
-            subprocess.run(
-                [str(NODE), str(Path(__file__).with_name("cdp_screenshot.mjs")), str(port), str(out)],
-                check=True,
-            )
-            Path(f"{result}.go").write_text("")
-            wait_for("the self-test", result.exists, 120)
+    )
+    result = work / f"selftest-{name}.json"
+    env = {
+        "SMALLCODE_VSCODE_SELFTEST": str(result),
+        "SMALLCODE_SELFTEST_HOLD": name,
+        "PYTHONPATH": str(REPO),
+        **steps,
+    }
+    port = free_port()
+    held = Path(f"{result}.hold")
+    with vscode.opened(project, env, debug_port=port):
+        wait_for("the self-test to hold", lambda: held.exists() or result.exists(), 300)
+        if result.exists():
+            raise RuntimeError(f"the self-test ended before the picture: {result.read_text()}")
+        time.sleep(6)  # let the lenses, the view and the decorations finish drawing (a picture, not a test)
+        subprocess.run(
+            [
+                str(NODE),
+                str(Path(__file__).with_name("cdp_screenshot.mjs")),
+                str(port),
+                str(out),
+                *([shown] if shown else []),
+            ],
+            check=True,
+        )
+        Path(f"{result}.go").write_text("")
+        wait_for("the self-test", result.exists, 120)
 
 
 def vscode_review_screenshot(work: Path, out: Path) -> None:
@@ -156,16 +168,17 @@ def vscode_review_screenshot(work: Path, out: Path) -> None:
         {"tool_calls": [{"name": "write_file", "arguments": {"path": "shapes.py", "content": VALUES_NEW}}]},
         {"content": "Added the docstring to area."},
     ]
-    _vscode_held(
-        work,
-        "review",
-        project,
-        script,
-        out,
-        SMALLCODE_SELFTEST_FILE="shapes.py",
-        SMALLCODE_SELFTEST_REVIEW_PROMPT="add a docstring to area",
-        SMALLCODE_SELFTEST_REJECT_HUNK="1",
-    )
+    with ScriptedModelServer(script, models=["qwen2.5-coder-1.5b"]) as model:
+        _vscode_held(
+            work,
+            "review",
+            project,
+            model.base_url,
+            out,
+            SMALLCODE_SELFTEST_FILE="shapes.py",
+            SMALLCODE_SELFTEST_REVIEW_PROMPT="add a docstring to area",
+            SMALLCODE_SELFTEST_REJECT_HUNK="1",
+        )
 
 
 def vscode_chat_screenshot(work: Path, out: Path) -> None:
@@ -180,16 +193,51 @@ def vscode_chat_screenshot(work: Path, out: Path) -> None:
         {"content": "add returns a - b, so it subtracts: it should return a + b. sub is right."},
         {"content": "Yes: only add is wrong. Ask me to fix it and I will change line 2."},
     ]
-    _vscode_held(
-        work,
-        "chat",
-        project,
-        script,
-        out,
-        SMALLCODE_SELFTEST_FILE="calc.py",
-        SMALLCODE_SELFTEST_CHAT="what is wrong in calc.py?",
-        SMALLCODE_SELFTEST_CHAT_FOLLOWUP="so only add needs a change?",
-    )
+    with ScriptedModelServer(script, models=["qwen2.5-coder-1.5b"]) as model:
+        _vscode_held(
+            work,
+            "chat",
+            project,
+            model.base_url,
+            out,
+            SMALLCODE_SELFTEST_FILE="calc.py",
+            SMALLCODE_SELFTEST_CHAT="what is wrong in calc.py?",
+            SMALLCODE_SELFTEST_CHAT_FOLLOWUP="so only add needs a change?",
+        )
+
+
+GHOST_SOURCE = "def add(a, b):\n    \n\n\ndef sub(a, b):\n    return a - b\n"
+GHOST_MIDDLE = "eturn a + b  # the sum, not the difference"
+
+
+def vscode_ghost_screenshot(work: Path, out: Path) -> None:
+    """Ghost text while typing: `r` typed in add's empty body, the local model's completion (the FIM test
+    server's middle) shown grey after the cursor, not yet taken in."""
+    project = work / "ghost-project"
+    project.mkdir()
+    (project / "calc.py").write_text(GHOST_SOURCE)
+    fim = FimServer(GHOST_MIDDLE)
+    try:
+        _vscode_held(
+            work,
+            "ghost",
+            project,
+            fim.base_url,
+            out,
+            # the suggest widget (offering `return` from sub) would cover the ghost text
+            settings={
+                "smallcode.completion": True,
+                "smallcode.completionDebounceMs": 0,
+                "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+            },
+            shown=".ghost-text-decoration",
+            SMALLCODE_SELFTEST_FILE="calc.py",
+            SMALLCODE_SELFTEST_INLINE="1:4",
+            SMALLCODE_SELFTEST_TYPE="r",
+            SMALLCODE_SELFTEST_EXPECT="return a + b",
+        )
+    finally:
+        fim.close()
 
 
 def _screen_html(screen: object) -> str:
@@ -441,6 +489,7 @@ def main() -> None:
             vscode_screenshot(work, IMAGES / "vscode.png")
             vscode_review_screenshot(work, IMAGES / "vscode-review.png")
             vscode_chat_screenshot(work, IMAGES / "vscode-chat.png")
+            vscode_ghost_screenshot(work, IMAGES / "vscode-ghost.png")
         neovim_screenshot(work, IMAGES / "neovim.png")
         neovim_ghost_screenshot(work, IMAGES / "neovim-ghost.png")
         neovim_review_screenshots(work, IMAGES / "neovim-review.png", IMAGES / "neovim-chat.png")
