@@ -8,42 +8,17 @@
 --   4. :SmallCode cancel while a review is pending; 5. a review window closed with :close
 -- The review keys are typed with :normal in the review window, as a user's keys are mapped there.
 -- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT.
-local env = vim.env
-local result = { steps = {} }
-vim.opt.runtimepath:prepend(env.SC_PLUGIN)
+local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "harness.lua")
+local result, wait, take_float = h.result, h.wait, h.take_float
 vim.o.columns, vim.o.lines = 160, 40
 
-local function finish(ok, message)
-  result.ok = ok
-  result.message = message
-  local handle = io.open(env.SC_RESULT, "w")
-  handle:write(vim.json.encode(result))
-  handle:close()
-  vim.cmd(ok and "qall!" or "cquit! 1")
-end
-
+-- the buffer's and the disk's text, with the last line's end
 local function text(bufnr)
-  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n") .. "\n"
+  return h.text(bufnr) .. "\n"
 end
 
 local function disk()
-  return table.concat(vim.fn.readfile(env.SC_FILE), "\n") .. "\n"
-end
-
-local function wait(what, ms, cond)
-  if not vim.wait(ms, cond, 20) then
-    error("timed out waiting for " .. what)
-  end
-end
-
-local function take_float(title)
-  local float = require("smallcode.float")
-  wait("the " .. title .. " window", 30000, function()
-    return float.last ~= nil and float.last.title == title and vim.api.nvim_win_is_valid(float.last.win)
-  end)
-  local lines = vim.api.nvim_buf_get_lines(float.last.buf, 0, -1, false)
-  float.close()
-  return lines
+  return h.disk() .. "\n"
 end
 
 --- The open review's buffer, once the server asked for one.
@@ -69,18 +44,8 @@ local function shown_states(buf)
   return states
 end
 
-local ok, err = pcall(function()
-  local smallcode = require("smallcode")
-  smallcode.setup({
-    cmd = { env.SC_PYTHON, "-m", "lsp_server", "--log-file", env.SC_LOG },
-    settings = { baseUrl = env.SC_BASE_URL, model = "scripted-model", retries = 0, completion = false },
-  })
-  vim.cmd.edit(env.SC_FILE)
-  local bufnr = vim.api.nvim_get_current_buf()
-  wait("the server", 90000, function()
-    local client = smallcode.client(bufnr)
-    return client ~= nil and client.initialized and client.server_capabilities ~= nil
-  end)
+h.run(function()
+  local smallcode, bufnr = h.start()
   result.original = text(bufnr)
 
   -- 1. pending, then closed (rejected)
@@ -148,8 +113,5 @@ local ok, err = pcall(function()
   vim.cmd.close()
   result.after_close = { float = take_float("SmallCode: ask"), buffer = text(bufnr), disk = disk() }
   table.insert(result.steps, "close")
-  finish(true, "ok")
+  h.finish(true, "ok")
 end)
-if not ok then
-  finish(false, tostring(err))
-end

@@ -8,63 +8,14 @@
 -- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT, SC_LEGACY (SC_SCREEN:
 -- stop after step 1 with the budget window open, for a screenshot).
 -- Writes what it saw to SC_RESULT as JSON.
-local env = vim.env
-local result = { steps = {} }
-vim.opt.runtimepath:prepend(env.SC_PLUGIN)
+local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "harness.lua")
+local env, result, text, take_float = vim.env, h.result, h.text, h.take_float
 if #vim.api.nvim_list_uis() == 0 then
   vim.o.columns, vim.o.lines = 120, 40 -- headless: a screen size for the floating windows
 end
 
-local function finish(ok, message)
-  result.ok = ok
-  result.message = message
-  local handle = io.open(env.SC_RESULT, "w")
-  handle:write(vim.json.encode(result))
-  handle:close()
-  vim.cmd(ok and "qall!" or "cquit! 1")
-end
-
-local function text(bufnr)
-  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
-end
-
-local function wait(what, ms, cond)
-  if not vim.wait(ms, cond, 20) then
-    error("timed out waiting for " .. what)
-  end
-end
-
-local function float_lines()
-  local float = require("smallcode.float").last
-  if float and vim.api.nvim_win_is_valid(float.win) then
-    return vim.api.nvim_buf_get_lines(float.buf, 0, -1, false), float.title
-  end
-end
-
--- waits for a floating window with this title, closes it, returns its lines
-local function take_float(title)
-  wait(title, 30000, function()
-    local _, shown = float_lines()
-    return shown == title
-  end)
-  local lines = float_lines()
-  require("smallcode.float").close()
-  return lines
-end
-
-local ok, err = pcall(function()
-  local smallcode = require("smallcode")
-  smallcode.setup({
-    cmd = { env.SC_PYTHON, "-m", "lsp_server", "--log-file", env.SC_LOG },
-    settings = { baseUrl = env.SC_BASE_URL, model = "scripted-model", applyMode = "auto", retries = 0, completion = false },
-    legacy_start = env.SC_LEGACY == "1",
-  })
-  vim.cmd.edit(env.SC_FILE)
-  local bufnr = vim.api.nvim_get_current_buf()
-  wait("the server", 20000, function()
-    local client = smallcode.client(bufnr)
-    return client ~= nil and client.initialized and client.server_capabilities ~= nil
-  end)
+h.run(function()
+  local smallcode, bufnr = h.start({ applyMode = "auto" }, { legacy_start = env.SC_LEGACY == "1" }, 20000)
   table.insert(result.steps, "attached")
   result.completion = vim.fn.getcompletion("SmallCode b", "cmdline")
 
@@ -74,11 +25,11 @@ local ok, err = pcall(function()
   result.after_ask = text(bufnr)
   -- saved by the plugin when the server asked (smallcode/saveDocuments)
   result.modified_after_ask = vim.bo[bufnr].modified
-  result.disk_after_ask = table.concat(vim.fn.readfile(env.SC_FILE), "\n")
+  result.disk_after_ask = h.disk()
   table.insert(result.steps, "ask")
   if env.SC_SCREEN then
     -- for the screenshot (tests/editors/screenshots.py): the fixed buffer, its lens, the budget window
-    wait("the code lenses", 10000, function()
+    h.wait("the code lenses", 10000, function()
       return #vim.lsp.codelens.get(bufnr) > 0
     end)
     vim.cmd("SmallCode budget")
@@ -86,7 +37,7 @@ local ok, err = pcall(function()
   end
 
   -- 2. the agent: comment's lens
-  wait("the code lenses", 10000, function()
+  h.wait("the code lenses", 10000, function()
     local lenses = vim.lsp.codelens.get(bufnr)
     return #lenses > 0 and lenses[1].command ~= nil
   end)
@@ -148,10 +99,7 @@ local ok, err = pcall(function()
   vim.cmd("SmallCode undo")
   result.undo_float = take_float("SmallCode: undo")
   result.after_undo = text(bufnr)
-  result.disk_after_undo = table.concat(vim.fn.readfile(env.SC_FILE), "\n")
+  result.disk_after_undo = h.disk()
   table.insert(result.steps, "undo")
-  finish(true, "ok")
+  h.finish(true, "ok")
 end)
-if not ok then
-  finish(false, tostring(err))
-end

@@ -8,41 +8,14 @@
 --   D. plan lenses in .smallcode/plan.md: the state lens shows the plan, "▶ Run step" shows the answer, a
 --      step left running offers Retry
 -- Inputs (environment): SC_PLUGIN, SC_FILE, SC_PLAN, SC_PYTHON, SC_BASE_URL, SC_LOG, SC_RESULT.
-local env = vim.env
-local result = { steps = {} }
-vim.opt.runtimepath:prepend(env.SC_PLUGIN)
+local h = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "harness.lua")
+local env, result, wait = vim.env, h.result, h.wait
 vim.o.columns, vim.o.lines = 160, 40
-
-local function finish(ok, message)
-  result.ok = ok
-  result.message = message
-  local handle = io.open(env.SC_RESULT, "w")
-  handle:write(vim.json.encode(result))
-  handle:close()
-  vim.cmd(ok and "qall!" or "cquit! 1")
-end
-
-local function text(bufnr)
-  return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
-end
-
-local function wait(what, ms, cond)
-  if not vim.wait(ms, cond, 20) then
-    error("timed out waiting for " .. what)
-  end
-end
 
 -- the lines of the floating window with this title (closed), or {} when none opens (the test then says so)
 local function take_float(title, ms)
-  local float = require("smallcode.float")
-  if not vim.wait(ms or 30000, function()
-    return float.last ~= nil and float.last.title == title and vim.api.nvim_win_is_valid(float.last.win)
-  end, 20) then
-    return {}
-  end
-  local lines = vim.api.nvim_buf_get_lines(float.last.buf, 0, -1, false)
-  float.close()
-  return lines
+  local opened, lines = pcall(h.take_float, title, ms)
+  return opened and lines or {}
 end
 
 local function lens_titles(bufnr)
@@ -69,18 +42,8 @@ local function run_lens(bufnr, prefix)
   error("no lens " .. prefix)
 end
 
-local ok, err = pcall(function()
-  local smallcode = require("smallcode")
-  smallcode.setup({
-    cmd = { env.SC_PYTHON, "-m", "lsp_server", "--log-file", env.SC_LOG },
-    settings = { baseUrl = env.SC_BASE_URL, model = "scripted-model", retries = 0, completion = false },
-  })
-  vim.cmd.edit(env.SC_FILE)
-  local bufnr = vim.api.nvim_get_current_buf()
-  wait("the server", 90000, function()
-    local client = smallcode.client(bufnr)
-    return client ~= nil and client.initialized and client.server_capabilities ~= nil
-  end)
+h.run(function()
+  local smallcode, bufnr = h.start()
 
   -- A. an unsaved line of the user's, then an ask
   vim.api.nvim_buf_set_lines(bufnr, -1, -1, false, { "# my unsaved note" })
@@ -98,9 +61,9 @@ local ok, err = pcall(function()
   vim.cmd.normal("A")
   vim.cmd.normal("s")
   result.ask_float = take_float("SmallCode: ask")
-  result.after_ask = text(bufnr)
+  result.after_ask = h.text(bufnr)
   result.modified_after_ask = vim.bo[bufnr].modified
-  result.disk_after_ask = table.concat(vim.fn.readfile(env.SC_FILE), "\n")
+  result.disk_after_ask = h.disk()
   table.insert(result.steps, "ask")
 
   -- B. another source's diagnostic at the cursor: offered as a quick fix
@@ -150,8 +113,5 @@ local ok, err = pcall(function()
   run_lens(plan, "▶ Run step")
   result.step_float = take_float("SmallCode: step", 10000)
   table.insert(result.steps, "plan")
-  finish(true, "ok")
+  h.finish(true, "ok")
 end)
-if not ok then
-  finish(false, tostring(err))
-end
