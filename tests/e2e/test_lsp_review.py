@@ -64,13 +64,18 @@ def _write(content: str) -> dict[str, Any]:
     return {"tool_calls": [{"name": "write_file", "arguments": {"path": "values.py", "content": content}}]}
 
 
+def _open_values(client: LanguageClient, buffer_only: bool = True) -> tuple[Editor, Path, str]:
+    """The test editor with values.py open (its buffer, not the disk, takes edits); (editor, root, uri)."""
+    editor: Editor = client.editor  # type: ignore[attr-defined]
+    root: Path = client.root  # type: ignore[attr-defined]
+    editor.buffer_only = buffer_only
+    return editor, root, editor.open(root / "values.py")
+
+
 async def test_only_accepted_hunks_land_and_the_model_hears_the_rejection(
     client: LanguageClient, model_server: ScriptedModelServer
 ) -> None:
-    editor: Editor = client.editor  # type: ignore[attr-defined]
-    root: Path = client.root  # type: ignore[attr-defined]
-    editor.buffer_only = True
-    uri = editor.open(root / "values.py")
+    editor, root, uri = _open_values(client)
     reviewer = Reviewer(client, [{"accepted": [0], "feedback": "keep x14 as it is"}])
     model_server.extend([READ, _write(NEW), {"content": "Changed x2."}])
     answer = await command(
@@ -101,10 +106,7 @@ async def test_only_accepted_hunks_land_and_the_model_hears_the_rejection(
 async def test_nothing_changes_while_the_review_is_pending_and_stop_ends_the_run(
     client: LanguageClient, model_server: ScriptedModelServer
 ) -> None:
-    editor: Editor = client.editor  # type: ignore[attr-defined]
-    root: Path = client.root  # type: ignore[attr-defined]
-    editor.buffer_only = True
-    uri = editor.open(root / "values.py")
+    editor, root, uri = _open_values(client)
     reviewer = Reviewer(client, [{"accepted": [], "feedback": "wrong idea", "stop": True}])
     reviewer.go.clear()
     model_server.extend([_write(NEW), _write(NEW), {"content": "Done."}])
@@ -128,9 +130,7 @@ async def test_nothing_changes_while_the_review_is_pending_and_stop_ends_the_run
 async def test_a_review_without_an_answer_rejects_the_change(
     client: LanguageClient, model_server: ScriptedModelServer
 ) -> None:
-    editor: Editor = client.editor  # type: ignore[attr-defined]
-    root: Path = client.root  # type: ignore[attr-defined]
-    uri = editor.open(root / "values.py")
+    editor, root, uri = _open_values(client, buffer_only=False)
     reviewer = Reviewer(client, [None, None])  # type: ignore[list-item]
     model_server.extend([_write(NEW), {"content": "I could not change it."}])
     await command(client, "smallcode.ask", {"prompt": "change values", "uri": uri})
@@ -156,9 +156,7 @@ async def test_auto_mode_applies_without_a_review(
 async def test_a_run_cancelled_during_the_review_lists_the_change_as_rejected(
     client: LanguageClient, model_server: ScriptedModelServer
 ) -> None:
-    editor: Editor = client.editor  # type: ignore[attr-defined]
-    root: Path = client.root  # type: ignore[attr-defined]
-    uri = editor.open(root / "values.py")
+    editor, root, uri = _open_values(client, buffer_only=False)
     reviewer = Reviewer(client, [{"accepted": [0, 1]}])
     reviewer.go.clear()  # the user never answers
     model_server.extend([_write(NEW), {"content": "Done."}])

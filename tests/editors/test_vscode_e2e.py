@@ -106,17 +106,11 @@ def test_vscode_ask_changes_the_file_and_previewed_edits_wait_for_the_user(
     project.mkdir()
     target = project / "calc.py"
     target.write_text(BUGGY)
-    vscode = VSCode(tmp_path / "vscode", build_vsix())
-    vscode.write_settings(
-        {
-            "smallcode.server.pythonCommand": sys.executable,
-            "smallcode.baseUrl": model_server.base_url,
-            "smallcode.model": "scripted-model",
-            "smallcode.applyMode": "auto",
-            "smallcode.retries": 0,
-            "smallcode.completion": False,
-            "smallcode.apiKey": "sk-from-settings",  # the old plain setting: moved to secret storage
-        }
+    vscode = scripted_vscode(
+        tmp_path,
+        model_server.base_url,
+        # the old plain setting: moved to secret storage
+        {"smallcode.applyMode": "auto", "smallcode.apiKey": "sk-from-settings"},
     )
     result_file = tmp_path / "selftest.json"
     env = selftest_env(
@@ -304,6 +298,23 @@ def _values_call(name: str, **arguments: str) -> dict[str, object]:
     return {"tool_calls": [{"name": name, "arguments": {"path": "values.py", **arguments}}]}
 
 
+def scripted_vscode(tmp_path: Path, base_url: str, settings: dict[str, object] | None = None) -> VSCode:
+    """A VS Code with the packaged extension, set up for the scripted model at `base_url` (no retries, no
+    completion requests), plus `settings`."""
+    vscode = VSCode(tmp_path / "vscode", build_vsix())
+    vscode.write_settings(
+        {
+            "smallcode.server.pythonCommand": sys.executable,
+            "smallcode.baseUrl": base_url,
+            "smallcode.model": "scripted-model",
+            "smallcode.retries": 0,
+            "smallcode.completion": False,
+            **(settings or {}),
+        }
+    )
+    return vscode
+
+
 def _run_selftest(
     tmp_path: Path,
     project: Path,
@@ -311,17 +322,7 @@ def _run_selftest(
     settings: dict[str, object],
     **steps: str,
 ) -> dict[str, object]:
-    vscode = VSCode(tmp_path / "vscode", build_vsix())
-    vscode.write_settings(
-        {
-            "smallcode.server.pythonCommand": sys.executable,
-            "smallcode.baseUrl": model_server.base_url,
-            "smallcode.model": "scripted-model",
-            "smallcode.retries": 0,
-            "smallcode.completion": False,
-            **settings,
-        }
-    )
+    vscode = scripted_vscode(tmp_path, model_server.base_url, settings)
     result_file = tmp_path / "selftest.json"
     with vscode.opened(project, selftest_env(tmp_path, result_file, **steps)):
         try:
@@ -441,16 +442,7 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     project = tmp_path / "proj"
     project.mkdir()
     (project / "calc.py").write_text(BUGGY)
-    vscode = VSCode(tmp_path / "vscode", build_vsix())
-    vscode.write_settings(
-        {
-            "smallcode.server.pythonCommand": sys.executable,
-            "smallcode.baseUrl": model_server.base_url,
-            "smallcode.model": "scripted-model",
-            "smallcode.retries": 0,
-            "smallcode.completion": False,
-        }
-    )
+    vscode = scripted_vscode(tmp_path, model_server.base_url)
     result_file = tmp_path / "selftest.json"
     env = selftest_env(
         tmp_path,
