@@ -42,7 +42,6 @@ class Decision:
 
     def note_for_model(self, path: str) -> str:
         """What the model is told: which parts the user rejected, and the user's words."""
-        said = f" The user said: {self.feedback}" if self.feedback else ""
         if not self.rejected:
             return ""
         if not self.accepted:
@@ -52,10 +51,11 @@ class Decision:
         if len(quoted) > MAX_REJECTED_CHARS:
             quoted = quoted[:MAX_REJECTED_CHARS] + "\n[… more rejected lines]"
         total = len(self.accepted) + len(self.rejected)
+        said = f"\nThe user said: {self.feedback}" if self.feedback else ""
         return (
             f"The user accepted {len(self.accepted)} of {total} parts of this change to {path}; these parts "
-            f"were rejected and are not in the file:\n{quoted}\n{said.strip()}"
-        ).rstrip()
+            f"were rejected and are not in the file:\n{quoted}{said}"
+        )
 
     def summary(self, path: str) -> str:
         """One line for the editor's step list."""

@@ -87,11 +87,9 @@ async def defining_files(root: Path, task: str, unsaved: Mapping[Path, str] | No
                     for s in lookup.resolve(store, name)
                     if name in (s.qualname, s.name) and not lookup.is_test_path(s.path)
                 ]
-                if not hits or (
-                    hits[0].path not in out.values() and len(set(out.values())) >= MAX_DEFINING_FILES
-                ):
-                    continue
-                out[name] = hits[0].path
+                new_file = bool(hits) and hits[0].path not in out.values()
+                if hits and not (new_file and len(set(out.values())) >= MAX_DEFINING_FILES):
+                    out[name] = hits[0].path
             return out
         finally:
             store.close()
