@@ -221,30 +221,14 @@ class VSCode:
 
     def click_notification_button(self, debug_port: int, text: str, label: str) -> str:
         """Click `label` on the notification saying `text` in the page, with real mouse events."""
-        proc = subprocess.run(
-            [str(NODE), str(Path(__file__).with_name("cdp_click.mjs")), str(debug_port), text, label],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            stdin=subprocess.DEVNULL,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"clicking {label!r} failed: {proc.stderr.strip()[-2000:]}")
-        return proc.stdout.strip()
+        return _cdp_script("cdp_click.mjs", [str(debug_port), text, label], 90, f"clicking {label!r}")
 
     def chat_view(self, debug_port: int, action: str, arg: str) -> str:
         """The chat view as a user meets it: `send` types `arg` into its box and presses Enter; `read` waits
         until its log shows `arg` and returns what it shows (JSON: text, html, the buttons' states)."""
-        proc = subprocess.run(
-            [str(NODE), str(Path(__file__).with_name("cdp_webview.mjs")), str(debug_port), action, arg],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
+        return _cdp_script(
+            "cdp_webview.mjs", [str(debug_port), action, arg], 120, f"chat view {action} {arg!r}"
         )
-        if proc.returncode != 0:
-            raise RuntimeError(f"chat view {action} {arg!r} failed: {proc.stderr.strip()[-2000:]}")
-        return proc.stdout.strip()
 
     def log_tail(self, chars: int = 3000) -> str:
         parts = []
@@ -252,3 +236,17 @@ class VSCode:
             if log.exists():
                 parts.append(f"--- {log.name} ---\n{log.read_text(errors='replace')[-chars:]}")
         return "\n".join(parts)
+
+
+def _cdp_script(script: str, args: list[str], timeout: float, what: str) -> str:
+    """Run one of the DevTools scripts beside this file (tests/editors/cdp_*.mjs); its output, or RuntimeError."""
+    proc = subprocess.run(
+        [str(NODE), str(Path(__file__).with_name(script)), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip()[-2000:]}")
+    return proc.stdout.strip()
