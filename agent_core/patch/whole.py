@@ -140,3 +140,25 @@ def _is_call(body: list[str]) -> bool:
 def _last_per_path(found: list[WholeFile]) -> list[WholeFile]:
     latest = {f.path: f for f in found}
     return list(latest.values())
+
+
+_TOP_LEVEL_DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)", re.M)
+
+
+def closes_whole_file(text: str, known: set[str], path: str, current: str | None) -> bool:
+    """Whether a reply being streamed has just closed a block that is all of `path`'s new content: a block
+    for it (named, or the one file in play) that changes the file and keeps every top-level definition it
+    has. A snippet of one function ("the corrected function:") is not it: such replies often go on to write
+    the whole file, which is the block that counts."""
+    complete = text[: text.rfind("\n")]
+    last = complete.rstrip("\n").rsplit("\n", 1)[-1].strip()
+    if len(last) < 3 or set(last) not in ({"`"}, {"~"}):
+        return False
+    blocks = parse_whole_files(complete, known, path, {path: current} if current is not None else None)
+    new = next((b.content for b in blocks if b.path == path), None)
+    if new is None or not new.strip():
+        return False
+    if current is None:
+        return True
+    had = set(_TOP_LEVEL_DEFINITION.findall(current))
+    return new.strip() != current.strip() and had <= set(_TOP_LEVEL_DEFINITION.findall(new))

@@ -11,6 +11,8 @@ Real HTTP (streamed SSE and not), replaying replies from a script, in order. Eac
   cut_after: int                streaming only: drop the connection after this many content characters
   stall_after: int              streaming only: stop sending (connection kept open) after this many content
                                 characters, until the server stops
+  piece_delay: float            streaming only: seconds before each content piece (8 characters), like a
+                                model generating; a client that closes the stream early is then seen doing so
   sse: [str]                    streaming only: send these raw `data:` payloads (e.g. malformed JSON, "[DONE]"),
                                 then close the connection
   arguments_as_object: true     send tool-call arguments as a JSON object rather than a string
@@ -24,7 +26,8 @@ Real HTTP (streamed SSE and not), replaying replies from a script, in order. Eac
   finish_reason: str            the reply's finish_reason (default: "tool_calls" with calls, else "stop")
   repeat: int                   serve this reply this many times (default 1)
 When the script runs out, it answers "(script exhausted)". Every chat request body is kept in `requests`
-(its headers in `request_headers`).
+(its headers in `request_headers`); `hangups` lists the requests (by index) whose stream the client closed
+before its end, with the content characters sent by then.
 
 Server-wide options: `models` (ids listed by GET /models), `tokenize` (True or "llama.cpp": POST /tokenize
 {"content"}; "llama-cpp-python": POST /extras/tokenize {"input"}; one token per 4 characters),
@@ -71,6 +74,8 @@ class ScriptedModelServer:
         self.reject_stream_options = reject_stream_options
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
+        self.hangups: list[tuple[int, int]] = []
+        """(request index, content characters sent) for each stream the client closed before its end."""
         self._script: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -290,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(obj)}\n\n".encode())
             self.wfile.flush()
 
+        index = len(self.owner.requests) - 1
+        sent = 0
         try:
             if "sse" in reply:
                 for payload in reply["sse"]:
@@ -310,7 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if stall is not None and i >= int(stall):
                     self.owner._stopping.wait(3600)
                     return
+                if reply.get("piece_delay"):
+                    time.sleep(float(reply["piece_delay"]))
                 chunk({"content": content[i : i + 8]})
+                sent = i + 8
             for i, call in enumerate(_tool_calls(reply)):
                 args = call["function"]["arguments"]
                 if not isinstance(args, str):  # arguments_as_object: the whole object in one delta
@@ -336,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.owner.hangups.append((index, min(sent, len(reply.get("content", "")))))
 
     def _endless(self, reply: dict[str, Any], model: str) -> None:
         kind = reply["endless"]
