@@ -177,7 +177,9 @@ class AgentLoop:
         self.temperature = TemperatureSchedule(settings)
         self._takes_grammar: bool | None = None
         self._prompt_scale = 1.0
-        """The server's prompt tokens per estimated token, from the last reply that reported usage."""
+        self._completion_scale = 1.0
+        """The server's tokens per estimated token in the prompt and in the reply, from the last reply that
+        reported usage (see _cut_usage)."""
         """Whether the server constrains sampling by a grammar (asked once, when first needed)."""
         self.spiral = PatchSpiralTracker()
         """Failed patches per file in this run; after two, the model is told to rewrite the file whole."""
@@ -684,9 +686,8 @@ class AgentLoop:
             reply = ChatResponse(
                 content=done.text, finish_reason="stop", usage=self._cut_usage(messages, done)
             )
-        estimate = self.budget.counter.count_messages(messages)
-        if not cut and reply.usage.prompt_tokens and estimate:
-            self._prompt_scale = reply.usage.prompt_tokens / estimate
+        if not cut:
+            self._measure_counts(messages, reply)
         if not reply.usage.total_tokens:  # some servers send no usage: estimate rather than report zero
             prompt = self.budget.counter.count_messages(messages)
             completion = self.budget.counter.estimate(reply.content + str(reply.tool_calls or ""))
@@ -737,12 +738,24 @@ class AgentLoop:
         current = (await self._current_texts({path})).get(path)
         return ReplyWatch(lambda text: closes_whole_file(text, known, path, current), self._on_token)
 
+    def _measure_counts(self, messages: list[Message], reply: ChatResponse) -> None:
+        """Keep the server's tokens per estimated token of the last reply that reported usage."""
+        counter = self.budget.counter
+        prompt, completion = counter.count_messages(messages), counter.estimate(reply.content)
+        if reply.usage.prompt_tokens and prompt:
+            self._prompt_scale = reply.usage.prompt_tokens / prompt
+        if reply.usage.completion_tokens and completion and not reply.tool_calls:
+            self._completion_scale = reply.usage.completion_tokens / completion
+
     def _cut_usage(self, messages: list[Message], done: ReplyComplete) -> Usage:
         """Tokens of a reply read only up to its file's end: the server sends usage only at the end of a
-        stream, so the prompt is the calibrated estimate scaled by the last measured reply's
-        prompt-to-estimate ratio (within 1% on the bench's traces), and the completion one token a piece."""
-        prompt = round(self.budget.counter.count_messages(messages) * self._prompt_scale)
-        return Usage(prompt_tokens=prompt, completion_tokens=done.pieces, total_tokens=prompt + done.pieces)
+        stream, so both counts are the calibrated estimates scaled by the last measured reply's ratios of
+        reported to estimated tokens (within 1% on the bench's traces; streamed pieces are no measure: a
+        llama.cpp server sends some tokens in several)."""
+        counter = self.budget.counter
+        prompt = round(counter.count_messages(messages) * self._prompt_scale)
+        completion = max(1, round(counter.estimate(done.text) * self._completion_scale))
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
     async def _constraint(self, result: RunResult) -> dict[str, Any] | None:
         """The request's `grammar` for a small model on a llama.cpp server (SMALLCODE_CONSTRAINED_DECODING):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent_core import SmallCode
+from agent_core.context.tokens import TokenCounter
 from agent_core.llm.reply_watch import ReplyComplete, ReplyWatch
 from agent_core.patch.whole import closes_whole_file
 from tests.support.scripted_server import ScriptedModelServer
@@ -98,9 +99,11 @@ async def test_a_small_model_writing_its_file_whole_is_cut_off_after_the_block(
     )
     assert turn["cut"] and turn["reply"]["content"].startswith("add must add.")
     assert "verify" not in turn["reply"]["content"]
-    # Tokens: the prompt estimated, the completion counted piece by piece (8 characters a piece here).
-    assert result.usage.completion_tokens == -(-len(turn["reply"]["content"]) // 8)
-    assert result.usage.prompt_tokens > 100
+    # Tokens: the server sends usage only at the end of a stream, so both are the agent's estimates
+    # (scaled by the ratios of the last reply that reported usage; none here).
+    counter = TokenCounter()
+    assert result.usage.completion_tokens == counter.estimate(turn["reply"]["content"])
+    assert result.usage.prompt_tokens == counter.count_messages(small_server.requests[0]["messages"])
 
 
 async def test_a_reply_about_two_files_is_read_to_its_end(
@@ -115,3 +118,31 @@ async def test_a_reply_about_two_files_is_read_to_its_end(
     assert small_server.hangups == []
     assert (tmp_path / "names.py").read_text() == "NAME = 'calculator'\n"
     assert (tmp_path / "calc.py").read_text() == FIXED and result.success
+
+
+async def test_a_cut_reply_is_counted_at_the_servers_rate_of_the_last_reported_reply(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    calc_project(tmp_path)
+    prose = "I think add subtracts where it should add."
+    small_server.extend(
+        [
+            {"content": prose, "usage": {"prompt_tokens": 1234, "completion_tokens": 7}},
+            {"content": "add must add.\n\n" + fence(FIXED) + TAIL, "piece_delay": 0.002},
+        ]
+    )
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py so that the tests pass.")
+    assert result.success and len(small_server.hangups) == 1
+    counter = TokenCounter()
+    first, second = (r["messages"] for r in small_server.requests)
+    cut = next(
+        json.loads(line)["reply"]["content"]
+        for trace in (tmp_path / ".smallcode" / "traces").glob("*.jsonl")
+        for line in trace.read_text().splitlines()
+        if json.loads(line).get("cut")
+    )
+    prompt_rate = 1234 / counter.count_messages(first)
+    completion_rate = 7 / counter.estimate(prose)
+    assert result.usage.prompt_tokens == 1234 + round(counter.count_messages(second) * prompt_rate)
+    assert result.usage.completion_tokens == 7 + round(counter.estimate(cut) * completion_rate)
