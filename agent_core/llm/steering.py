@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,33 @@ from agent_core.safety.endpoints import EndpointError, acheck_url
 log = logging.getLogger(__name__)
 
 MIN_REASK_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request of the loop, as it asked it: what every tier, the cloud and a re-ask pass on."""
+
+    messages: list[Message]
+    tools: list[dict[str, Any]] | None
+    temperature: float | None
+    max_tokens: int | None
+    stream: bool
+    on_token: TokenCallback | None
+    on_reasoning: TokenCallback | None
+    extra: dict[str, Any] | None
+
+    async def send(self, client: ChatClient, model: str | None, meter: ThinkingMeter | None) -> ChatResponse:
+        return await client.chat(
+            self.messages,
+            self.tools,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            stream=self.stream,
+            on_token=meter.on_token if meter else self.on_token,
+            on_reasoning=meter.on_reasoning if meter else self.on_reasoning,
+            extra=self.extra,
+            model=model,
+        )
 
 
 class ModelSteering:
@@ -127,14 +155,13 @@ class SteeredClient:
         extra: dict[str, Any] | None = None,
     ) -> ChatResponse:
         self.judge.close()  # the previous step is over: its outcome counts before this one is routed
+        request = _Request(messages, tools, temperature, max_tokens, stream, on_token, on_reasoning, extra)
         steering = self.steering
         settings = steering.settings()
         cloud = steering.cloud
         await self._announce_cloud()
         if cloud.due():
-            reply = await self._cloud_step(
-                messages, tools, temperature, max_tokens, stream, on_token, settings
-            )
+            reply = await self._cloud_step(request, settings)
             if reply is not None:
                 return reply
         elif cloud.limit_reached() and not self._told_limit:
@@ -153,18 +180,7 @@ class SteeredClient:
             model = tier.model or self.primary.model
             try:
                 client = await steering.client_for(tier, self.primary)
-                reply = await self._ask(
-                    client,
-                    model,
-                    messages,
-                    tools,
-                    temperature,
-                    max_tokens,
-                    stream,
-                    on_token,
-                    on_reasoning,
-                    extra,
-                )
+                reply = await self._ask(client, model, request)
             except ModelError as exc:
                 if tier.name == "primary":
                     raise
@@ -187,16 +203,7 @@ class SteeredClient:
                 "(SMALLCODE_CLOUD_MAX_CALLS=0 turns it off)",
             )
 
-    async def _cloud_step(
-        self,
-        messages: list[Message],
-        tools: list[dict[str, Any]] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        stream: bool,
-        on_token: TokenCallback | None,
-        settings: Settings,
-    ) -> ChatResponse | None:
+    async def _cloud_step(self, request: _Request, settings: Settings) -> ChatResponse | None:
         cloud = self.steering.cloud
         text = (
             f"cloud escalation: this step goes to {cloud.describe()} (secrets redacted) after "
@@ -215,12 +222,12 @@ class SteeredClient:
         await self.steering.events.emit("cloud", payload)
         try:
             reply = await cloud.chat(
-                messages,
-                tools,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                stream=stream,
-                on_token=on_token,
+                request.messages,
+                request.tools,
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                stream=request.stream,
+                on_token=request.on_token,
                 timeout=settings.request_timeout,
             )
         except ModelError as exc:
@@ -232,19 +239,7 @@ class SteeredClient:
         return separate(reply)
 
     # thinking ---------------------------------------------------------------------------------------
-    async def _ask(
-        self,
-        client: ChatClient,
-        model: str | None,
-        messages: list[Message],
-        tools: list[dict[str, Any]] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        stream: bool,
-        on_token: TokenCallback | None,
-        on_reasoning: TokenCallback | None,
-        extra: dict[str, Any] | None,
-    ) -> ChatResponse:
+    async def _ask(self, client: ChatClient, model: str | None, request: _Request) -> ChatResponse:
         from agent_core.llm.profiles import profile_for
 
         settings = self.steering.settings()
@@ -252,48 +247,20 @@ class SteeredClient:
         policy = ThinkingPolicy(
             settings.thinking_budget, settings.thinking_disable, tuple(profile.thinking_off)
         )
-        sent, sent_extra = policy.request(messages, extra)
-        meter = self._meter(policy, stream, on_token, on_reasoning)
+        sent, sent_extra = policy.request(request.messages, request.extra)
         try:
-            reply = await client.chat(
-                sent,
-                tools,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                stream=stream,
-                on_token=meter.on_token if meter else on_token,
-                on_reasoning=meter.on_reasoning if meter else on_reasoning,
-                extra=sent_extra,
-                model=model,
+            reply = await replace(request, messages=sent, extra=sent_extra).send(
+                client, model, self._meter(policy, request)
             )
         except ThinkingBudgetSpent as spent:
-            reply = await self._reask(
-                client,
-                model,
-                policy,
-                spent,
-                messages,
-                tools,
-                temperature,
-                max_tokens,
-                stream,
-                on_token,
-                on_reasoning,
-                extra,
-            )
+            reply = await self._reask(client, model, policy, spent, request)
         return separate(reply)
 
-    def _meter(
-        self,
-        policy: ThinkingPolicy,
-        stream: bool,
-        on_token: TokenCallback | None,
-        on_reasoning: TokenCallback | None,
-    ) -> ThinkingMeter | None:
+    def _meter(self, policy: ThinkingPolicy, request: _Request) -> ThinkingMeter | None:
         # Only a streamed reply can be ended early; a whole one has been paid for when it arrives.
-        if not stream or policy.budget <= 0:
+        if not request.stream or policy.budget <= 0:
             return None
-        return ThinkingMeter(policy.budget, self.steering.counter, on_token, on_reasoning)
+        return ThinkingMeter(policy.budget, self.steering.counter, request.on_token, request.on_reasoning)
 
     async def _reask(
         self,
@@ -301,14 +268,7 @@ class SteeredClient:
         model: str | None,
         policy: ThinkingPolicy,
         spent: ThinkingBudgetSpent,
-        messages: list[Message],
-        tools: list[dict[str, Any]] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        stream: bool,
-        on_token: TokenCallback | None,
-        on_reasoning: TokenCallback | None,
-        extra: dict[str, Any] | None,
+        request: _Request,
     ) -> ChatResponse:
         """The request again after its thinking ran past the budget: thinking off, "answer now"."""
         counter = self.steering.counter
@@ -318,27 +278,16 @@ class SteeredClient:
             f"thinking: {model} passed its budget of {policy.budget} tokens (SMALLCODE_THINKING_BUDGET); "
             "asked for its answer",
         )
-        asked = policy.reask(messages, spent)
-        sent, sent_extra = policy.request(asked, extra, off=True)
-        added = counter.count_messages(sent) - counter.count_messages(messages)
+        asked = policy.reask(request.messages, spent)
+        sent, sent_extra = policy.request(asked, request.extra, off=True)
+        prompt = counter.count_messages(request.messages)
+        added = counter.count_messages(sent) - prompt
+        max_tokens = request.max_tokens
         budget = max(MIN_REASK_TOKENS, max_tokens - added) if max_tokens else None
-        meter = self._meter(policy, stream, on_token, on_reasoning)
-        cut = Usage(
-            prompt_tokens=counter.count_messages(messages),
-            completion_tokens=spent.tokens,
-            total_tokens=counter.count_messages(messages) + spent.tokens,
-        )
+        cut = Usage(prompt_tokens=prompt, completion_tokens=spent.tokens, total_tokens=prompt + spent.tokens)
         try:
-            reply = await client.chat(
-                sent,
-                tools,
-                temperature=temperature,
-                max_tokens=budget,
-                stream=stream,
-                on_token=meter.on_token if meter else on_token,
-                on_reasoning=meter.on_reasoning if meter else on_reasoning,
-                extra=sent_extra,
-                model=model,
+            reply = await replace(request, messages=sent, max_tokens=budget, extra=sent_extra).send(
+                client, model, self._meter(policy, request)
             )
         except ThinkingBudgetSpent as again:  # it thought on regardless: an empty reply, the loop says so
             self.trace.write("thinking_cut", model=model, tokens=again.tokens, budget=policy.budget)
