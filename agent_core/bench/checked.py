@@ -25,16 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from agent_core.bench import runner
 from agent_core.bench.report import BenchReport
-from agent_core.bench.tasks import restore_tests
+from agent_core.bench.tasks import read_task_toml, restore_tests, task_contents
 from agent_core.config import ConfigError, Settings
 from agent_core.llm.types import ModelError
 
@@ -74,21 +73,11 @@ class CheckedTask:
 
 def parse_task(name: str, text: str) -> CheckedTask:
     """A task from its TOML text; ValueError says what is wrong with it."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"task {name}: {exc}") from None
+    data = read_task_toml(name, text)
     language = data.get("language")
     if language not in LANGUAGES:
         raise ValueError(f"task {name}: language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-    instructions = str(data.get("instructions", "")).strip()
-    files, solution = data.get("files") or {}, data.get("solution") or {}
-    if not instructions or not files or not solution:
-        raise ValueError(f"task {name}: instructions, [files] and [solution] are all needed")
-    for rel in [*files, *solution]:
-        path = PurePosixPath(rel)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError(f"task {name}: {rel} is not a relative path inside the project")
+    instructions, files, solution = task_contents(name, data)
     tests = [str(t) for t in data.get("tests", [])]
     missing = [t for t in tests if t not in files]
     if missing or any(t in solution for t in tests):
@@ -96,7 +85,7 @@ def parse_task(name: str, text: str) -> CheckedTask:
     check = [str(a) for a in data.get("check", LANGUAGES[language][1])]
     expect = data.get("expect_stdout")
     return CheckedTask(
-        name, language, instructions, dict(files), dict(solution), check,
+        name, language, instructions, files, solution, check,
         None if expect is None else str(expect), tests,
     )  # fmt: skip
 

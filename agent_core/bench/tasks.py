@@ -78,29 +78,39 @@ def is_test_file(rel: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in TEST_PATTERNS)
 
 
-def parse_task(name: str, text: str) -> Task:
-    """A task from its TOML text; ValueError says what is wrong with it."""
+def read_task_toml(name: str, text: str) -> dict[str, Any]:
+    """A task's TOML data (this suite's and the polyglot suite's); ValueError says what is wrong."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"task {name}: {exc}") from None
-    kind = data.get("kind")
-    if kind not in KINDS:
-        raise ValueError(f"task {name}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+
+
+def task_contents(name: str, data: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A task's instructions, [files] and [solution], checked for what every task needs."""
     instructions = str(data.get("instructions", "")).strip()
-    files = data.get("files") or {}
-    solution = data.get("solution") or {}
+    files, solution = data.get("files") or {}, data.get("solution") or {}
     if not instructions or not files or not solution:
         raise ValueError(f"task {name}: instructions, [files] and [solution] are all needed")
     for rel in [*files, *solution]:
         path = PurePosixPath(rel)
         if path.is_absolute() or ".." in path.parts:
             raise ValueError(f"task {name}: {rel} is not a relative path inside the project")
+    return instructions, dict(files), dict(solution)
+
+
+def parse_task(name: str, text: str) -> Task:
+    """A task from its TOML text; ValueError says what is wrong with it."""
+    data = read_task_toml(name, text)
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise ValueError(f"task {name}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    instructions, files, solution = task_contents(name, data)
     if not any(is_test_file(rel) for rel in files):
         raise ValueError(f"task {name}: no test file (test_*.py or *_test.py) in [files]")
     if any(is_test_file(rel) for rel in solution):
         raise ValueError(f"task {name}: the reference must not change the tests")
-    return Task(name, kind, instructions, dict(files), dict(solution))
+    return Task(name, kind, instructions, files, solution)
 
 
 def load_tasks(names: list[str] | None = None) -> list[Task]:
