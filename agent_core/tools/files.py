@@ -47,6 +47,17 @@ def rel(ctx: ToolContext, path: Path) -> str:
     return relative(ctx.root, path) or "."
 
 
+def editable_file(ctx: ToolContext, raw: str) -> tuple[Path, str]:
+    """The file an edit tool may change at `raw` (its path and workspace-relative name); ToolError for a
+    folder, a path outside the workspace, a protected test or SmallCode's own folder."""
+    path = resolve(ctx, raw)
+    name = rel(ctx, path)
+    if path.is_dir():
+        raise ToolError(f"{name} is a directory; give a file path.")
+    check_editable(ctx, name)
+    return path, name
+
+
 def check_editable(ctx: ToolContext, name: str) -> None:
     """Refuse edits that would game the run or clutter SmallCode's state: the tests that judge the run
     (unless the task asked to change tests) and anything under `.smallcode/`."""
@@ -276,11 +287,7 @@ class WriteFileTool(Tool):
     Args = WriteFileArgs
 
     async def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolOutput:
-        path = resolve(ctx, args.path)
-        name = rel(ctx, path)
-        if path.is_dir():
-            raise ToolError(f"{name} is a directory; give a file path.")
-        check_editable(ctx, name)
+        path, name = editable_file(ctx, args.path)
         if len(args.content.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
             raise ToolError(f"content for {name} is larger than {MAX_FILE_BYTES} bytes; write smaller files.")
         existed = await ctx.workspace.exists(path)
@@ -381,11 +388,7 @@ class PatchTool(Tool):
     Args = PatchArgs
 
     async def run(self, args: PatchArgs, ctx: ToolContext) -> ToolOutput:
-        path = resolve(ctx, args.path)
-        name = rel(ctx, path)
-        if path.is_dir():
-            raise ToolError(f"{name} is a directory; give a file path.")
-        check_editable(ctx, name)
+        path, name = editable_file(ctx, args.path)
         if not await ctx.workspace.exists(path):
             raise ToolError(f"{name} does not exist; use write_file to create a new file.")
         try:
