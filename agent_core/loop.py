@@ -176,11 +176,11 @@ class AgentLoop:
         self.parse_schemas = [*self.schemas, routing_tool_schema()] if self.routing else self.schemas
         self.temperature = TemperatureSchedule(settings)
         self._takes_grammar: bool | None = None
+        """Whether the server constrains sampling by a grammar (asked once, when first needed)."""
         self._prompt_scale = 1.0
         self._completion_scale = 1.0
         """The server's tokens per estimated token in the prompt and in the reply, from the last reply that
         reported usage (see _cut_usage)."""
-        """Whether the server constrains sampling by a grammar (asked once, when first needed)."""
         self.spiral = PatchSpiralTracker()
         """Failed patches per file in this run; after two, the model is told to rewrite the file whole."""
 

@@ -16,12 +16,11 @@ TokenCallback = Callable[[str], Awaitable[None] | None]
 
 
 class ReplyComplete(Exception):
-    """The reply so far is all the turn needs; `text` is it, `pieces` the streamed pieces (about a token each)."""
+    """The reply so far (`text`) is all the turn needs."""
 
-    def __init__(self, text: str, pieces: int) -> None:
+    def __init__(self, text: str) -> None:
         super().__init__("reply complete")
         self.text = text
-        self.pieces = pieces
 
 
 class ReplyWatch:
@@ -42,4 +41,4 @@ class ReplyWatch:
         if "\n" in piece:  # a block can only have closed at the end of a line
             text = "".join(self.parts)
             if self.complete(text):
-                raise ReplyComplete(text, len(self.parts))
+                raise ReplyComplete(text)
