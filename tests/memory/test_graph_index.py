@@ -45,18 +45,20 @@ def test_only_changed_files_are_parsed_again(tmp_path: Path) -> None:
     assert (fourth.parsed, fourth.unchanged) == (0, 5)  # mod2's new mtime was kept
 
 
-def test_one_changed_file_updates_in_well_under_50_ms(tmp_path: Path) -> None:
+def test_one_changed_file_is_updated_without_touching_the_rest(tmp_path: Path) -> None:
+    # How fast this is, is measured by `smallcode bench retrieval` (index timings), not asserted here.
     body = "".join(f"def fn_{i}(x):\n    return helper(x) + {i}\n\n\n" for i in range(300))
     for i in range(20):
         write(tmp_path, f"m{i}.py", body)
     index = CodeIndex(tmp_path)
     index.update_all()
     write(tmp_path, "m3.py", body + "def added():\n    return 1\n")
-    started = time.process_time()
     stats = index.update_paths(["m3.py"])
-    cpu = time.process_time() - started
-    assert stats.parsed == 1 and "added" in names(tmp_path)["m3.py"]
-    assert cpu < 0.05, cpu  # CPU time: the wall clock of a loaded machine says little
+    assert (stats.parsed, stats.unchanged, stats.removed) == (1, 0, 0)
+    indexed = names(tmp_path)
+    assert indexed["m3.py"][-1] == "added" and len(indexed["m3.py"]) == 301
+    assert all(len(indexed[f"m{i}.py"]) == 300 for i in range(20) if i != 3)
+    assert index.update_all().parsed == 0  # the one update left the index current
 
 
 def test_gitignored_files_and_folders_are_left_out(tmp_path: Path) -> None:
