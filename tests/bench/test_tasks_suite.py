@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agent_core.bench import tasks_suite
+from agent_core.bench import runner, tasks_suite
 from agent_core.bench.tasks import load_tasks
 from agent_core.bench.tasks_suite import Options, run_suite
 from agent_core.cli.main import main
@@ -314,6 +314,18 @@ def test_no_engine_or_model_is_reported_plainly(tmp_path: Path, monkeypatch: pyt
     assert not report.ok and report.text.startswith("task benchmark: ")
     assert "no-such-model" in report.text or "not installed" in report.text
     assert "Traceback" not in report.text
+
+
+def test_model_without_base_url_names_the_embedded_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--model` used to be ignored without --base-url: the run measured the default 1.5B model instead.
+    assert runner.model_label(Settings(), None, "qwen2.5-coder-0.5b") == "qwen2.5-coder-0.5b"
+    main(["bench", "tasks", "--tasks", "paginate", "--arms", "smallcode", "--model", "no-such-model",
+          "--cwd", str(tmp_path)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert "no-such-model" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
 
 
 def test_bad_timeout_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
