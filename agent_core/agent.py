@@ -505,7 +505,13 @@ class SmallCode:
         elif verifier is not None and files.named and asks_for_change(task):
             baseline = await verifier.baseline(files.named)
             if baseline is not None and baseline.blocking:
-                message += "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
+                if baseline.failures_shown_in(task):  # the task pasted them: twice is tokens for nothing
+                    counts = f"{baseline.failed} failing, {baseline.passed} passing: `{baseline.command}`"
+                    message += f"\n\nThe tests that check this fail now, as the task shows ({counts})."
+                else:
+                    message += (
+                        "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
+                    )
         hint = self._edit_hint()
         if hint and asks_for_change(task):
             # A small model keeps the task in view best when it comes last, after the code; asked for the

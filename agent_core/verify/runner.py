@@ -47,6 +47,8 @@ class TestRun:
     """One condensed entry per failing test: its id and the lines that say why."""
     passing_ids: set[str] = field(default_factory=set)
     """Ids of the tests that passed, where the runner names them (pytest): to see what an edit broke."""
+    failing_ids: set[str] = field(default_factory=set)
+    """Ids of the tests that failed, where the runner names them (pytest)."""
     collection_errors: int = 0
     """Test files that could not even be imported (pytest's "collection failure"): their tests never ran."""
 
@@ -232,6 +234,7 @@ def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
                 problem.tag == "error" and problem.get("message") == "collection failure"
             )
             run.failures.append(_condense_case(case, problem))
+            run.failing_ids.add(_case_id(case))
         elif not skipped:
             run.passed += 1
             run.passing_ids.add(_case_id(case))

@@ -71,10 +71,18 @@ class Verdict:
     """Test files the run had changed and that were put back before checking."""
     passing: frozenset[str] = frozenset()
     """Ids of the tests that passed (pytest runs)."""
+    failing: frozenset[str] = frozenset()
+    """Ids of the tests that failed (pytest runs)."""
 
     @property
     def ok(self) -> bool:
         return self.status == "passed"
+
+    def failures_shown_in(self, text: str) -> bool:
+        """Whether `text` already names every failing test (a task that pastes the test output, as the second
+        try of Aider's protocol does): its failures need not be shown again."""
+        names = [test_id.rpartition("::")[2] for test_id in self.failing]
+        return bool(names) and all(name in text for name in names)
 
     @property
     def blocking(self) -> bool:
@@ -260,6 +268,7 @@ def _verdict(run: TestRun, restored: list[str]) -> Verdict:
         feedback=run.feedback(),
         restored=restored,
         passing=frozenset(run.passing_ids),
+        failing=frozenset(run.failing_ids),
     )
 
 

@@ -102,6 +102,32 @@ async def test_failing_tests_are_shown_up_front_and_green_tests_end_the_run(
     assert (tmp_path / "calc.py").read_text() == FIXED
 
 
+async def test_failures_the_task_already_shows_are_not_shown_twice(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    # The second try of Aider's protocol (and a user who pastes the test run) puts the failures in the task.
+    project(tmp_path)
+    pasted = "Fix calc.py. The tests fail:\n```\nFAILED calc_test.py::AddTest::test_small - AssertionError: -1 != 3\n```"
+    model_server.extend([fenced("write_file", path="calc.py", content=FIXED)])
+    async with agent_for(model_server, tmp_path) as agent:
+        result = await agent.run(pasted)
+    first = model_server.requests[0]["messages"][-1]["content"]
+    assert first.count("-1 != 3") == 1 and first.count("AssertionError") == 1  # only the task's paste
+    assert "fail now, as the task shows (1 failing, 1 passing" in first
+    assert result.success is True and result.verified is True
+
+
+async def test_failures_the_task_shows_only_in_part_are_shown(
+    model_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    project(tmp_path, code="def add(a, b):\n    return 7\n")  # both tests fail; the task names one
+    model_server.extend([fenced("write_file", path="calc.py", content=FIXED)])
+    async with agent_for(model_server, tmp_path) as agent:
+        await agent.run("Fix calc.py: test_small fails.")
+    first = model_server.requests[0]["messages"][-1]["content"]
+    assert "fail now (what must change)" in first and "test_zero" in first
+
+
 async def test_test_files_are_protected_and_restored(
     model_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
