@@ -5,7 +5,8 @@ the context budget; in preview mode the proposed edit waits for review in VS Cod
 without finishing the review, it never reaches the file and the model hears why.
 
 Per-hunk review (smallcode/review): of a change in two places the user accepts one with its lens and rejects
-the other; only the accepted one lands, nothing while the review waits, and the model hears the rejection.
+the other, saying why with the light bulb; only the accepted one lands, nothing while the review waits, and
+the model hears the rejection and the user's words.
 The chat view in the sidebar: a message sent through it streams the model's text and the tool steps into it,
 and a follow-up continues the conversation.
 
@@ -367,6 +368,7 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
         SMALLCODE_SELFTEST_FILE="values.py",
         SMALLCODE_SELFTEST_REVIEW_PROMPT="make x2 and x14 ten times larger",
         SMALLCODE_SELFTEST_REJECT_HUNK="1",
+        SMALLCODE_SELFTEST_HUNK_FEEDBACK="x14 stays: other modules read it",
         SMALLCODE_SELFTEST_REVIEW_FEEDBACK="keep x5 as it is, change x9",
     )
     # the diff editor: the current text against the proposed one, both virtual documents
@@ -385,11 +387,23 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
     # the same choice as a code action on the hunk's line (the light bulb: lenses are off in diff editors)
     assert result["codeActionsAfter"] == [
         "✓ Accept change 2/2",
+        "✗ Reject change 2/2 with feedback…",
         "Finish the review (1 of 2 changes accepted)",
     ]
+    # the user says why that hunk is rejected; the review stays open and offers to change what was said
+    assert result["codeActionsAfterFeedback"][1] == "✎ Change your feedback on change 2/2…"
     # nothing reached the buffer or the disk while the review waited
     assert result["textWhilePending"] == VALUES and result["diskWhilePending"] == VALUES
-    assert result["reviewAnswers"] == [{"path": "values.py", "answer": {"accepted": [0], "stop": False}}]
+    assert result["reviewAnswers"] == [
+        {
+            "path": "values.py",
+            "answer": {
+                "accepted": [0],
+                "feedback": "change 2/2: x14 stays: other modules read it",
+                "stop": False,
+            },
+        }
+    ]
     # only the accepted hunk landed; preview mode left saving to the user
     assert result["textAfterReview"] == ACCEPTED_ONLY
     assert result["dirtyAfterReview"] is True
@@ -398,6 +412,9 @@ def test_vscode_review_accepts_one_hunk_and_rejects_the_other(
     # the model's next request: the rejected hunk, not in the file
     told = json.dumps(model_server.requests[2]["messages"][-3:])
     assert "rejected" in told and "x14 = 140" in told, told
+    assert "x14 stays: other modules read it" in told, (
+        told
+    )  # the accepted part landed, the words reached the model
     assert "rejected" not in json.dumps(model_server.requests[1]["messages"])
     # the chat view followed the run: the decision is one of its steps
     assert "accepted 1 of 2" in result["chatHtml"], result["chatHtml"]

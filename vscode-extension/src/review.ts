@@ -75,7 +75,10 @@ export function hunkSpan(hunk: ReviewHunk, newLineCount: number): [number, numbe
 /** One file's review: the hunks with the user's decisions (all accepted to begin with). */
 export class Review {
   private readonly decisions = new Map<number, boolean>();
+  /** What the user said about the change as a whole (Reject with Feedback… rejects all of it). */
   feedback = '';
+  /** Why the user rejected particular hunks; kept only while the hunk stays rejected. */
+  private readonly hunkFeedback = new Map<number, string>();
 
   constructor(readonly params: ReviewParams) {
     for (const hunk of params.hunks) this.decisions.set(hunk.id, true);
@@ -90,7 +93,21 @@ export class Review {
   }
 
   set(id: number, accepted: boolean): void {
-    if (this.decisions.has(id)) this.decisions.set(id, accepted);
+    if (!this.decisions.has(id)) return;
+    this.decisions.set(id, accepted);
+    if (accepted) this.hunkFeedback.delete(id);
+  }
+
+  /** Reject one hunk and say why: the model reads it with the rejected lines, the accepted hunks still land. */
+  rejectWithFeedback(id: number, text: string): void {
+    if (!this.decisions.has(id)) return;
+    this.set(id, false);
+    if (text.trim()) this.hunkFeedback.set(id, text.trim());
+    else this.hunkFeedback.delete(id);
+  }
+
+  feedbackFor(id: number): string | undefined {
+    return this.hunkFeedback.get(id);
   }
 
   toggle(id: number): void {
@@ -98,7 +115,7 @@ export class Review {
   }
 
   setAll(accepted: boolean): void {
-    for (const id of this.decisions.keys()) this.decisions.set(id, accepted);
+    for (const id of this.decisions.keys()) this.set(id, accepted);
   }
 
   get acceptedIds(): number[] {
@@ -135,7 +152,11 @@ export class Review {
   /** The answer to the request (`stop`: the run ends after this edit). */
   answer(stop = false): ReviewAnswer {
     const answer: ReviewAnswer = { accepted: this.acceptedIds, stop };
-    if (this.feedback.trim()) answer.feedback = this.feedback.trim();
+    const perHunk = this.hunks
+      .filter((h) => !this.isAccepted(h.id) && this.hunkFeedback.has(h.id))
+      .map((h) => `${this.name(h.id)}: ${this.hunkFeedback.get(h.id)}`);
+    const feedback = [this.feedback.trim(), ...perHunk].filter(Boolean).join('\n');
+    if (feedback) answer.feedback = feedback;
     return answer;
   }
 

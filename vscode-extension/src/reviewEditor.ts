@@ -2,7 +2,8 @@
 // against the proposed one (virtual documents). Each hunk shows its decision at the end of its first changed
 // line and is accepted or rejected with a lens above it (when `diffEditor.codeLens` is on, which VS Code's
 // default is not: the first review offers to turn it on) or a code action (the light bulb, Ctrl+.) on its
-// lines; the editor title's buttons accept or reject all, reject with feedback, stop the run or finish. The
+// lines, which can also reject it with feedback for the model; the editor title's buttons accept or reject
+// all, reject all with feedback, stop the run or finish. The
 // request is answered on finish; closing the diff without finishing rejects everything.
 import * as vscode from 'vscode';
 import { ClientCapabilities, FeatureState, StaticFeature } from 'vscode-languageclient/node';
@@ -68,6 +69,9 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     add('smallcode.review.acceptAll', () => this.all(true));
     add('smallcode.review.rejectAll', () => this.all(false));
     add('smallcode.review.rejectWithFeedback', (feedback?: string) => this.rejectWithFeedback(feedback));
+    add('smallcode.review.rejectHunkWithFeedback', (uri?: string, id?: number, feedback?: string) =>
+      this.rejectHunkWithFeedback(uri, id, feedback),
+    );
     add('smallcode.review.stop', () => this.submit(this.current(), true));
     add('smallcode.review.finish', () => this.submit(this.current(), false));
     this.disposables.push(
@@ -155,7 +159,7 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     const session = this.sessions.find((s) => s.proposed.toString() === document.uri.toString());
     if (!session) return [];
     const uri = session.proposed.toString();
-    const actions = session.review.hunksAt(range.start.line, range.end.line, document.lineCount).map((hunk) => {
+    const actions = session.review.hunksAt(range.start.line, range.end.line, document.lineCount).flatMap((hunk) => {
       const accepted = session.review.isAccepted(hunk.id);
       const name = session.review.name(hunk.id);
       const action = new vscode.CodeAction(accepted ? `✗ Reject ${name}` : `✓ Accept ${name}`, vscode.CodeActionKind.QuickFix);
@@ -164,7 +168,12 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
         command: accepted ? 'smallcode.review.reject' : 'smallcode.review.accept',
         arguments: [uri, hunk.id],
       };
-      return action;
+      const title = session.review.feedbackFor(hunk.id)
+        ? `✎ Change your feedback on ${name}…`
+        : `✗ Reject ${name} with feedback…`;
+      const why = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
+      why.command = { title: why.title, command: 'smallcode.review.rejectHunkWithFeedback', arguments: [uri, hunk.id] };
+      return [action, why];
     });
     const finish = new vscode.CodeAction(`Finish the review (${session.review.summary()})`, vscode.CodeActionKind.QuickFix);
     finish.command = { title: finish.title, command: 'smallcode.review.finish' };
@@ -223,6 +232,40 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     this.submit(session, false);
   }
 
+  /**
+   * Reject one hunk and tell the model why (the light bulb on its lines, or the palette with the cursor in it);
+   * the review stays open, so the other hunks can still be accepted. Escape leaves the hunk as it was.
+   */
+  private async rejectHunkWithFeedback(uri?: string, id?: number, given?: string): Promise<void> {
+    const session = uri ? this.sessions.find((s) => s.proposed.toString() === uri) : this.current();
+    if (!session) return;
+    let hunkId = id;
+    if (hunkId === undefined) {
+      const editor = vscode.window.activeTextEditor;
+      const onProposed = editor && editor.document.uri.toString() === session.proposed.toString();
+      const line = onProposed ? editor.selection.active.line : -1;
+      hunkId = session.review.hunksAt(line, line, editor?.document.lineCount ?? 0)[0]?.id;
+    }
+    if (hunkId === undefined) {
+      void vscode.window.showInformationMessage(
+        'SmallCode: put the cursor in a change on the proposed side (right) to reject it with feedback',
+      );
+      return;
+    }
+    const name = session.review.name(hunkId);
+    const feedback =
+      typeof given === 'string'
+        ? given
+        : await vscode.window.showInputBox({
+            title: `SmallCode: reject ${name} of ${session.review.params.path}`,
+            prompt: 'Why? The model reads this with the rejected lines; the other changes stay as you decide.',
+            value: session.review.feedbackFor(hunkId) ?? '',
+          });
+    if (feedback === undefined) return;
+    session.review.rejectWithFeedback(hunkId, feedback);
+    this.changed();
+  }
+
   private submit(session: Session | undefined, stop: boolean): void {
     if (!session) {
       void vscode.window.showInformationMessage('SmallCode: no change is waiting for review');
@@ -271,13 +314,18 @@ export class ReviewController implements vscode.CodeLensProvider, vscode.CodeAct
     for (const editor of vscode.window.visibleTextEditors) {
       const session = this.sessions.find((s) => s.proposed.toString() === editor.document.uri.toString());
       if (!session) continue;
-      const mark = (accepted: boolean) =>
+      const mark = (accepted: boolean): vscode.DecorationOptions[] =>
         session.review.hunks
           .filter((h) => session.review.isAccepted(h.id) === accepted)
           .map((h) => {
             const line = hunkLine(h, editor.document.lineCount);
             const end = editor.document.lineAt(line).range.end;
-            return new vscode.Range(end, end);
+            const said = session.review.feedbackFor(h.id);
+            const text = said && said.length > 60 ? `${said.slice(0, 59)}…` : said;
+            return {
+              range: new vscode.Range(end, end),
+              renderOptions: text ? { after: { contentText: `  ✗ rejected: ${text}` } } : undefined,
+            };
           });
       editor.setDecorations(this.acceptedMark, mark(true));
       editor.setDecorations(this.rejectedMark, mark(false));

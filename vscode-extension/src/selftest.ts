@@ -220,6 +220,16 @@ async function hunkReview(
   const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
     'vscode.executeCodeActionProvider', tab.modified, new vscode.Range(line, 0, line, 0));
   result.codeActionsAfter = (actions ?? []).filter((a) => a.command?.command.startsWith('smallcode.review.')).map((a) => a.title);
+  // the light bulb's "Reject … with feedback…" on that hunk (the input box's text given): the review stays open
+  const hunkFeedback = process.env.SMALLCODE_SELFTEST_HUNK_FEEDBACK;
+  if (hunkFeedback) {
+    const why = (actions ?? []).find((a) => a.command?.command === 'smallcode.review.rejectHunkWithFeedback');
+    if (!why?.command) throw new Error('no "reject with feedback" code action on the rejected hunk');
+    await vscode.commands.executeCommand(why.command.command, ...(why.command.arguments ?? []), hunkFeedback);
+    const again = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider', tab.modified, new vscode.Range(line, 0, line, 0));
+    result.codeActionsAfterFeedback = (again ?? []).filter((a) => a.command?.command.startsWith('smallcode.review.')).map((a) => a.title);
+  }
   // nothing reached the buffer or the disk while the review waits
   result.textWhilePending = editor.document.getText();
   result.diskWhilePending = await readFile(target);

@@ -28,6 +28,25 @@ test('every hunk starts accepted; the answer lists the accepted ids and the feed
   assert.equal(review.summary(), '1 of 2 changes accepted');
 });
 
+test('one hunk rejected with feedback: the rest still lands and the model hears why', () => {
+  const review = new Review(PARAMS);
+  review.rejectWithFeedback(1, '  M belongs in another file ');
+  assert.deepEqual(review.answer(), { accepted: [0], feedback: 'change 2/2: M belongs in another file', stop: false });
+  assert.equal(review.feedbackFor(1), 'M belongs in another file');
+  // accepted again (toggled, or Accept All): its feedback goes with the rejection
+  review.toggle(1);
+  assert.deepEqual(review.answer(), { accepted: [0, 1], stop: false });
+  assert.equal(review.feedbackFor(1), undefined);
+  // with feedback on the whole change too, both reach the model
+  review.rejectWithFeedback(0, 'keep b');
+  review.feedback = 'smaller edits, please';
+  assert.deepEqual(review.answer(), { accepted: [1], feedback: 'smaller edits, please\nchange 1/2: keep b', stop: false });
+  review.rejectWithFeedback(0, '   ');
+  assert.deepEqual(review.answer().feedback, 'smaller edits, please');
+  review.rejectWithFeedback(9, 'unknown');
+  assert.deepEqual(review.answer().accepted, [1]);
+});
+
 test('toggle, accept all, reject all; unknown ids are ignored', () => {
   const review = new Review(PARAMS);
   review.toggle(0);
