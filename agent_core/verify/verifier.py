@@ -82,7 +82,8 @@ class Verdict:
         """Whether `text` already names every failing test (a task that pastes the test output, as the second
         try of Aider's protocol does): its failures need not be shown again."""
         names = [test_id.rpartition("::")[2] for test_id in self.failing]
-        return bool(names) and all(name in text for name in names)
+        # whole names only: `test_add` is not shown by a task that mentions `test_add_many`
+        return bool(names) and all(re.search(rf"(?<!\w){re.escape(n)}(?![\w\[])", text) for n in names)
 
     @property
     def blocking(self) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_core import SmallCode
+from agent_core.verify.verifier import Verdict
 from tests.support.scripted_server import ScriptedModelServer
 
 BROKEN = "def add(a, b):\n    return a - b\n"
@@ -126,6 +127,24 @@ async def test_failures_the_task_shows_only_in_part_are_shown(
         await agent.run("Fix calc.py: test_small fails.")
     first = model_server.requests[0]["messages"][-1]["content"]
     assert "fail now (what must change)" in first and "test_zero" in first
+
+
+@pytest.mark.parametrize(
+    "task, shown",
+    [
+        ("FAILED calc_test.py::AddTest::test_small - AssertionError", True),
+        ("test_small fails and so does test_compare[1-2] here", True),
+        ("test_small_numbers fails", False),  # another test's name, not this one
+        ("test_small and test_compare[1-3] fail", False),  # another case of the parametrized test
+        ("nothing about tests", False),
+    ],
+)
+def test_which_tasks_already_show_their_failures(task: str, shown: bool) -> None:
+    failing = frozenset({"calc_test.AddTest::test_small"})
+    if "compare" in task:
+        failing |= {"test_calc::test_compare[1-2]"}
+    assert Verdict("failed", failing=failing).failures_shown_in(task) is shown
+    assert Verdict("failed").failures_shown_in(task) is False  # no names known: always shown
 
 
 async def test_test_files_are_protected_and_restored(
