@@ -119,10 +119,12 @@ async def test_a_run_over_its_time_is_a_failed_task_not_a_crash(
         model="scripted-model",
         tasks=(CALC,),
         workdir=tmp_path,
-        timeout=5.0,  # the hang is abandoned; "Done." (and the checks it triggers) fits well inside
+        # the hang is abandoned; "Done." and the checks it triggers fit inside even on a loaded machine (5 s
+        # did not, in a CI run beside a benchmark)
+        timeout=15.0,
     )
     off, on = report.cases
-    assert off["response"] == "abandoned after 5 s" and not off["success"]
+    assert off["response"] == "abandoned after 15 s" and not off["success"]
     assert on["response"] == "Done." and not on["success"]
 
 
