@@ -3,8 +3,8 @@
 // line and is accepted or rejected with a lens above it (when `diffEditor.codeLens` is on, which VS Code's
 // default is not: the first review offers to turn it on) or a code action (the light bulb, Ctrl+.) on its
 // lines, which can also reject it with feedback for the model; the editor title's buttons accept or reject
-// all, reject all with feedback, stop the run or finish. The
-// request is answered on finish; closing the diff without finishing rejects everything.
+// all, reject all with feedback, stop the run or finish. The request is answered on finish; closing the diff
+// without finishing rejects everything.
 import * as vscode from 'vscode';
 import { ClientCapabilities, FeatureState, StaticFeature } from 'vscode-languageclient/node';
 import { addedLines, hunkLine, Review, ReviewAnswer, ReviewParams } from './review';
