@@ -95,18 +95,16 @@ def unavailable(settings: Settings) -> str | None:
     return None
 
 
-def with_model(settings: Settings, base_url: str | None, model: str | None) -> Settings:
-    """The settings for the model the run was asked for: without --base-url, --model names the embedded model
-    (a catalogue name such as qwen2.5-coder-0.5b), as SMALLCODE_BENCH_MODEL does."""
-    if base_url is None and model:
-        return settings.model_copy(update={"embedded_model": model, "gguf": None})
-    return settings
+def embedded_settings(settings: Settings, model: str | None) -> Settings:
+    """The settings for a run on the embedded model: --model (without --base-url) names it, a catalogue name
+    such as qwen2.5-coder-0.5b, as SMALLCODE_BENCH_MODEL does."""
+    return settings.model_copy(update={"embedded_model": model, "gguf": None}) if model else settings
 
 
 def model_label(settings: Settings, base_url: str | None, model: str | None) -> str:
     """The model a run is measured on, as the report names it."""
     if base_url is None:
-        settings = with_model(settings, base_url, model)
+        settings = embedded_settings(settings, model)
         return settings.gguf or settings.embedded_model
     return model or ""
 
@@ -132,7 +130,7 @@ async def model_endpoint(
             raise Unavailable("no model name given for the model server")
         yield Endpoint(base_url, model, settings)
         return
-    settings = with_model(settings, base_url, model)
+    settings = embedded_settings(settings, model)
     reason = unavailable(settings)
     if reason:
         raise Unavailable(reason)
