@@ -450,7 +450,7 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     model_server.extend(
         [
             {"content": TEXT_CALL},
-            {"delay": 3, "content": "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1"},
+            {"delay": 3, "content": "`add` returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1"},
             {"content": "sub is right as it is. CHAT-ANSWER-2"},
             {"delay": 120, "content": "too late: this run was stopped"},
             {"content": "A fresh start. CHAT-ANSWER-4"},
@@ -506,8 +506,9 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     assert "what does add do?" in shown and "Let me read the file first." in shown
     assert "▶ read_file(calc.py)" in shown and "```" not in shown and '"name"' not in shown
     assert "✓ read_file" in shown
-    assert "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1" in shown  # as text: escaped, not bold
+    assert "add returns a - b: it <b>subtracts</b>. CHAT-ANSWER-1" in shown  # HTML as text: escaped, not bold
     assert "<b>" not in first["html"] and "&lt;b&gt;subtracts&lt;/b&gt;" in first["html"]
+    assert "<code>add</code> returns" in first["html"]  # the model's Markdown is rendered
     assert first["stopDisabled"] and not first["sendDisabled"]  # idle again
     # the follow-up: a second turn below the first, and the model saw the first exchange
     assert second["text"].index("CHAT-ANSWER-1") < second["text"].index("and sub?")
@@ -519,7 +520,7 @@ def test_vscode_chat_view_streams_the_run_and_continues_the_conversation(
     assert "rename everything" in stopped["text"] and "too late" not in stopped["text"]
     # the view was hidden (the Explorer) and shown again in between: the conversation is all there
     assert "CHAT-ANSWER-1" in stopped["text"] and "CHAT-ANSWER-2" in stopped["text"]
-    assert '<div class="answer failed">cancelled</div>' in stopped["html"]
+    assert '<div class="answer failed"><p>cancelled</p>' in stopped["html"]
     # after New conversation: only the new exchange, in the view and in the model's request
     assert "CHAT-ANSWER-1" not in fresh["text"] and "hello again" in fresh["text"]
     assert len(model_server.requests) == 5

@@ -1,6 +1,7 @@
 // The chat view's conversation: each ask with the model's streamed text (tool-call markup as "▶ tool(args)"),
-// its tool steps as they run, checks, review decisions and the final answer, rendered as escaped HTML for the
-// webview. No `vscode` import (unit-tested).
+// its tool steps as they run, checks, review decisions and the final answer, rendered as HTML for the webview:
+// the model's prose and answer as Markdown, everything else escaped. No `vscode` import (unit-tested).
+import MarkdownIt from 'markdown-it';
 import { escapeHtml } from './render';
 import { ToolMarkupFilter } from './transcript';
 
@@ -124,16 +125,34 @@ export class Conversation {
 
 const TOOL_MARK: Record<string, string> = { running: '…', ok: '✓', failed: '✗', rejected: '⊘' };
 
-function itemHtml(item: Item): string {
-  if (item.type === 'text') {
-    // the filter's "▶ tool(args)" lines stand out from the prose
-    return item.text
-      .split(/(?<=\n)/)
-      .map((line) => (line.startsWith('▶ ') ? `<span class="call">${escapeHtml(line)}</span>` : escapeHtml(line)))
-      .join('')
-      .replace(/^/, '<div class="text">')
-      .concat('</div>');
+// The model's text as Markdown (fenced code, lists, emphasis): raw HTML in it stays text, links only with a safe
+// scheme (markdown-it refuses javascript: and the like), no guessing of links in plain words.
+const markdown = new MarkdownIt({ html: false, linkify: false, breaks: true });
+
+const FENCE = /^ {0,3}(```|~~~)/;
+
+/** Text from the model: Markdown, except the filter's "▶ tool(args)" lines, which stand out from the prose. */
+export function modelTextHtml(text: string): string {
+  const parts: string[] = [];
+  let prose = '';
+  let inFence = false; // a "▶" line inside a code block is code
+  const flush = () => {
+    if (prose.trim()) parts.push(markdown.render(prose));
+    prose = '';
+  };
+  for (const line of text.split(/(?<=\n)/)) {
+    if (FENCE.test(line)) inFence = !inFence;
+    if (!inFence && line.startsWith('▶ ')) {
+      flush();
+      parts.push(`<span class="call">${escapeHtml(line)}</span>`);
+    } else prose += line;
   }
+  flush();
+  return parts.join('');
+}
+
+function itemHtml(item: Item): string {
+  if (item.type === 'text') return `<div class="text">${modelTextHtml(item.text)}</div>`;
   if (item.type === 'tool') {
     const mark = TOOL_MARK[item.state] ?? '•';
     const ms = item.ms !== undefined ? ` <span class="muted">${Math.round(item.ms)} ms</span>` : '';
@@ -154,7 +173,7 @@ export function conversationHtml(conversation: Conversation): string {
       const end = !turn.end
         ? '<div class="muted working">working…</div>'
         : turn.end.text
-          ? `<div class="answer ${turn.end.ok ? 'ok' : 'failed'}">${escapeHtml(turn.end.text)}</div>`
+          ? `<div class="answer ${turn.end.ok ? 'ok' : 'failed'}">${modelTextHtml(turn.end.text)}</div>`
           : '';
       return `<section class="turn"><div class="user">${escapeHtml(turn.prompt)}</div><div class="reply">${items}${end}</div></section>`;
     })
@@ -189,14 +208,18 @@ body { padding: 0 8px; font-family: var(--vscode-font-family); font-size: var(--
 #log { flex: 1; overflow-y: auto; padding-top: 6px; }
 .turn { margin-bottom: 12px; }
 .user { background: var(--vscode-input-background); border-left: 3px solid var(--vscode-focusBorder); padding: 4px 8px; white-space: pre-wrap; margin-bottom: 4px; }
-.text { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); font-size: 0.95em; margin: 4px 0; }
+.text { margin: 4px 0; }
+.text p, .answer p, .text ul, .answer ul, .text ol, .answer ol { margin: 4px 0; }
+pre { background: var(--vscode-textCodeBlock-background); padding: 4px 6px; overflow-x: auto; margin: 4px 0; }
+code { font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
+.call { display: block; white-space: pre-wrap; font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
 .call, .tool { color: var(--vscode-textLink-foreground); }
 .step { margin: 2px 0; font-family: var(--vscode-editor-font-family); font-size: 0.9em; }
 .tool.failed, .error, .answer.failed { color: var(--vscode-errorForeground); }
 .tool.rejected, .tool.rejected .error { color: var(--vscode-descriptionForeground); }
 .tool.ok .mark { color: var(--vscode-testing-iconPassed, #3fa66a); }
 .note { color: var(--vscode-descriptionForeground); font-style: italic; }
-.answer { white-space: pre-wrap; margin-top: 4px; border-top: 1px solid var(--vscode-panel-border); padding-top: 4px; }
+.answer { margin-top: 4px; border-top: 1px solid var(--vscode-panel-border); padding-top: 4px; }
 .muted { color: var(--vscode-descriptionForeground); }
 form { display: flex; flex-direction: column; gap: 4px; padding: 6px 0 8px; }
 textarea { resize: vertical; min-height: 3em; font-family: inherit; color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); padding: 4px; }

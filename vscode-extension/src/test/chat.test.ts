@@ -23,7 +23,7 @@ test('streamed text, tool markup as a line, tool steps updated in place, then th
   assert.equal((html.match(/class="step tool/g) ?? []).length, 1, html); // one step, now done
   assert.match(html, /class="step tool ok"><span class="mark">✓<\/span> read_file\(calc.py\) <span class="muted">12 ms/);
   assert.match(html, /class="step note check">checks passed: 3 passing/);
-  assert.match(html, /<div class="answer ok">verified: 3 passing<\/div>/);
+  assert.match(html, /<div class="answer ok"><p>verified: 3 passing<\/p>\n<\/div>/);
   assert.ok(!html.includes('```') && !html.includes('"name"'));
 });
 
@@ -42,19 +42,48 @@ test('an answer that was not streamed is shown whole; a failure shows its error'
   const chat = new Conversation();
   chat.begin('q');
   chat.end({ ok: true, text: 'The answer.', data: { response: 'The answer.' } });
-  assert.match(conversationHtml(chat), /<div class="answer ok">The answer.<\/div>/);
+  assert.match(conversationHtml(chat), /<div class="answer ok"><p>The answer.<\/p>\n<\/div>/);
   chat.begin('again');
   chat.step({ kind: 'tool', id: 2, name: 'bash', label: 'bash(pytest)', state: 'running' });
   chat.step({ kind: 'tool', id: 2, name: 'bash', label: 'bash(pytest)', state: 'failed', error: 'exit 1' });
   chat.end({ ok: false, text: '', error: 'cancelled' });
   const html = conversationHtml(chat);
   assert.match(html, /class="step tool failed"><span class="mark">✗<\/span> bash\(pytest\)<div class="error">exit 1/);
-  assert.match(html, /<div class="answer failed">cancelled<\/div>/);
+  assert.match(html, /<div class="answer failed"><p>cancelled<\/p>\n<\/div>/);
   assert.equal(chat.turns.length, 2);
   // stopped in the review: the reply's text, not its short error
   chat.begin('third');
   chat.end({ ok: false, text: 'Stopped: you ended the run in the review.', error: 'stopped in the review' });
-  assert.match(conversationHtml(chat), /<div class="answer failed">Stopped: you ended the run in the review.<\/div>/);
+  assert.match(conversationHtml(chat), /<div class="answer failed"><p>Stopped: you ended the run in the review.<\/p>/);
+});
+
+test("the model's text is Markdown: code blocks, inline code and lists; tool lines stay lines", () => {
+  const chat = new Conversation();
+  chat.begin('fix add');
+  chat.stream({ text: 'The bug is in `add`:\n\n- it subtracts\n- it should add\n\ncalc.py\n```python\ndef add(a, b):\n' });
+  // while the block is still streaming it shows as code already
+  assert.match(conversationHtml(chat), /<pre><code class="language-python">def add\(a, b\):\n<\/code><\/pre>/);
+  chat.stream({ text: '    return a + b  # a < b & c\n▶ not a call inside code\n```\n▶ read_file(calc.py)\nDone **now**.' });
+  chat.stream({ done: true });
+  chat.end({ ok: true, text: 'Fixed `add`.' });
+  const html = conversationHtml(chat);
+  assert.match(html, /<p>The bug is in <code>add<\/code>:<\/p>/);
+  assert.match(html, /<ul>\n<li>it subtracts<\/li>\n<li>it should add<\/li>\n<\/ul>/);
+  assert.match(html, /return a \+ b  # a &lt; b &amp; c\n▶ not a call inside code\n<\/code><\/pre>/);
+  assert.match(html, /<span class="call">▶ read_file\(calc\.py\)\n<\/span><p>Done <strong>now<\/strong>.<\/p>/);
+  assert.match(html, /<div class="answer ok"><p>Fixed <code>add<\/code>.<\/p>/);
+});
+
+test('Markdown from the model cannot inject HTML or script links', () => {
+  const chat = new Conversation();
+  chat.begin('q');
+  chat.stream({ text: '[click](javascript:alert(1)) <img src=x onerror=alert(1)> [docs](https://example.com)\n' });
+  chat.end({ ok: true, text: '<script>alert(2)</script>' });
+  const html = conversationHtml(chat);
+  assert.ok(!/<(img|script)[ >]/.test(html), html);
+  assert.ok(!html.includes('href="javascript:'), html);
+  assert.match(html, /<a href="https:\/\/example.com">docs<\/a>/);
+  assert.match(html, /&lt;script&gt;alert\(2\)&lt;\/script&gt;/);
 });
 
 test('notifications outside a run are dropped; clear empties the conversation', () => {
