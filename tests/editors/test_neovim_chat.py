@@ -115,6 +115,8 @@ def test_chat_streams_steps_reviews_follows_up_and_stops(
     waiting(screen, tmp, "the server", lambda: first(log, "attached") is not None, timeout=60)
     term.type(":SmallCode chat\r")
     waiting(screen, tmp, "the chat window", lambda: screen.has("<CR> send · <C-c> stop · <C-n> new chat"))
+    # the model's Markdown is highlighted by Neovim's markdown parser
+    waiting(screen, tmp, "markdown highlighting", lambda: first(log, "chat-markdown") is not None)
     term.type("ifix add please\x1b")
     waiting(screen, tmp, "the typed task", lambda: screen.has("fix add please"))
     term.type("\r")

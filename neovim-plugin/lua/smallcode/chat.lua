@@ -345,6 +345,11 @@ local function create_buffer()
   local buf = vim.api.nvim_create_buf(false, true)
   pcall(vim.api.nvim_buf_set_name, buf, "smallcode://chat")
   vim.bo[buf].filetype = "smallcode_chat"
+  -- The model writes Markdown (code blocks, `code`, lists): Neovim's own markdown parser highlights it under
+  -- the chat's marks; a build without the parser gets the markdown syntax file instead.
+  if not pcall(vim.treesitter.start, buf, "markdown") then
+    vim.bo[buf].syntax = "markdown"
+  end
   highlight(buf)
   vim.bo[buf].bufhidden = "hide"
   vim.bo[buf].swapfile = false
