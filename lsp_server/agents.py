@@ -23,6 +23,7 @@ from agent_core.agent import SmallCode
 from agent_core.config import ConfigError
 from agent_core.result import RunResult
 from lsp_server.errors import UserError
+from lsp_server.run_steps import notify_step
 from lsp_server.server import SmallCodeServer
 from lsp_server.workspace_edits import LspWorkspace
 
@@ -151,7 +152,7 @@ class Agents:
             agent = SmallCode(
                 cwd=root,
                 workspace=self.workspace(root),
-                confirm=self.confirm_command,
+                confirm=functools.partial(self.confirm_command, root),
                 **self.server.options.agent_settings(),
             )
         except ConfigError as exc:
@@ -159,9 +160,16 @@ class Agents:
         agent.on("*", functools.partial(self.on_event, root))
         return agent
 
-    async def confirm_command(self, command: str, reason: str) -> bool:
-        """Ask the user (window/showMessageRequest) before an ask-list shell command; no answer means no."""
+    async def confirm_command(self, root: Path, command: str, reason: str) -> bool:
+        """Ask the user (window/showMessageRequest) before an ask-list shell command; no answer means no.
+        The run's chat shows the question and the answer as `approval` steps: the editor's dialog may be
+        out of sight (a notification in a corner), and the run looks stuck while it waits."""
         server = self.server
+        run = self.runs.get(root)
+        run_id = run.id if run is not None else ""
+        notify_step(
+            server, run_id, "approval", text=f"waiting for your answer: may it run `{command}`? ({reason})"
+        )
         params = types.ShowMessageRequestParams(
             type=types.MessageType.Warning,
             message=f"SmallCode: the agent wants to run: {command} ({reason})",
@@ -177,8 +185,14 @@ class Agents:
             server.log(
                 f"SmallCode: no confirmation for {command!r} ({exc or 'timed out'})", types.MessageType.Log
             )
+            notify_step(server, run_id, "approval", text=f"no answer: `{command}` was not run")
             return False
         allowed = answer is not None and getattr(answer, "title", None) == ALLOW
+        if answer is None:  # the dialog was dismissed
+            notify_step(server, run_id, "approval", text=f"no answer: `{command}` was not run")
+        else:
+            verdict = "you allowed" if allowed else "you declined"
+            notify_step(server, run_id, "approval", text=f"{verdict} `{command}`")
         server.log(
             f"SmallCode: {command!r} {'allowed' if allowed else 'denied'} by the user", types.MessageType.Log
         )

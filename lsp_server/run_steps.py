@@ -2,7 +2,8 @@
 
 {runId, kind: "tool", id, name, label, state: running|ok|failed|rejected, ms?, error?} as each tool starts and ends
 (rejected: the user turned its edit down in the editor);
-{runId, kind: "status"|"check"|"review", text} for the model loading, a check's outcome, a review's decision.
+{runId, kind: "status"|"check"|"review"|"approval", text} for the model loading, a check's outcome, a review's
+decision, a shell command waiting for the user's yes and the answer.
 The model's text itself streams as `smallcode/stream` (lsp_server/features/ask.py).
 """
 

@@ -143,6 +143,12 @@ async def test_ask_list_command_is_confirmed_in_the_editor(
     client: LanguageClient, model_server: ScriptedModelServer, choice: str
 ) -> None:
     asked: list[types.ShowMessageRequestParams] = []
+    steps: list[Any] = []
+
+    @client.feature("smallcode/step")
+    def step(params: Any) -> None:
+        steps.append(params)
+
     if choice == "no handler":
         without(client, types.WINDOW_SHOW_MESSAGE_REQUEST)
     else:
@@ -169,6 +175,11 @@ async def test_ask_list_command_is_confirmed_in_the_editor(
     else:
         assert "the user declined this command" in result, result
         assert bash and bash[0]["ok"] is False
+    # the chat views show the question while it waits and then the answer
+    approvals = [s.text for s in steps if s.kind == "approval"]
+    assert approvals[0].startswith("waiting for your answer: may it run `git push origin main`?"), approvals
+    outcome = {"Allow": "you allowed", "Deny": "you declined"}.get(choice, "no answer:")
+    assert len(approvals) == 2 and approvals[1].startswith(outcome), approvals
 
 
 # undo -----------------------------------------------------------------------------------------------------

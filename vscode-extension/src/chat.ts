@@ -219,6 +219,7 @@ code { font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
 .tool.rejected, .tool.rejected .error { color: var(--vscode-descriptionForeground); }
 .tool.ok .mark { color: var(--vscode-testing-iconPassed, #3fa66a); }
 .note { color: var(--vscode-descriptionForeground); font-style: italic; }
+.note.approval { color: var(--vscode-editorWarning-foreground); font-style: normal; }
 .answer { margin-top: 4px; border-top: 1px solid var(--vscode-panel-border); padding-top: 4px; }
 .muted { color: var(--vscode-descriptionForeground); }
 form { display: flex; flex-direction: column; gap: 4px; padding: 6px 0 8px; }
