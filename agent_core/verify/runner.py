@@ -2,16 +2,20 @@
 
 pytest runs with a JUnit XML report, so counts and failure messages come from data rather than from scraping
 its console; unittest and other runners are read from their summary lines. A run that executed zero tests is
-`no_tests`, never a pass. Failures are condensed for a small context window: the failing test ids, the
-assertion or exception line, expected vs actual — about 1,500 characters at most.
+`no_tests`, never a pass. Failures are condensed for a small context window: the failing test ids, each with the
+test's own code up to the line that failed (pytest), the assertion or exception line, expected vs actual — about
+1,500 characters at most.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 import shutil
 import tempfile
+import textwrap
+import tokenize
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +23,7 @@ from typing import Literal
 
 from agent_core.config import Settings
 from agent_core.planning.validate import run_command
+from agent_core.python_ast import parse_module
 from agent_core.safety import sandbox
 from agent_core.tools.shell import shell_env
 
@@ -29,6 +34,11 @@ FEEDBACK_CHARS = 1500
 TAIL_CHARS = 2000
 """Output kept in RunResult.checks.output_tail."""
 _PYTEST_FILES = "test_*.py *_test.py"
+TEST_CODE_LINES = 10
+"""A failing test's own code is shown with its failure, up to this many lines (the ones ending at the line that
+failed). The 1.5B model, told only `assert [[1, 4], [3, 4]] == [[3, 4], [1, 3]]` with the test file far above,
+kept sorting the caller's list in place: the test's `merge_intervals(data)` before the assert says why."""
+_MAX_TEST_FILE = 200_000
 _ZERO_TESTS = re.compile(
     r"\b(Ran 0 tests|NO TESTS RAN|running 0 tests|no tests (found|ran|to run)|0 passing|"
     r"No tests found|testing: warning: no tests to run|0 examples)\b",
@@ -189,7 +199,16 @@ async def _run_pytest(root: Path, command: str, timeout: float, settings: Settin
         report = Path(tmp) / "report.xml"
         words = shlex.split(command)
         at = words.index("pytest") + 1 if "pytest" in words else len(words)
-        flags = ["-q", "--tb=short", "-p", "no:cacheprovider", f"--junitxml={report}"]
+        # xunit1: each testcase in the report says its file and line, so a failure can be shown with its code.
+        flags = [
+            "-q",
+            "--tb=short",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            "-o",
+            "junit_family=xunit1",
+        ]
         if not _pytest_configures_files(root):
             flags += ["-o", f"python_files={_PYTEST_FILES}"]
         full = shlex.join([*words[:at], *flags, *words[at:]])
@@ -204,7 +223,7 @@ async def _run_pytest(root: Path, command: str, timeout: float, settings: Settin
             return TestRun(command, "unavailable", output_tail=tail)
         if result.exit_code == 5:
             return TestRun(command, "no_tests", output_tail=tail)
-        run = _read_junit(command, report, tail) if report.is_file() else None
+        run = _read_junit(command, report, tail, root) if report.is_file() else None
     if run is None:  # no report: usage error or a crash before collection
         return TestRun(command, "error", failed=1, output_tail=tail, failures=[_tail(result.output, 600)])
     if run.collection_errors:
@@ -219,7 +238,7 @@ async def _run_pytest(root: Path, command: str, timeout: float, settings: Settin
     return run
 
 
-def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
+def _read_junit(command: str, report: Path, tail: str, root: Path | None = None) -> TestRun | None:
     try:
         tree = ET.parse(report)
     except (ET.ParseError, OSError):
@@ -233,7 +252,7 @@ def _read_junit(command: str, report: Path, tail: str) -> TestRun | None:
             run.collection_errors += int(
                 problem.tag == "error" and problem.get("message") == "collection failure"
             )
-            run.failures.append(_condense_case(case, problem))
+            run.failures.append(_condense_case(case, problem, root))
             run.failing_ids.add(_case_id(case))
         elif not skipped:
             run.passed += 1
@@ -247,19 +266,65 @@ def _case_id(case: ET.Element) -> str:
     return f"{classname}::{name}" if classname else name
 
 
-def _condense_case(case: ET.Element, problem: ET.Element) -> str:
+def _condense_case(case: ET.Element, problem: ET.Element, root: Path | None = None) -> str:
     test_id = _case_id(case)
     text = problem.text or ""
     detail = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    cut = next((i for i, d in enumerate(detail[:6]) if i and d.startswith("Full diff:")), None)
+    if cut is not None:  # pytest's full diff, cut short below, is noise after the lines saying what differs
+        detail = detail[:cut]
     where = [line.strip() for line in text.splitlines() if re.match(r"^\S+\.py:\d+", line.strip())]
     lines = [f"- {test_id}"]
+    code = _test_code(root, case, where) if root is not None else []
+    if code:
+        lines += ["    " + c for c in code]
     if detail:
-        lines += ["    " + d for d in detail[:6] if d]
+        lines += ["    " + ("E " if code else "") + d for d in detail[:6] if d]
     else:
         lines.append("    " + (problem.get("message") or text.strip().splitlines()[-1:] or ["failed"])[0])
-    if where:
+    raised_elsewhere = where and Path(where[-1].split(":", 1)[0]).name != Path(case.get("file") or "").name
+    if where and (not code or raised_elsewhere):  # where the code under test raised, beside the test's code
         lines.append("    at " + where[-1][:160])
     return "\n".join(line[:240] for line in lines)
+
+
+def _test_code(root: Path, case: ET.Element, where: list[str]) -> list[str]:
+    """The failing test's code (from the report's file and line), ending at the line that failed: what the test
+    did to get there. Empty when the test's file cannot be read or is not Python."""
+    file, line = case.get("file") or "", case.get("line") or ""
+    if not file.endswith(".py") or not line.isdigit():
+        return []
+    path = (root / file).resolve()
+    try:
+        if not path.is_relative_to(root.resolve()) or path.stat().st_size > _MAX_TEST_FILE:
+            return []
+        with tokenize.open(path) as handle:  # the file's declared encoding, as Python reads it
+            source = handle.read()
+        tree = parse_module(source, str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+    start = int(line) + 1  # the report counts lines from 0
+    test = next(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and start in (node.lineno, *(d.lineno for d in node.decorator_list))
+        ),
+        None,
+    )
+    if test is None or test.end_lineno is None:
+        return []
+    first, end = test.lineno, test.end_lineno  # from `def`: a parametrized test's values are in its id
+    for spot in where:  # the traceback's line inside this test (the assert, or the call that raised)
+        name, _, rest = spot.partition(":")
+        number = rest.split(":", 1)[0]
+        if number.isdigit() and Path(name).name == path.name and test.lineno <= int(number) <= end:
+            end = int(number)
+    text = source.splitlines()[first - 1 : end]
+    if len(text) > TEST_CODE_LINES:
+        text = [text[0], "    ..."] + text[-(TEST_CODE_LINES - 2) :]
+    return [f"{file}:{first}:", *textwrap.dedent("\n".join(text)).splitlines()]
 
 
 _UNITTEST_BLOCK = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]*)\)", re.MULTILINE)
