@@ -238,12 +238,13 @@ async def _run_pytest(root: Path, command: str, timeout: float, settings: Settin
     return run
 
 
-def _read_junit(command: str, report: Path, tail: str, root: Path | None = None) -> TestRun | None:
+def _read_junit(command: str, report: Path, tail: str, root: Path) -> TestRun | None:
     try:
         tree = ET.parse(report)
     except (ET.ParseError, OSError):
         return None
     run = TestRun(command, "passed", output_tail=tail)
+    sources: dict[Path, _Source | None] = {}  # each test file read and parsed once per report
     for case in tree.iter("testcase"):
         problem = next((c for c in case if c.tag in ("failure", "error")), None)
         skipped = any(c.tag == "skipped" for c in case)
@@ -252,7 +253,7 @@ def _read_junit(command: str, report: Path, tail: str, root: Path | None = None)
             run.collection_errors += int(
                 problem.tag == "error" and problem.get("message") == "collection failure"
             )
-            run.failures.append(_condense_case(case, problem, root))
+            run.failures.append(_condense_case(case, problem, root, sources))
             run.failing_ids.add(_case_id(case))
         elif not skipped:
             run.passed += 1
@@ -266,48 +267,76 @@ def _case_id(case: ET.Element) -> str:
     return f"{classname}::{name}" if classname else name
 
 
-def _condense_case(case: ET.Element, problem: ET.Element, root: Path | None = None) -> str:
+def _condense_case(
+    case: ET.Element, problem: ET.Element, root: Path, sources: dict[Path, _Source | None]
+) -> str:
     test_id = _case_id(case)
     text = problem.text or ""
     detail = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
     cut = next((i for i, d in enumerate(detail[:6]) if i and d.startswith("Full diff:")), None)
     if cut is not None:  # pytest's full diff, cut short below, is noise after the lines saying what differs
         detail = detail[:cut]
-    where = [line.strip() for line in text.splitlines() if re.match(r"^\S+\.py:\d+", line.strip())]
+    where = [_frame(line) for line in text.splitlines() if re.match(r"^\S+\.py:\d+", line.strip())]
     lines = [f"- {test_id}"]
-    code = _test_code(root, case, where) if root is not None else []
+    code = _test_code(root, case, where, sources)
     if code:
         lines += ["    " + c for c in code]
     if detail:
         lines += ["    " + ("E " if code else "") + d for d in detail[:6] if d]
     else:
         lines.append("    " + (problem.get("message") or text.strip().splitlines()[-1:] or ["failed"])[0])
-    raised_elsewhere = where and Path(where[-1].split(":", 1)[0]).name != Path(case.get("file") or "").name
+    raised_elsewhere = where and Path(where[-1][0]).name != Path(case.get("file") or "").name
     if where and (not code or raised_elsewhere):  # where the code under test raised, beside the test's code
-        lines.append("    at " + where[-1][:160])
+        lines.append("    at " + where[-1][2][:160])
     return "\n".join(line[:240] for line in lines)
 
 
-def _test_code(root: Path, case: ET.Element, where: list[str]) -> list[str]:
+@dataclass
+class _Source:
+    """A test file as Python reads it: its lines and its syntax tree."""
+
+    lines: list[str]
+    tree: ast.Module
+
+
+def _frame(line: str) -> tuple[str, int, str]:
+    """A traceback line of pytest's short form (`tests/test_x.py:12: in test_y`): file, line number, the text."""
+    text = line.strip()
+    name, _, rest = text.partition(":")
+    number = rest.split(":", 1)[0]
+    return name, int(number) if number.isdigit() else 0, text
+
+
+def _read_source(root: Path, path: Path) -> _Source | None:
+    try:
+        if not path.is_relative_to(root.resolve()) or path.stat().st_size > _MAX_TEST_FILE:
+            return None
+        with tokenize.open(path) as handle:  # the file's declared encoding, as Python reads it
+            source = handle.read()
+        return _Source(source.splitlines(), parse_module(source, str(path)))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+
+
+def _test_code(
+    root: Path, case: ET.Element, where: list[tuple[str, int, str]], sources: dict[Path, _Source | None]
+) -> list[str]:
     """The failing test's code (from the report's file and line), ending at the line that failed: what the test
     did to get there. Empty when the test's file cannot be read or is not Python."""
     file, line = case.get("file") or "", case.get("line") or ""
     if not file.endswith(".py") or not line.isdigit():
         return []
     path = (root / file).resolve()
-    try:
-        if not path.is_relative_to(root.resolve()) or path.stat().st_size > _MAX_TEST_FILE:
-            return []
-        with tokenize.open(path) as handle:  # the file's declared encoding, as Python reads it
-            source = handle.read()
-        tree = parse_module(source, str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+    if path not in sources:
+        sources[path] = _read_source(root, path)
+    source = sources[path]
+    if source is None:
         return []
     start = int(line) + 1  # the report counts lines from 0
     test = next(
         (
             node
-            for node in ast.walk(tree)
+            for node in ast.walk(source.tree)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and start in (node.lineno, *(d.lineno for d in node.decorator_list))
         ),
@@ -316,14 +345,17 @@ def _test_code(root: Path, case: ET.Element, where: list[str]) -> list[str]:
     if test is None or test.end_lineno is None:
         return []
     first, end = test.lineno, test.end_lineno  # from `def`: a parametrized test's values are in its id
-    for spot in where:  # the traceback's line inside this test (the assert, or the call that raised)
-        name, _, rest = spot.partition(":")
-        number = rest.split(":", 1)[0]
-        if number.isdigit() and Path(name).name == path.name and test.lineno <= int(number) <= end:
-            end = int(number)
-    text = source.splitlines()[first - 1 : end]
+    for (
+        name,
+        number,
+        _,
+    ) in where:  # the traceback's line inside this test (the assert, or the call that raised)
+        if Path(name).name == path.name and test.lineno <= number <= end:
+            end = number
+    text = source.lines[first - 1 : end]
     if len(text) > TEST_CODE_LINES:
-        text = [text[0], "    ..."] + text[-(TEST_CODE_LINES - 2) :]
+        body = text[1]
+        text = [text[0], body[: len(body) - len(body.lstrip())] + "..."] + text[-(TEST_CODE_LINES - 2) :]
     return [f"{file}:{first}:", *textwrap.dedent("\n".join(text)).splitlines()]
 
 

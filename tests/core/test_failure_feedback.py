@@ -146,3 +146,24 @@ async def test_a_test_file_too_large_to_read_leaves_the_failure_as_it_was(tmp_pa
         "    +  where 2 = one()",
         "    at test_calc.py:6: in test_one",
     ]
+
+
+async def test_a_long_method_is_cut_at_its_body_indentation(tmp_path: Path) -> None:
+    steps = "".join(f"        total += {n}\n" for n in range(20))
+    write(
+        tmp_path,
+        {
+            "calc.py": "def half(n):\n    return n // 2\n",
+            "test_calc.py": (
+                "import unittest\n\nfrom calc import half\n\n\nclass HalfTest(unittest.TestCase):\n"
+                "    def test_long(self):\n        total = 1\n"
+                + steps
+                + "        self.assertEqual(half(total), total / 2)\n"
+            ),
+        },
+    )
+    run = await run_tests(tmp_path, "pytest", PYTEST, 60)
+    entry = run.feedback().splitlines()
+    at = entry.index("    test_calc.py:7:")
+    assert entry[at + 1 : at + 3] == ["    def test_long(self):", "        ..."]
+    assert entry[at + TEST_CODE_LINES] == "        self.assertEqual(half(total), total / 2)"
