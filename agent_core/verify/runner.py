@@ -3,7 +3,7 @@
 pytest runs with a JUnit XML report, so counts and failure messages come from data rather than from scraping
 its console; unittest and other runners are read from their summary lines. A run that executed zero tests is
 `no_tests`, never a pass. Failures are condensed for a small context window: the failing test ids, each with the
-test's own code up to the line that failed (pytest), the assertion or exception line, expected vs actual — about
+test's own code up to the line that failed, the assertion or exception line, expected vs actual — about
 1,500 characters at most.
 """
 
@@ -179,7 +179,7 @@ async def run_tests(
     if result.exit_code == 127 or last_line.startswith("No module named"):
         return TestRun(command, "unavailable", output_tail=_tail(result.output, TAIL_CHARS))
     if kind == "unittest":
-        return _read_unittest(command, result.exit_code, result.output)
+        return _read_unittest(command, result.exit_code, result.output, root)
     if _ZERO_TESTS.search(result.output):
         return TestRun(command, "no_tests", output_tail=_tail(result.output, TAIL_CHARS))
     if result.exit_code == 0:
@@ -327,9 +327,7 @@ def _test_code(
     if not file.endswith(".py") or not line.isdigit():
         return []
     path = (root / file).resolve()
-    if path not in sources:
-        sources[path] = _read_source(root, path)
-    source = sources[path]
+    source = _cached_source(root, path, sources)
     if source is None:
         return []
     start = int(line) + 1  # the report counts lines from 0
@@ -344,14 +342,23 @@ def _test_code(
     )
     if test is None or test.end_lineno is None:
         return []
-    first, end = test.lineno, test.end_lineno  # from `def`: a parametrized test's values are in its id
-    for (
-        name,
-        number,
-        _,
-    ) in where:  # the traceback's line inside this test (the assert, or the call that raised)
-        if Path(name).name == path.name and test.lineno <= number <= end:
+    end = test.end_lineno  # from `def`: a parametrized test's values are in its id
+    # The traceback's line inside this test: the assert, or the call that raised.
+    for name, number, _ in where:
+        if Path(name).name == path.name and test.lineno <= number <= test.end_lineno:
             end = number
+    return _show_test(file, source, test.lineno, end)
+
+
+def _cached_source(root: Path, path: Path, sources: dict[Path, _Source | None]) -> _Source | None:
+    if path not in sources:
+        sources[path] = _read_source(root, path)
+    return sources[path]
+
+
+def _show_test(file: str, source: _Source, first: int, end: int) -> list[str]:
+    """Lines `first` (the `def`) to `end` (where it failed) of a test, at most TEST_CODE_LINES: the `def`, an
+    indented "...", and the lines before the failure."""
     text = source.lines[first - 1 : end]
     if len(text) > TEST_CODE_LINES:
         body = text[1]
@@ -360,12 +367,19 @@ def _test_code(
 
 
 _UNITTEST_BLOCK = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]*)\)", re.MULTILINE)
+_UNITTEST_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?', re.MULTILINE)
+_UNITTEST_END = re.compile(r"^(-{20,}|={20,})$", re.MULTILINE)
 
 
-def _read_unittest(command: str, exit_code: int, output: str) -> TestRun:
+def _read_unittest(command: str, exit_code: int, output: str, root: Path) -> TestRun:
     tail = _tail(output, TAIL_CHARS)
     ran = re.search(r"^Ran (\d+) tests?", output, re.MULTILINE)
     total = int(ran.group(1)) if ran else 0
+    if ran is None and exit_code != 0 and "Traceback" in output:
+        # unittest itself died (a module named on its command line raised SyntaxError while importing): the run
+        # broke, it did not find "no tests" — that would let a final answer through unverified.
+        crash = _condense_unittest("the test run (it broke before any test ran)", "", output, root, {})
+        return TestRun(command, "error", failed=1, output_tail=tail, failures=[crash])
     if total == 0 or "NO TESTS RAN" in output:
         return TestRun(command, "no_tests", output_tail=tail)
     bad = re.search(r"FAILED \(([^)]*)\)", output)
@@ -373,25 +387,71 @@ def _read_unittest(command: str, exit_code: int, output: str) -> TestRun:
     if exit_code != 0:
         failed = max(failed, 1)
     failures = []
+    sources: dict[Path, _Source | None] = {}
     blocks = list(_UNITTEST_BLOCK.finditer(output))
     for i, match in enumerate(blocks):
         end = blocks[i + 1].start() if i + 1 < len(blocks) else len(output)
-        body = output[match.end() : end]
-        last = [
-            line.strip()
-            for line in body.splitlines()
-            if re.match(r"^\s*\w+(Error|Exception)\b|^\s*AssertionError", line)
-        ]
-        where = re.findall(r'File "([^"]+)", line (\d+)', body)
-        entry = f"- {match.group(3)}.{match.group(2)}" if "." not in match.group(3) else f"- {match.group(3)}"
-        entry += "\n    " + (
-            last[-1] if last else body.strip().splitlines()[-1:][0] if body.strip() else "failed"
-        )
-        if where:
-            entry += f"\n    at {Path(where[-1][0]).name}:{where[-1][1]}"
-        failures.append(entry[:500])
+        body = _UNITTEST_END.sub("", output[match.end() : end].lstrip("\n"), count=1)  # the header's rule
+        stop = _UNITTEST_END.search(body)
+        body = body[: stop.start()] if stop else body
+        name, where = match.group(2), match.group(3)
+        test_id = where if where.endswith("." + name) else f"{where}.{name}"
+        failures.append(_condense_unittest(test_id, name, body, root, sources))
     status: Status = "failed" if failed else "passed"
     return TestRun(command, status, passed=total - failed, failed=failed, output_tail=tail, failures=failures)
+
+
+def _condense_unittest(
+    test_id: str, name: str, body: str, root: Path, sources: dict[Path, _Source | None]
+) -> str:
+    """One unittest failure as pytest's are shown: the id, the test's code up to the line that failed, the
+    exception (with the lines of its message, e.g. assertEqual's diff), and where it was raised if elsewhere."""
+    frames = [(file, int(line), func or "") for file, line, func in _UNITTEST_FRAME.findall(body)]
+    lines = [f"- {test_id}"]
+    code = _unittest_code(root, name, frames, sources)
+    lines += ["    " + c for c in code]
+    # The exception: the text after the last frame's source line, to the end of the block.
+    rest = body.splitlines()
+    last = list(_UNITTEST_FRAME.finditer(body))
+    if last:
+        rest = body[last[-1].end() :].splitlines()[1:]
+        while rest and rest[0][:1].isspace():  # the frame's line of code, and Python's ^^^ marks under it
+            rest.pop(0)
+    detail = [line.rstrip() for line in rest if line.strip()]
+    lines += ["    " + ("E " if code else "") + d for d in detail[:6]] or ["    failed"]
+    if frames and (not code or frames[-1][2] != name):  # raised in the code under test
+        file, number, func = frames[-1]
+        lines.append(f"    at {Path(file).name}:{number}" + (f": in {func}" if func else ""))
+    return "\n".join(line[:240] for line in lines)
+
+
+def _unittest_code(
+    root: Path, name: str, frames: list[tuple[str, int, str]], sources: dict[Path, _Source | None]
+) -> list[str]:
+    """The failing test method's code, from the traceback's frame inside it (the innermost one named as the
+    test), up to the line that failed."""
+    frame = next((f for f in reversed(frames) if f[2] == name and f[0].endswith(".py")), None)
+    if not name or frame is None:
+        return []
+    file, number, _ = frame
+    path = (Path(file) if Path(file).is_absolute() else root / file).resolve()
+    source = _cached_source(root, path, sources)
+    if source is None:
+        return []
+    test = next(
+        (
+            node
+            for node in ast.walk(source.tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name == name
+            and node.end_lineno is not None
+            and node.lineno <= number <= node.end_lineno
+        ),
+        None,
+    )
+    if test is None:
+        return []
+    return _show_test(path.relative_to(root.resolve()).as_posix(), source, test.lineno, number)
 
 
 def _count_passed(output: str) -> int:

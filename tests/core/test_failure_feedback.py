@@ -167,3 +167,112 @@ async def test_a_long_method_is_cut_at_its_body_indentation(tmp_path: Path) -> N
     at = entry.index("    test_calc.py:7:")
     assert entry[at + 1 : at + 3] == ["    def test_long(self):", "        ..."]
     assert entry[at + TEST_CODE_LINES] == "        self.assertEqual(half(total), total / 2)"
+
+
+EMITTER = """
+class Emitter:
+    def on(self, name, handler):
+        return handler
+
+    def merge(self, data):
+        data.sort()
+        return data
+
+    def lookup(self):
+        return {}["missing"]
+"""
+
+EMITTER_TEST = """
+import unittest
+
+from emitter import Emitter
+
+
+class EmitterTest(unittest.TestCase):
+    def test_off(self):
+        emitter = Emitter()
+        handler = emitter.on("save", print)
+        self.assertTrue(emitter.off("save", handler))
+
+    def test_merge_keeps_input(self):
+        data = [[3, 4], [1, 3]]
+        Emitter().merge(data)
+        self.assertEqual(data, [[3, 4], [1, 3]])
+
+    def test_lookup(self):
+        Emitter().lookup()
+
+    def test_passes(self):
+        self.assertTrue(True)
+"""
+
+
+async def test_unittest_runner_failures_come_with_their_code_too(tmp_path: Path) -> None:
+    """A project without pytest is checked with `python -m unittest`: its failures read as pytest's do (the test's
+    code up to the failing line, the exception with its message lines, where the code raised)."""
+    write(tmp_path, {"emitter.py": EMITTER, "emitter_test.py": EMITTER_TEST})
+    run = await run_tests(tmp_path, "unittest", f"{sys.executable} -m unittest emitter_test", 60)
+    assert (run.status, run.passed, run.failed) == ("failed", 1, 3)
+    entries = {entry.splitlines()[0]: entry.splitlines()[1:] for entry in run.failures}
+    assert entries["- emitter_test.EmitterTest.test_merge_keeps_input"] == [
+        "    emitter_test.py:13:",
+        "    def test_merge_keeps_input(self):",
+        "        data = [[3, 4], [1, 3]]",
+        "        Emitter().merge(data)",
+        "        self.assertEqual(data, [[3, 4], [1, 3]])",
+        "    E AssertionError: Lists differ: [[1, 3], [3, 4]] != [[3, 4], [1, 3]]",
+        "    E First differing element 0:",
+        "    E [1, 3]",
+        "    E [3, 4]",
+        "    E - [[1, 3], [3, 4]]",
+        "    E + [[3, 4], [1, 3]]",
+    ]
+    off = entries["- emitter_test.EmitterTest.test_off"]
+    assert off[-1] == "    E AttributeError: 'Emitter' object has no attribute 'off'"
+    assert off[-2] == '        self.assertTrue(emitter.off("save", handler))'
+    assert entries["- emitter_test.EmitterTest.test_lookup"] == [
+        "    emitter_test.py:18:",
+        "    def test_lookup(self):",
+        "        Emitter().lookup()",
+        "    E KeyError: 'missing'",
+        "    at emitter.py:11: in lookup",  # raised in the code under test, not in the test
+    ]
+    assert "test_passes" not in run.feedback()
+
+
+def test_unittest_ids_of_older_pythons_keep_the_test_name() -> None:
+    """Before 3.11 unittest wrote `FAIL: test_off (emitter_test.EmitterTest)`: the id is still module.Class.test."""
+    from agent_core.verify.runner import _read_unittest
+
+    output = (
+        "F.\n"
+        "======================================================================\n"
+        "FAIL: test_off (emitter_test.EmitterTest)\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        '  File "/elsewhere/emitter_test.py", line 5, in test_off\n'
+        "    self.assertTrue(False)\n"
+        "AssertionError: False is not true\n"
+        "\n"
+        "----------------------------------------------------------------------\n"
+        "Ran 2 tests in 0.001s\n\nFAILED (failures=1)\n"
+    )
+    run = _read_unittest("python -m unittest", 1, output, Path("/nonexistent-root"))
+    assert (run.status, run.passed, run.failed) == ("failed", 1, 1)
+    assert run.failures == [
+        "- emitter_test.EmitterTest.test_off\n    AssertionError: False is not true\n"
+        "    at emitter_test.py:5: in test_off"
+    ]
+
+
+async def test_a_unittest_run_that_dies_while_importing_broke_it_did_not_find_no_tests(
+    tmp_path: Path,
+) -> None:
+    """`python -m unittest emitter_test` dies with a traceback (no "Ran N tests") when the module it imports
+    does not parse. Read as "no tests ran", that check did not block a final answer."""
+    write(tmp_path, {"emitter.py": "def broken(:\n    pass\n", "emitter_test.py": EMITTER_TEST})
+    run = await run_tests(tmp_path, "unittest", f"{sys.executable} -m unittest emitter_test", 60)
+    assert (run.status, run.failed) == ("error", 1)
+    assert run.failures == [
+        "- the test run (it broke before any test ran)\n    SyntaxError: invalid syntax\n    at emitter.py:1"
+    ]
