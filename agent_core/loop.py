@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from agent_core.context.budget import ContextBudget, tool_result_message, wire_m
 from agent_core.extend.plugins import PluginHost
 from agent_core.llm.grammar import reply_grammar
 from agent_core.llm.reply_watch import ReplyComplete, ReplyWatch
-from agent_core.llm.types import ChatResponse, Message, ModelClient
+from agent_core.llm.types import ChatResponse, Message, ModelClient, ModelError
 from agent_core.memory.scratchpad import pad_for_prompt
 from agent_core.observe.events import EventBus
 from agent_core.observe.trace import TraceWriter
@@ -42,6 +43,8 @@ from agent_core.tools.routing import (
 from agent_core.verify import Verdict, Verifier, is_test_file
 from agent_core.verify.testfiles import covering_tests
 from agent_core.workspace import WorkspaceError
+
+log = logging.getLogger(__name__)
 
 MAX_FORMAT_ERRORS = 3
 """Consecutive replies with unusable tool calls (or empty replies) before the run gives up."""
@@ -157,6 +160,11 @@ class AgentLoop:
         self._first_opening: Message | None = None
         """The run's first message, as the model first saw it: what a resampled fresh try is asked again."""
         self._restarts = 0
+        self._resampling = False
+        """The next request asks the first message again (a fresh sample)."""
+        self._samples: list[ChatResponse] = []
+        """Samples of the first message that came with an earlier request (`n` > 1) and are not used yet."""
+        self._samples_refused = False
         self.send_schemas = send_schemas
         """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
         preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
@@ -620,12 +628,17 @@ class AgentLoop:
         if self.refresh is not None and self.opening_at is not None:
             self._restarts += 1
             del history[self.opening_at :]
-            if self.settings.resample and self._restarts % 2 == 1 and self._first_opening is not None:
+            if (
+                self.settings.resample
+                and self._first_opening is not None
+                and (self._samples or self._restarts % 2 == 1)  # samples at hand are used first
+            ):
                 # Another independent sample of the first answer (the prompt the server has cached): a 1.5B
                 # model shown its failures mostly resends a variant of the same idea (bench tasks: tries stuck
                 # at the same failing tests), and its samples differ more than its repairs do.
                 self.trace.write("restart", how="resample", n=self._restarts)
                 self.temperature.resample()
+                self._resampling = True
                 history.append(dict(self._first_opening))
                 return
             self.trace.write("restart", how="feedback", n=self._restarts)
@@ -669,26 +682,25 @@ class AgentLoop:
         started = time.monotonic()
         if self.hooks is not None:
             await self.hooks.before_request(messages, offered)
-        watch = await self._reply_watch(result)
+        resampling, self._resampling = self._resampling, False
+        kept = resampling and bool(self._samples)  # a sample that came with an earlier request
+        batch = resampling and not kept and self.settings.samples > 1 and not self._samples_refused
+        watch = None if batch else await self._reply_watch(result)
         cut = False
         try:
-            reply = await self.client.chat(
-                messages,
-                tools=offered if self.send_schemas else None,
-                temperature=self.temperature.current(),
-                max_tokens=self._reply_budget(messages, offered if self.send_schemas else []),
-                stream=self.settings.stream,
-                on_token=watch.on_token if watch is not None else self._on_token,
-                extra=await self._constraint(result),
-            )
+            if kept:
+                reply = self._samples.pop(0)
+                await self._on_token(reply.content)
+            else:
+                reply = await self._request(messages, offered, result, watch, batch)
         except ReplyComplete as done:  # the file is written whole: the rest would be prose about it
             cut = True
             reply = ChatResponse(
                 content=done.text, finish_reason="stop", usage=self._cut_usage(messages, done)
             )
-        if not cut:
+        if not (cut or kept or batch):  # a batch's usage covers all its samples, a kept one's is in it
             self._measure_counts(messages, reply)
-        if not reply.usage.total_tokens:  # some servers send no usage: estimate rather than report zero
+        if not reply.usage.total_tokens and not kept:  # some servers send no usage: estimate, not zero
             prompt = self.budget.counter.count_messages(messages)
             completion = self.budget.counter.estimate(reply.content + str(reply.tool_calls or ""))
             reply.usage = Usage(
@@ -722,8 +734,46 @@ class AgentLoop:
             usage=reply.usage.model_dump(),
             finish_reason=reply.finish_reason,
             **({"cut": "the file was complete"} if cut else {}),
+            **({"sample": "kept from an earlier request"} if kept else {}),
+            **({"samples_left": len(self._samples)} if batch and not kept else {}),
         )
         return reply, outcome
+
+    async def _request(
+        self,
+        messages: list[Message],
+        offered: list[dict[str, Any]],
+        result: RunResult,
+        watch: ReplyWatch | None,
+        batch: bool,
+    ) -> ChatResponse:
+        """One request; `batch`: SMALLCODE_SAMPLES samples at once, the ones after the first kept for the next
+        fresh tries (a server that refuses `n` is asked for one, and not asked for several again)."""
+        constraint = await self._constraint(result)
+
+        async def ask(samples: int) -> ChatResponse:
+            return await self.client.chat(
+                messages,
+                tools=offered if self.send_schemas else None,
+                temperature=self.temperature.current(),
+                max_tokens=self._reply_budget(messages, offered if self.send_schemas else []),
+                stream=self.settings.stream and samples == 1,  # several samples come whole
+                on_token=watch.on_token if watch is not None else self._on_token,
+                extra={**(constraint or {}), "n": samples} if samples > 1 else constraint,
+            )
+
+        if not batch:
+            return await ask(1)
+        try:
+            reply = await ask(self.settings.samples)
+        except ModelError as exc:
+            log.info(
+                "the model server refused %d samples at once (%s); asking for one", self.settings.samples, exc
+            )
+            self._samples_refused = True
+            return await ask(1)
+        self._samples, reply.others = reply.others, []
+        return reply
 
     async def _reply_watch(self, result: RunResult) -> ReplyWatch | None:
         """For a small model with one file to change, a watch that ends the reply once that file has been

@@ -63,6 +63,8 @@ SMALL_BODY_BYTES = 4_000_000
 """Bodies of model lists, /props and tokenizer answers."""
 ERROR_BODY_BYTES = 65_536
 """What is read of an error answer: enough for its message."""
+MAX_CHOICES = 8
+"""Samples read from one answer to a request with `n` > 1."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ class _Answer:
     pieces: int = 0
     """Deltas that carried output (about one token each)."""
     done: bool = False
+    others: list[_Answer] = field(default_factory=list)
+    """The other choices of a whole body (a request with `n` > 1)."""
 
     def add_tool_delta(self, delta: dict[str, Any]) -> None:
         """Raises _Malformed for a delta of the wrong shape, ModelError past MAX_TOOL_ARGUMENT_CHARS."""
@@ -242,7 +246,16 @@ class _Answer:
             usage=self.usage or Usage(),
             finish_reason=self.finish_reason,
             model=self.model,
+            others=[other.response() for other in self.others],
         )
+
+
+def _choice_message(choice: Any) -> dict[str, Any]:
+    """A choice's message; TypeError or KeyError when the choice has none."""
+    message = choice["message"]
+    if not isinstance(message, dict):
+        raise TypeError
+    return message
 
 
 def _usage(obj: Any) -> Usage | None:
@@ -486,7 +499,10 @@ class ChatClient:
         on_reasoning: TokenCallback | None,
     ) -> None:
         url = f"{self.base_url}/chat/completions"
-        limits = ReplyLimits.for_request(body.get("max_tokens"))
+        samples: int = body["n"] if isinstance(body.get("n"), int) else 1
+        tokens: int | None = body.get("max_tokens")
+        # n samples come in one body: its size is capped for all of them.
+        limits = ReplyLimits.for_request(tokens * min(max(samples, 1), MAX_CHOICES) if tokens else None)
         try:
             async with self._http.stream("POST", url, json=body) as response:
                 if response.status_code >= 400:
@@ -638,14 +654,27 @@ class ChatClient:
     def _read_whole(self, raw: bytes, answer: _Answer) -> None:
         obj = _try_json(raw)
         try:
-            choice = obj["choices"][0]
-            message = choice["message"]
-            if not isinstance(message, dict):
-                raise TypeError
+            choices = obj["choices"]
+            _choice_message(choices[0])
         except (KeyError, IndexError, TypeError):
             if isinstance(obj, dict) and obj.get("error"):
                 raise ModelError(f"the model server reported an error: {_error_message(raw)}") from None
             raise _not_openai(raw) from None
+        self._read_choice(choices[0], raw, answer)
+        answer.usage = _usage(obj.get("usage"))
+        answer.model = obj["model"][:200] if isinstance(obj.get("model"), str) else None
+        answer.done = True
+        for extra in choices[1 : 1 + MAX_CHOICES] if isinstance(choices, list) else []:  # asked with n > 1
+            other = _Answer()
+            try:
+                _choice_message(extra)
+            except (KeyError, TypeError):
+                continue  # a choice without a message is no sample: the others still count
+            self._read_choice(extra, raw, other)
+            answer.others.append(other)
+
+    def _read_choice(self, choice: dict[str, Any], raw: bytes, answer: _Answer) -> None:
+        message = choice["message"]
         content = message.get("content")
         if isinstance(content, str):
             answer.content.append(content)
@@ -661,9 +690,6 @@ class ChatClient:
         except _Malformed as exc:
             raise _malformed(str(exc), raw) from None
         answer.finish_reason = str(choice.get("finish_reason") or "stop")[:100]
-        answer.usage = _usage(obj.get("usage"))
-        answer.model = obj["model"][:200] if isinstance(obj.get("model"), str) else None
-        answer.done = True
 
     # token counting ---------------------------------------------------------------------------------
     async def count_tokens(self, text: str) -> int | None:

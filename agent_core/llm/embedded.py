@@ -31,6 +31,7 @@ from typing import IO
 import httpx
 
 from agent_core.config import Settings
+from agent_core.llm import batch_samples
 from agent_core.llm.models import ResolvedModel, cache_dir, resolve_gguf
 from agent_core.llm.types import ModelError
 
@@ -55,16 +56,25 @@ _ENGINE_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlett
 _STOP_GRACE = 5.0
 _PORT_TRIES = 3
 
-# Runs in the child: a watchdog thread, then `python -m llama_cpp.server` with the remaining arguments.
+# Runs in the child: a watchdog thread, batched samples (agent_core/llm/batch_samples.py, loaded by its path so
+# the child does not import the agent), then `python -m llama_cpp.server` with the remaining arguments.
 # argv[1] is the parent's pid; when the parent disappears (getppid changes) the whole group is killed.
 _CHILD = """
-import os, runpy, signal, sys, threading, time
+import importlib.util, os, runpy, signal, sys, threading, time
 parent = int(sys.argv.pop(1))
+samples = sys.argv.pop(1)
 def _watch():
     while os.getppid() == parent:
         time.sleep(0.5)
     os.killpg(os.getpgid(0), signal.SIGKILL)
 threading.Thread(target=_watch, name="smallcode-parent-watch", daemon=True).start()
+try:
+    spec = importlib.util.spec_from_file_location("smallcode_batch_samples", samples)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()
+except Exception as exc:
+    print(f"smallcode: one sample per request ({type(exc).__name__}: {exc})", file=sys.stderr, flush=True)
 sys.argv[0] = "llama_cpp.server"
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
@@ -184,7 +194,7 @@ class EmbeddedServer:
         except OSError as exc:
             raise ModelError(f"cannot write the embedded server's log under {logs}: {exc.strerror}") from None
         cmd = [
-            sys.executable, "-c", _CHILD, str(os.getpid()),
+            sys.executable, "-c", _CHILD, str(os.getpid()), batch_samples.__file__,
             "--model", str(model.path), "--model_alias", model.alias,
             "--host", "127.0.0.1", "--port", str(port),
             "--n_threads", str(thread_count()), "--n_ctx", str(self.context),

@@ -32,6 +32,9 @@ class ChatResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     finish_reason: str | None = None
     model: str | None = None
+    others: list[ChatResponse] = Field(default_factory=list)
+    """The other choices when several were asked for (`n` > 1), in the server's order; their usage is in this
+    one's (a server counts the prompt once for all of them)."""
 
 
 class ModelClient(Protocol):

@@ -32,7 +32,10 @@ before its end, with the content characters sent by then.
 Server-wide options: `models` (ids listed by GET /models), `tokenize` (True or "llama.cpp": POST /tokenize
 {"content"}; "llama-cpp-python": POST /extras/tokenize {"input"}; one token per 4 characters),
 `models_endpoint=False` (GET /models answers 404, like older Ollama), `models_body` (raw body for GET /models),
-`reject_stream_options=True` (answer 400 to any request carrying `stream_options`, like some servers).
+`reject_stream_options=True` (answer 400 to any request carrying `stream_options`, like some servers),
+`samples`: what a non-streamed request with `n` > 1 gets — "answer" (default: the next n replies of the script
+as its n choices, usage counting the first reply's prompt once), "ignore" (one choice, as llama-cpp-python's own
+server does) or "reject" (400, as llama.cpp's server does).
 
 Run standalone (for subprocess tests and editors): python -m agent_core.testing.scripted_server SCRIPT.json
 prints `PORT <n>` on stdout once listening.
@@ -66,12 +69,14 @@ class ScriptedModelServer:
         models_endpoint: bool = True,
         models_body: str | None = None,
         reject_stream_options: bool = False,
+        samples: str = "answer",
     ) -> None:
         self.models = models or ["scripted-model"]
         self.tokenize = "llama.cpp" if tokenize is True else tokenize
         self.models_endpoint = models_endpoint
         self.models_body = models_body
         self.reject_stream_options = reject_stream_options
+        self.samples = samples
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self.hangups: list[tuple[int, int]] = []
@@ -226,7 +231,18 @@ class _Handler(BaseHTTPRequestHandler):
             message = "Unrecognized request argument supplied: stream_options"
             self._send_json(400, {"error": {"message": message}})
             return
+        n = body.get("n") if isinstance(body.get("n"), int) and not body.get("stream") else 1
+        if n > 1 and self.owner.samples == "reject":
+            self._send_json(400, {"error": {"message": "Only one completion choice is allowed"}})
+            return
         reply = self.owner._next()
+        if (
+            n > 1
+            and self.owner.samples == "answer"
+            and not set(reply) & {"status", "body", "hang", "endless"}
+        ):
+            self._whole([reply, *(self.owner._next() for _ in range(n - 1))], model)
+            return
         if reply.get("delay"):
             self.owner._stopping.wait(float(reply["delay"]))
         if reply.get("hang"):
@@ -246,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._stream(reply, model)
         else:
-            self._whole(reply, model)
+            self._whole([reply], model)
 
     def _usage(self, reply: dict[str, Any]) -> dict[str, int]:
         usage = reply.get("usage") or {}
@@ -254,13 +270,20 @@ class _Handler(BaseHTTPRequestHandler):
         completion = int(usage.get("completion_tokens", max(1, len(reply.get("content", "")) // 4)))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    def _whole(self, reply: dict[str, Any], model: str) -> None:
-        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content", "")}
-        if reply.get("reasoning"):
-            message["reasoning_content"] = reply["reasoning"]
-        calls = _tool_calls(reply)
-        if calls:
-            message["tool_calls"] = calls
+    def _whole(self, replies: list[dict[str, Any]], model: str) -> None:
+        """One body with a choice per reply; the prompt is counted once, the completions added up."""
+        choices = []
+        for index, reply in enumerate(replies):
+            message: dict[str, Any] = {"role": "assistant", "content": reply.get("content", "")}
+            if reply.get("reasoning"):
+                message["reasoning_content"] = reply["reasoning"]
+            calls = _tool_calls(reply)
+            if calls:
+                message["tool_calls"] = calls
+            choices.append({"index": index, "message": message, "finish_reason": _finish(reply)})
+        usage = self._usage(replies[0])
+        usage["completion_tokens"] = sum(self._usage(r)["completion_tokens"] for r in replies)
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         self._send_json(
             200,
             {
@@ -268,8 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
-                "usage": self._usage(reply),
+                "choices": choices,
+                "usage": usage,
             },
         )
 

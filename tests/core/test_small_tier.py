@@ -405,6 +405,56 @@ async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try
     assert [(r["how"], r["n"]) for r in restarts] == [("resample", 1), ("feedback", 2), ("resample", 3)]
 
 
+async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try_shown_its_failures(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """SMALLCODE_SAMPLES=3: the first resample asks for three samples at once (`n`, not streamed); the two
+    kept are the next fresh tries without a request; then a try shown its failures, as before."""
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")  # add fixed
+    sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
+    two = calc("a + b", "a - b", "a")  # sub fixed too
+    three = calc("a + b", "a - b", "2 * a")
+    usage = {"usage": {"prompt_tokens": 100, "completion_tokens": 20}}
+    small_server.extend([{**r, **usage} for r in (one, sideways, sideways, two, three)])
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and result.turns == 5
+    first, batch, third = small_server.requests  # five tries, three requests
+    assert (batch["n"], batch["stream"], batch["messages"]) == (3, False, first["messages"])
+    assert "n" not in first and "n" not in third and first["stream"] is True
+    assert "A previous try did not pass." in third["messages"][-1]["content"]
+    # the batch's prompt is counted once: 3 prompts of 100 tokens, 5 replies of 20
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (300, 100)
+    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    restarts = [(e["how"], e["n"]) for e in trace if e["type"] == "restart"]
+    assert restarts == [("resample", 1), ("resample", 2), ("resample", 3), ("feedback", 4)]
+    turns = [e for e in trace if e["type"] == "turn"]
+    assert [t.get("sample") for t in turns] == [None, None] + ["kept from an earlier request"] * 2 + [None]
+    assert turns[1]["samples_left"] == 2 and turns[2]["usage"]["total_tokens"] == 0
+
+
+@pytest.mark.parametrize("server_answer", ["reject", "ignore"])
+async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
+    server_answer: str, tmp_path: Path
+) -> None:
+    """llama.cpp's server refuses `n` > 1 (400): asked again for one, and not for several again;
+    llama-cpp-python's own answers one choice: the run goes on with it."""
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")
+    sideways = calc("a + b", "a + b", "a + 0")
+    three = calc("a + b", "a - b", "2 * a")
+    with ScriptedModelServer([one, sideways, three, three], models=[SMALL], samples=server_answer) as server:
+        async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+            result = await agent.run("Fix calc.py.")
+        asked = [r.get("n") for r in server.requests]
+    assert result.success and result.verified
+    if server_answer == "reject":
+        assert asked == [None, 3, None, None]  # refused once, then one sample per request
+    else:
+        assert asked == [None, 3, None]
+
+
 def shapes(root: Path) -> str:
     """geo/shapes.py with a wrong rectangle_area and its test; returns the module's text."""
     (root / "geo").mkdir()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from agent_core.config import Settings
+from agent_core.llm.batch_samples import MAX_SAMPLES
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer, engine_missing, group_members
 from agent_core.llm.models import FAST_MODEL, pull
@@ -88,6 +89,27 @@ async def test_the_real_model_answers_a_chat(server: EmbeddedServer) -> None:
     assert "".join(pieces) == reply.content
     assert reply.finish_reason == "stop"
     # llama-cpp-python 0.3.36 sends no usage in a stream, even with stream_options.include_usage.
+
+
+async def test_the_real_model_answers_several_samples_in_one_request(server: EmbeddedServer) -> None:
+    """`n` > 1: as many choices (up to MAX_SAMPLES), sampled apart, the prompt counted once; the context is
+    left as after one answer, so a greedy answer afterwards is the one from before."""
+    assert server.base_url and server.model_name
+    question = [{"role": "user", "content": "Name a colour. Answer with one word."}]
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        before = await client.chat(question, temperature=0, max_tokens=8, stream=False)
+        several = await client.chat(
+            question, temperature=1.0, max_tokens=8, stream=False, extra={"n": 6, "seed": 1}
+        )
+        after = await client.chat(question, temperature=0, max_tokens=8, stream=False)
+    samples = [several, *several.others]
+    assert len(samples) == MAX_SAMPLES  # 6 asked: the context holds this many sequences
+    assert all(s.content.strip() and s.finish_reason in ("stop", "length") for s in samples)
+    assert len({s.content for s in samples}) > 1  # seeded apart, at temperature 1
+    assert several.usage.prompt_tokens == before.usage.prompt_tokens  # once, not once per sample
+    assert several.usage.completion_tokens >= MAX_SAMPLES
+    assert all(s.usage.total_tokens == 0 for s in several.others)
+    assert after.content == before.content
 
 
 async def test_stop_leaves_no_process_behind(fast_settings: Settings) -> None:
