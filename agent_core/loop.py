@@ -695,8 +695,10 @@ class AgentLoop:
                 reply = await self._request(messages, offered, result, watch, batch)
         except ReplyComplete as done:  # the file is written whole: the rest would be prose about it
             cut = True
+            counted = getattr(self.client, "usage_of", None)
+            usage = await counted(messages, done.text) if counted is not None else None
             reply = ChatResponse(
-                content=done.text, finish_reason="stop", usage=self._cut_usage(messages, done)
+                content=done.text, finish_reason="stop", usage=usage or self._cut_usage(messages, done)
             )
         if not (cut or kept or batch):  # a batch's usage covers all its samples, a kept one's is in it
             self._measure_counts(messages, reply)

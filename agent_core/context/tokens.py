@@ -65,7 +65,7 @@ class TokenCounter:
 
     def count_messages(self, messages: list[dict[str, Any]]) -> int:
         """Estimated prompt tokens for OpenAI chat messages: text, tool calls and per-message overhead."""
-        return sum(MESSAGE_OVERHEAD + self.estimate(_message_text(m)) for m in messages)
+        return sum(MESSAGE_OVERHEAD + self.estimate(message_text(m)) for m in messages)
 
     async def calibrate(self, client: SupportsTokenize, sample: str = CALIBRATION_SAMPLE) -> bool:
         """Measure the server's tokens per estimated token on `sample` and scale later estimates.
@@ -82,7 +82,8 @@ class TokenCounter:
         return True
 
 
-def _message_text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any]) -> str:
+    """The text a chat message puts in the prompt: its content and its tool calls' names and arguments."""
     parts: list[str] = []
     content = message.get("content")
     if isinstance(content, str):

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from agent_core.context.tokens import TokenCounter
+from agent_core.context.tokens import TokenCounter, message_text
 from agent_core.llm.types import ChatResponse, Message, ModelError, NativeToolCall
 from agent_core.result import Usage
 
@@ -65,6 +65,13 @@ ERROR_BODY_BYTES = 65_536
 """What is read of an error answer: enough for its message."""
 MAX_CHOICES = 8
 """Samples read from one answer to a request with `n` > 1."""
+TEMPLATE_MESSAGE_TOKENS = 5
+"""Tokens a chat template adds around each message: ChatML's `<|im_start|>role\n … <|im_end|>\n` (Qwen and most
+small models; Llama 3's headers cost about the same)."""
+TEMPLATE_REPLY_TOKENS = 3
+"""Tokens that open the reply (`<|im_start|>assistant\n`)."""
+_COUNTED_TEXTS = 512
+"""Texts whose token counts are remembered (a run sends the same messages turn after turn)."""
 
 
 @dataclass(frozen=True)
@@ -306,6 +313,7 @@ class ChatClient:
         """False once the server has refused `stream_options` (then usage comes only if it sends it anyway)."""
         self._tokenizer: tuple[str, str] | None = None
         self._no_tokenizer = False
+        self._counted: dict[str, int] = {}
         self._grammar_rejected = False
         self._template_kwargs_rejected = False
         self.diagnose = diagnose
@@ -468,7 +476,11 @@ class ChatClient:
             answer = _Answer()
             try:
                 await self._chat_once(body, answer, on_token, on_reasoning)
-                return answer.response()
+                response = answer.response()
+                if not response.usage.total_tokens:  # llama-cpp-python streams no usage: count it exactly
+                    text = response.content + response.reasoning
+                    response.usage = await self.usage_of(messages, text) or response.usage
+                return response
             except _GrammarRejected:
                 log.info("model server refuses a grammar; asking again without it")
                 self._grammar_rejected = True
@@ -692,6 +704,32 @@ class ChatClient:
         answer.finish_reason = str(choice.get("finish_reason") or "stop")[:100]
 
     # token counting ---------------------------------------------------------------------------------
+    async def usage_of(self, messages: list[Message], reply: str) -> Usage | None:
+        """A request's usage by the server's own tokenizer, for a server that did not report it: each message's
+        text plus the chat template's tokens around it, and the reply. None when the server cannot tokenize."""
+        prompt = TEMPLATE_REPLY_TOKENS
+        for message in messages:
+            count = await self._count_cached(message_text(message))
+            if count is None:
+                return None
+            prompt += count + TEMPLATE_MESSAGE_TOKENS
+        completion = await self._count_cached(reply)
+        if completion is None:
+            return None
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+    async def _count_cached(self, text: str) -> int | None:
+        if not text:
+            return 0
+        if text not in self._counted:
+            count = await self.count_tokens(text)
+            if count is None:
+                return None
+            if len(self._counted) >= _COUNTED_TEXTS:
+                self._counted.clear()
+            self._counted[text] = count
+        return self._counted[text]
+
     async def count_tokens(self, text: str) -> int | None:
         """Tokens in `text` by the server's own tokenizer, or None when it has none (remembered)."""
         if self._no_tokenizer:

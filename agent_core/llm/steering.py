@@ -142,6 +142,10 @@ class SteeredClient:
     async def takes_grammar(self) -> bool:
         return await self.primary.takes_grammar()
 
+    async def usage_of(self, messages: list[Message], reply: str) -> Usage | None:
+        """Usage by the primary server's tokenizer (a reply that was cut short reports none)."""
+        return await self.primary.usage_of(messages, reply)
+
     async def chat(
         self,
         messages: list[Message],

@@ -35,7 +35,8 @@ Server-wide options: `models` (ids listed by GET /models), `tokenize` (True or "
 `reject_stream_options=True` (answer 400 to any request carrying `stream_options`, like some servers),
 `samples`: what a non-streamed request with `n` > 1 gets — "answer" (default: the next n replies of the script
 as its n choices, usage counting the first reply's prompt once), "ignore" (one choice, as llama-cpp-python's own
-server does) or "reject" (400, as llama.cpp's server does).
+server does) or "reject" (400, as llama.cpp's server does); `stream_usage=False`: no usage in streams (as
+llama-cpp-python 0.3.36 sends none).
 
 Run standalone (for subprocess tests and editors): python -m agent_core.testing.scripted_server SCRIPT.json
 prints `PORT <n>` on stdout once listening.
@@ -70,6 +71,7 @@ class ScriptedModelServer:
         models_body: str | None = None,
         reject_stream_options: bool = False,
         samples: str = "answer",
+        stream_usage: bool = True,
     ) -> None:
         self.models = models or ["scripted-model"]
         self.tokenize = "llama.cpp" if tokenize is True else tokenize
@@ -77,7 +79,10 @@ class ScriptedModelServer:
         self.models_body = models_body
         self.reject_stream_options = reject_stream_options
         self.samples = samples
+        self.stream_usage = stream_usage
         self.requests: list[dict[str, Any]] = []
+        self.tokenized: list[str] = []
+        """The texts sent to the tokenizer endpoint, in order."""
         self.request_headers: list[dict[str, str]] = []
         self.hangups: list[tuple[int, int]] = []
         """(request index, content characters sent) for each stream the client closed before its end."""
@@ -215,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(404, {"error": {"message": "not found"}})
                 return
+            self.owner.tokenized.append(text)
             # a stand-in tokenizer: one token per 4 characters
             self._send_json(200, {"tokens": list(range((len(text) + 3) // 4))})
             return
@@ -365,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 for j in range(0, len(args), 12):
                     chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j : j + 12]}}]})
-            chunk({}, finish=_finish(reply), usage=self._usage(reply))
+            chunk({}, finish=_finish(reply), usage=self._usage(reply) if self.owner.stream_usage else None)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):

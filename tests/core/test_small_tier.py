@@ -455,6 +455,35 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
         assert asked == [None, 3, None]
 
 
+async def test_a_turn_read_only_to_its_files_end_is_counted_by_the_servers_tokenizer(tmp_path: Path) -> None:
+    """A reply cut once its file is complete, from a server that streams no usage (llama-cpp-python): its
+    tokens are the server tokenizer's count of what was sent and read, not the rough estimate."""
+    three_functions(tmp_path)
+    done = calc("a + b", "a - b", "2 * a")
+    done["content"] += "\n\nThis fixes all three functions." * 20  # prose after the file, never read
+    with ScriptedModelServer(
+        [done], models=[SMALL], tokenize="llama-cpp-python", stream_usage=False
+    ) as server:
+        async with agent_for(server, tmp_path, resample=False) as agent:
+            result = await agent.run("Fix calc.py.")
+    assert result.success
+    turn = next(
+        json.loads(line)
+        for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()
+        if '"type": "turn"' in line
+    )
+    assert turn["cut"] == "the file was complete"
+    tokens = [
+        (len(m["content"]) + 3) // 4 + 5 for m in turn["messages"]
+    ]  # the stand-in: 4 characters a token
+    assert turn["usage"]["prompt_tokens"] == sum(tokens) + 3
+    assert turn["usage"]["completion_tokens"] == (len(turn["reply"]["content"]) + 3) // 4
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (
+        turn["usage"]["prompt_tokens"],
+        turn["usage"]["completion_tokens"],
+    )
+
+
 def shapes(root: Path) -> str:
     """geo/shapes.py with a wrong rectangle_area and its test; returns the module's text."""
     (root / "geo").mkdir()
