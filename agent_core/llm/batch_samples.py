@@ -12,7 +12,8 @@ penalties, top-k, top-p, min-p and temperature), seeded apart.
 `install()` runs in the server's process before it starts (agent_core/llm/embedded.py): it sizes the context
 for MAX_SAMPLES sequences with one shared (unified) KV cache, so a single answer has the whole window as
 before, and puts an ASGI middleware in front of the app that answers a non-streamed chat completion with
-`n` > 1 and no tools, grammar or response format. Anything else goes to the server as it is.
+`n` > 1 and no tools, grammar or response format. Anything else goes to the server as it is (a streamed
+request with `n` > 1 gets one choice, as it always did).
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ def _batched_request(body: bytes) -> dict[str, Any] | None:
         or not isinstance(request.get("messages"), list)
     ):
         return None
-    if any(request.get(key) for key in _NOT_BATCHED):
-        return None
+    if request.get("stream") or any(request.get(key) for key in _NOT_BATCHED):
+        return None  # the server answers it as before (one choice)
     return request
 
 
@@ -135,8 +136,6 @@ async def _answer(request: dict[str, Any]) -> dict[str, Any]:
     import anyio
     import llama_cpp.server.app as server_app
 
-    if request.get("stream"):
-        raise BadRequest("several samples (n > 1) are answered whole here: send stream false")
     # The server's own locks: one request at a time uses the model.
     async with contextlib.asynccontextmanager(server_app.get_llama_proxy)() as proxy:
         llama = proxy(request.get("model"))

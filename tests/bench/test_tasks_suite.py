@@ -81,7 +81,13 @@ async def test_a_model_that_writes_the_reference_passes_on_the_first_try(
     assert data["cases"] == report.cases and data["figures"] == report.figures
     kept = Path(report.saved_to).with_suffix("") / "human_size-smallcode"
     assert (kept / "humanize.py").read_text() == SIZE.solution["humanize.py"]
-    assert "human_size" in report.text and "✓1" in report.text and report.text.endswith("bar met")
+    assert (
+        "human_size" in report.text
+        and "✓1" in report.text
+        and report.text.endswith(
+            "bar met in part: the pass rate and no false successes; Aider did not run on these tasks"
+        )
+    )  # a SmallCode arm alone: half the bar is against Aider
 
 
 async def test_a_claimed_success_with_failing_tests_is_a_false_success(

@@ -102,6 +102,8 @@ async def test_the_real_model_answers_several_samples_in_one_request(server: Emb
             question, temperature=1.0, max_tokens=8, stream=False, extra={"n": 6, "seed": 1}
         )
         after = await client.chat(question, temperature=0, max_tokens=8, stream=False)
+        streamed = await client.chat(question, temperature=0, max_tokens=8, extra={"n": 3})
+    assert streamed.content == before.content and not streamed.others  # streamed: one choice, as always
     samples = [several, *several.others]
     assert len(samples) == MAX_SAMPLES  # 6 asked: the context holds this many sequences
     assert all(s.content.strip() and s.finish_reason in ("stop", "length") for s in samples)
