@@ -737,7 +737,7 @@ class AgentLoop:
             finish_reason=reply.finish_reason,
             **({"cut": "the file was complete"} if cut else {}),
             **({"sample": "kept from an earlier request"} if kept else {}),
-            **({"samples_left": len(self._samples)} if batch and not kept else {}),
+            **({"samples_left": len(self._samples)} if batch else {}),
         )
         return reply, outcome
 
@@ -752,13 +752,17 @@ class AgentLoop:
         """One request; `batch`: SMALLCODE_SAMPLES samples at once, the ones after the first kept for the next
         fresh tries (a server that refuses `n` is asked for one, and not asked for several again)."""
         constraint = await self._constraint(result)
+        # Asked once: a resample's raised temperature is used up by asking, and a request that falls back to one
+        # sample must be drawn as hot as the refused one.
+        temperature = self.temperature.current()
+        max_tokens = self._reply_budget(messages, offered if self.send_schemas else [])
 
         async def ask(samples: int) -> ChatResponse:
             return await self.client.chat(
                 messages,
                 tools=offered if self.send_schemas else None,
-                temperature=self.temperature.current(),
-                max_tokens=self._reply_budget(messages, offered if self.send_schemas else []),
+                temperature=temperature,
+                max_tokens=max_tokens,
                 stream=self.settings.stream and samples == 1,  # several samples come whole
                 on_token=watch.on_token if watch is not None else self._on_token,
                 extra={**(constraint or {}), "n": samples} if samples > 1 else constraint,

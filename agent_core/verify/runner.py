@@ -17,6 +17,7 @@ import tempfile
 import textwrap
 import tokenize
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -331,15 +332,7 @@ def _test_code(
     if source is None:
         return []
     start = int(line) + 1  # the report counts lines from 0
-    test = next(
-        (
-            node
-            for node in ast.walk(source.tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and start in (node.lineno, *(d.lineno for d in node.decorator_list))
-        ),
-        None,
-    )
+    test = _function(source, lambda node: start in (node.lineno, *(d.lineno for d in node.decorator_list)))
     if test is None or test.end_lineno is None:
         return []
     end = test.end_lineno  # from `def`: a parametrized test's values are in its id
@@ -348,6 +341,20 @@ def _test_code(
         if Path(name).name == path.name and test.lineno <= number <= test.end_lineno:
             end = number
     return _show_test(file, source, test.lineno, end)
+
+
+def _function(
+    source: _Source, wanted: Callable[[ast.FunctionDef | ast.AsyncFunctionDef], bool]
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The first function or method of the file that `wanted` accepts."""
+    return next(
+        (
+            node
+            for node in ast.walk(source.tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and wanted(node)
+        ),
+        None,
+    )
 
 
 def _cached_source(root: Path, path: Path, sources: dict[Path, _Source | None]) -> _Source | None:
@@ -406,15 +413,15 @@ def _condense_unittest(
 ) -> str:
     """One unittest failure as pytest's are shown: the id, the test's code up to the line that failed, the
     exception (with the lines of its message, e.g. assertEqual's diff), and where it was raised if elsewhere."""
-    frames = [(file, int(line), func or "") for file, line, func in _UNITTEST_FRAME.findall(body)]
+    matches = list(_UNITTEST_FRAME.finditer(body))
+    frames = [(m.group(1), int(m.group(2)), m.group(3) or "") for m in matches]
     lines = [f"- {test_id}"]
     code = _unittest_code(root, name, frames, sources)
     lines += ["    " + c for c in code]
     # The exception: the text after the last frame's source line, to the end of the block.
     rest = body.splitlines()
-    last = list(_UNITTEST_FRAME.finditer(body))
-    if last:
-        rest = body[last[-1].end() :].splitlines()[1:]
+    if matches:
+        rest = body[matches[-1].end() :].splitlines()[1:]
         while rest and rest[0][:1].isspace():  # the frame's line of code, and Python's ^^^ marks under it
             rest.pop(0)
     detail = [line.rstrip() for line in rest if line.strip()]
@@ -438,16 +445,11 @@ def _unittest_code(
     source = _cached_source(root, path, sources)
     if source is None:
         return []
-    test = next(
-        (
-            node
-            for node in ast.walk(source.tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name == name
-            and node.end_lineno is not None
-            and node.lineno <= number <= node.end_lineno
+    test = _function(
+        source,
+        lambda node: (
+            node.name == name and node.end_lineno is not None and node.lineno <= number <= node.end_lineno
         ),
-        None,
     )
     if test is None:
         return []

@@ -448,9 +448,11 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
         async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
             result = await agent.run("Fix calc.py.")
         asked = [r.get("n") for r in server.requests]
+        temperatures = [r["temperature"] for r in server.requests]
     assert result.success and result.verified
     if server_answer == "reject":
         assert asked == [None, 3, None, None]  # refused once, then one sample per request
+        assert temperatures[2] == temperatures[1] > temperatures[0]  # the one asked instead is as hot
     else:
         assert asked == [None, 3, None]
 
