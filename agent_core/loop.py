@@ -51,6 +51,8 @@ MAX_FORMAT_ERRORS = 3
 EDIT_TOOLS = frozenset({"write_file", "patch"})
 MIN_REPLY_TOKENS = 256
 REPLY_MARGIN = 64
+WHOLE_FILE_REPLY = 400
+"""Tokens a whole-file reply gets beyond twice its files' size: the sentence before each file, the path lines."""
 """Tokens kept free beyond the estimate (chat template overhead the estimate does not see)."""
 ROUTING_TOOL = "choose_category"
 MAX_REPEATED_DONE = 2
@@ -756,6 +758,8 @@ class AgentLoop:
         # sample must be drawn as hot as the refused one.
         temperature = self.temperature.current()
         max_tokens = self._reply_budget(messages, offered if self.send_schemas else [])
+        if (sized := await self._whole_file_reply_size(result)) is not None:
+            max_tokens = max(MIN_REPLY_TOKENS, min(max_tokens, sized))
 
         async def ask(samples: int) -> ChatResponse:
             return await self.client.chat(
@@ -825,6 +829,20 @@ class AgentLoop:
             return None
         editable = self._editable(self._files_in_play(result))
         return {"grammar": reply_grammar(max(1, len(editable)))}
+
+    async def _whole_file_reply_size(self, result: RunResult) -> int | None:
+        """Enough tokens for a reply that rewrites the files in play whole (a small model without tool
+        schemas), or None when a file to write does not exist yet. A reply that runs on far past that is a
+        model repeating itself: unbounded, one such sample of a batch kept the others waiting (218 s, and the
+        request timed out)."""
+        if self.send_schemas:
+            return None
+        editable = self._editable(self._files_in_play(result))
+        texts = await self._current_texts(set(editable))
+        if not editable or len(texts) < len(editable):
+            return None
+        size = sum(self.budget.counter.estimate(text) for text in texts.values())
+        return 2 * size + WHOLE_FILE_REPLY * len(editable)
 
     def _reply_budget(self, messages: list[Message], offered: list[dict[str, Any]]) -> int:
         """max_tokens for this request: the prompt plus the reply must fit the window (llama.cpp servers

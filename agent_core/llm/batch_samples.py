@@ -18,9 +18,11 @@ request with `n` > 1 gets one choice, as it always did).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -53,6 +55,10 @@ class Unsupported(Exception):
 
 class BadRequest(Exception):
     """A request to refuse with a 400 and this message."""
+
+
+class ClientGone(Exception):
+    """The client hung up (it timed out, or the user stopped the run): the samples are not finished."""
 
 
 def install() -> None:
@@ -100,15 +106,29 @@ class SamplesMiddleware:
         if request is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        gone = threading.Event()
+        watch = asyncio.ensure_future(_until_disconnect(receive, gone))
         try:
-            answer = await _answer(request)
+            answer = await _answer(request, gone)
+        except ClientGone:
+            return  # nobody to answer; the model is free for the next request at once
         except BadRequest as exc:
             await _send_json(send, 400, {"error": {"message": str(exc), "type": "invalid_request_error"}})
             return
         except Unsupported:
+            watch.cancel()
             await self.app(scope, _replay(body, receive), send)
             return
+        finally:
+            watch.cancel()
         await _send_json(send, 200, answer)
+
+
+async def _until_disconnect(receive: Receive, gone: threading.Event) -> None:
+    """Sets `gone` when the client disconnects (the body has been read: what comes next is the hang-up)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 def _batched_request(body: bytes) -> dict[str, Any] | None:
@@ -132,18 +152,19 @@ def _batched_request(body: bytes) -> dict[str, Any] | None:
     return request
 
 
-async def _answer(request: dict[str, Any]) -> dict[str, Any]:
+async def _answer(request: dict[str, Any], gone: threading.Event) -> dict[str, Any]:
     import anyio
     import llama_cpp.server.app as server_app
 
     # The server's own locks: one request at a time uses the model.
     async with contextlib.asynccontextmanager(server_app.get_llama_proxy)() as proxy:
         llama = proxy(request.get("model"))
-        return await anyio.to_thread.run_sync(partial(sample_chat, llama, request))
+        return await anyio.to_thread.run_sync(partial(sample_chat, llama, request, gone))
 
 
-def sample_chat(llama: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI chat completion with min(n, MAX_SAMPLES) choices for `request`, sampled in one batch."""
+def sample_chat(llama: Any, request: dict[str, Any], gone: threading.Event | None = None) -> dict[str, Any]:
+    """An OpenAI chat completion with min(n, MAX_SAMPLES) choices for `request`, sampled in one batch;
+    ClientGone when `gone` is set before they are done."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     n = min(int(request["n"]), MAX_SAMPLES, int(llama.context_params.n_seq_max))
@@ -177,7 +198,7 @@ def sample_chat(llama: Any, request: dict[str, Any]) -> dict[str, Any]:
         )
     asked = request.get("max_tokens")
     limit = min(room, asked) if isinstance(asked, int) and asked > 0 else room
-    outputs, reasons = _sample(llama, tokens, n, limit, stops, request)
+    outputs, reasons = _sample(llama, tokens, n, limit, stops, request, gone or threading.Event())
     completion = sum(len(o) for o in outputs)
     texts = [_cut(llama.detokenize(o).decode("utf-8", "replace"), stops) for o in outputs]
     return {
@@ -198,7 +219,13 @@ def sample_chat(llama: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sample(
-    llama: Any, tokens: list[int], n: int, limit: int, stops: list[str], request: dict[str, Any]
+    llama: Any,
+    tokens: list[int],
+    n: int,
+    limit: int,
+    stops: list[str],
+    request: dict[str, Any],
+    gone: threading.Event,
 ) -> tuple[list[list[int]], list[str]]:
     """Decode n continuations of `tokens` together; the context is left holding the prompt alone (as after a
     single answer, so the next request reuses it)."""
@@ -241,6 +268,8 @@ def _sample(
             active = going
             if not active:
                 break
+            if gone.is_set():
+                raise ClientGone
             batch.n_tokens = 0
             for row, seq in enumerate(active):
                 batch.token[row] = current[seq]

@@ -515,8 +515,10 @@ class ChatClient:
         tokens: int | None = body.get("max_tokens")
         # n samples come in one body: its size is capped for all of them.
         limits = ReplyLimits.for_request(tokens * min(max(samples, 1), MAX_CHOICES) if tokens else None)
+        # Samples decoded together come in one piece, after all of them: each makes the wait longer.
+        timeout = httpx.Timeout(self.timeout * samples, connect=min(CONNECT_TIMEOUT, self.timeout))
         try:
-            async with self._http.stream("POST", url, json=body) as response:
+            async with self._http.stream("POST", url, json=body, timeout=timeout) as response:
                 if response.status_code >= 400:
                     raw = await _read_capped(response, ERROR_BODY_BYTES, cut=True)
                     self._raise_for_chat(response.status_code, raw, body)
@@ -532,7 +534,7 @@ class ChatClient:
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout):
                 raise _Retryable(self._down(exc)) from None
-            message = self._stalled()
+            message = self._stalled(timeout.read)
             if answer.chars:
                 message += f" (mid-answer, after {answer.chars} characters)"
             raise ModelError(message) from None
@@ -828,8 +830,8 @@ class ChatClient:
             "(a server that ignores max_tokens, or one gone wrong)"
         )
 
-    def _stalled(self) -> str:
-        return f"the model server stopped answering after {self.timeout:g}s"
+    def _stalled(self, waited: float | None = None) -> str:
+        return f"the model server stopped answering after {waited or self.timeout:g}s"
 
     @staticmethod
     def _broke_off(answer: _Answer, hint: str = "") -> str:

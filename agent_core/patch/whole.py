@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent_core.patch.blocks import _clean_path
+from agent_core.verify.testfiles import is_test_file
 
 _OPEN = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+#.-]*)\s*(.*)$")
 MAX_WHOLE_LINES = 400
@@ -60,7 +61,7 @@ def parse_whole_files(
         if body and (head := _clean_path(body[0])) and head in known and path not in known:
             path, body = head, body[1:]  # the path as the fence's first line, e.g. "# calc.py"
         if path not in known:
-            path = _named_in_prose(lines, i, known)
+            path = _named_in_prose(lines, i, known, "\n".join(body))
         usable = bool(body) and len(body) <= MAX_WHOLE_LINES and not _is_call(body)
         if usable and path in known:
             found.append(WholeFile(path, "\n".join(body) + "\n"))
@@ -79,30 +80,38 @@ def parse_whole_files(
 _WORD_PATH = re.compile(r"[\w./-]+")
 
 
-def _named_in_prose(lines: list[str], fence_at: int, known: set[str]) -> str | None:
-    """The one known file named in the sentence just before a fence (the last one, if it names several)."""
+def _named_in_prose(lines: list[str], fence_at: int, known: set[str], body: str) -> str | None:
+    """The known file named in the sentence just before a fence that the block can be (the last one, if it
+    names several): "Fix pages.py; do not change test_pages.py." before the module's code is pages.py."""
     for back in (1, 2):
         j = fence_at - back
         if j < 0 or _OPEN.match(lines[j]):
             return None
         if lines[j].strip():
-            named = [w for w in _WORD_PATH.findall(lines[j]) if w.strip("./") in known]
-            return named[-1].strip("./") if named else None
+            named = [w.strip("./") for w in _WORD_PATH.findall(lines[j]) if w.strip("./") in known]
+            return next((p for p in reversed(named) if _could_be(p, body)), None)
     return None
+
+
+_TEST_CODE = re.compile(r"^\s*(?:def test_\w*\(|class \w*\(\s*unittest\.TestCase\)|import pytest\b)", re.M)
+
+
+def _could_be(path: str, content: str) -> bool:
+    """Whether `content` can be the Python file `path`: a module never imports itself, and test code goes
+    in a test file only (other files are taken as they come)."""
+    if not path.endswith(".py"):
+        return True
+    module = path.rsplit("/", 1)[-1].removesuffix(".py")
+    imports_itself = re.compile(
+        rf"^\s*(?:from\s+[\w.]*\b{re.escape(module)}\s+import|import\s+[\w.]*\b{re.escape(module)}\b)", re.M
+    )
+    return not imports_itself.search(content) and bool(_TEST_CODE.search(content)) == is_test_file(path)
 
 
 def _pick_default(blocks: list[WholeFile], path: str, now: str | None) -> WholeFile | None:
     """Of the pathless blocks, the one meant as the file: not the file as it already is (an "original
     code" block before the changed one), not a test or example that imports the module."""
-    module = path.rsplit("/", 1)[-1].removesuffix(".py")
-    imports_itself = re.compile(
-        rf"^\s*(?:from\s+[\w.]*\b{re.escape(module)}\s+import|import\s+[\w.]*\b{re.escape(module)}\b)", re.M
-    )
-    tests = re.compile(r"^\s*(?:def test_\w*\(|class \w*\(\s*unittest\.TestCase\)|import pytest\b)", re.M)
-    candidates = [
-        b for b in blocks
-        if not (path.endswith(".py") and (imports_itself.search(b.content) or tests.search(b.content)))
-    ]  # fmt: skip
+    candidates = [b for b in blocks if _could_be(path, b.content)]
     changed = [b for b in candidates if now is None or b.content.strip() != now.strip()]
     pool = changed or candidates
     return pool[0] if pool else None

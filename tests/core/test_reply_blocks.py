@@ -61,6 +61,19 @@ def test_the_file_named_in_the_sentence_before_a_block() -> None:
     assert parse_whole_files(unknown, known) == []
 
 
+def test_a_module_block_after_a_sentence_naming_the_tests_last_is_the_module() -> None:
+    # The 1.5B model echoes the task ("Please fix sizes.py; do not change test_sizes.py.") and then gives
+    # the module without a path line: the last file named is the test file, which the block cannot be.
+    known = {"sizes.py", "test_sizes.py"}
+    reply = f"Please fix sizes.py; do not change test_sizes.py.\n\n{fence(FIXED)}"
+    blocks = parse_whole_files(reply, known, "sizes.py", {"sizes.py": MODULE, "test_sizes.py": TESTS})
+    assert [(b.path, b.content) for b in blocks] == [("sizes.py", FIXED)]
+    tests_named = f"Update the tests in test_sizes.py:\n\n{fence(TESTS)}"
+    assert [b.path for b in parse_whole_files(tests_named, known)] == ["test_sizes.py"]
+    unrelated = f"Update the tests in test_sizes.py:\n\n{fence(FIXED)}"
+    assert parse_whole_files(unrelated, known) == []  # module code is not the test file, and none is in play
+
+
 CLASS = (
     '"""Events."""\n\nfrom collections import defaultdict\n\n\nclass Emitter:\n'
     "    def __init__(self):\n        self._handlers = defaultdict(list)\n\n"

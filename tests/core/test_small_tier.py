@@ -434,6 +434,20 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     assert turns[1]["samples_left"] == 2 and turns[2]["usage"]["total_tokens"] == 0
 
 
+async def test_a_whole_file_reply_is_bounded_by_the_size_of_its_file(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """A reply that rewrites calc.py needs about twice its tokens and a sentence: a sample that loops on past
+    that is cut there, not at the 2048 of max_tokens (one such sample held a batch of three for 218 s)."""
+    three_functions(tmp_path)
+    size = TokenCounter().estimate((tmp_path / "calc.py").read_text())
+    small_server.extend([calc("a + b", "a - b", "2 * a")])
+    async with agent_for(small_server, tmp_path, max_tokens=2048) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success
+    assert small_server.requests[0]["max_tokens"] <= 2 * size + 400 < 2048
+
+
 @pytest.mark.parametrize("server_answer", ["reject", "ignore"])
 async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
     server_answer: str, tmp_path: Path

@@ -114,6 +114,23 @@ async def test_the_real_model_answers_several_samples_in_one_request(server: Emb
     assert after.content == before.content
 
 
+async def test_samples_a_client_gave_up_on_are_not_finished(server: EmbeddedServer) -> None:
+    """A client that hangs up on a batch (its timeout ran out, or the user stopped the run) frees the model at
+    once: the next request is answered in well under the ~40 s the abandoned samples would still take here,
+    and the context is left as after one answer."""
+    assert server.base_url and server.model_name
+    question = [{"role": "user", "content": "Name a colour. Answer with one word."}]
+    count = [{"role": "user", "content": "Count from 1 to 5000, one number per line, nothing else."}]
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        before = await client.chat(question, temperature=0, max_tokens=8, stream=False)
+    async with ChatClient(server.base_url, server.model_name, retries=0, timeout=1) as impatient:
+        with pytest.raises(ModelError, match="stopped answering after 4s"):  # 1 s for each of 4 samples
+            await impatient.chat(count, temperature=1.0, max_tokens=3000, stream=False, extra={"n": 4})
+    async with ChatClient(server.base_url, server.model_name, retries=0, timeout=15) as client:
+        after = await client.chat(question, temperature=0, max_tokens=8, stream=False)
+    assert after.content == before.content
+
+
 async def test_stop_leaves_no_process_behind(fast_settings: Settings) -> None:
     srv = EmbeddedServer(fast_settings)
     await srv.start()
