@@ -774,6 +774,11 @@ class AgentLoop:
 
         if not batch:
             return await ask(1)
+        # Nothing streams while the samples are written (half a minute on a laptop CPU): say what is going on.
+        await self.events.emit(
+            "status",
+            {"text": f"asking for {self.settings.samples} versions at once; they come when all are done"},
+        )
         try:
             reply = await ask(self.settings.samples)
         except ModelError as exc:

@@ -418,8 +418,13 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     usage = {"usage": {"prompt_tokens": 100, "completion_tokens": 20}}
     small_server.extend([{**r, **usage} for r in (one, sideways, sideways, two, three)])
     async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
+        told: list[str] = []
+        agent.on("status", lambda payload: told.append(payload["text"]))
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 5
+    assert told == [
+        "asking for 3 versions at once; they come when all are done"
+    ]  # not silence while it waits
     first, batch, third = small_server.requests  # five tries, three requests
     assert (batch["n"], batch["stream"], batch["messages"]) == (3, False, first["messages"])
     assert "n" not in first and "n" not in third and first["stream"] is True
