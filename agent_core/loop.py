@@ -51,9 +51,9 @@ MAX_FORMAT_ERRORS = 3
 EDIT_TOOLS = frozenset({"write_file", "patch"})
 MIN_REPLY_TOKENS = 256
 REPLY_MARGIN = 64
+"""Tokens kept free beyond the estimate (chat template overhead the estimate does not see)."""
 WHOLE_FILE_REPLY = 400
 """Tokens a whole-file reply gets beyond twice its files' size: the sentence before each file, the path lines."""
-"""Tokens kept free beyond the estimate (chat template overhead the estimate does not see)."""
 ROUTING_TOOL = "choose_category"
 MAX_REPEATED_DONE = 2
 """Re-sends of an edit that already succeeded before the run is ended as done."""
