@@ -331,7 +331,7 @@ def test_the_replay_catches_a_change_in_how_replies_are_read(tmp_path, monkeypat
     no longer names its file. Then the reply's first block, deep_merge alone and without `import copy`, is
     taken as the file, and the replayed run no longer does what the real one did."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(whole, "_named_in_prose", lambda lines, fence_at, known: None)
+    monkeypatch.setattr(whole, "_named_in_prose", lambda *_: None)
     outcome = replay(CASE, tmp_path / "workspace")
     expected = {p: f["content"] for p, f in CASE["expect"]["files"].items()}
     assert outcome.files != expected and outcome.success is False, outcome.report()
