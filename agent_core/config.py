@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     tool; if the draft fails, the model is asked as before."""
     stall_tries: int = Field(default=3, ge=0, le=50)
     """Small models, which get a fresh try after each failed check: stop after this many tries in a row that
-    did not get more tests passing (0: no limit). The best version so far stays in place."""
+    did not get more tests passing (0: no limit). The best version so far stays in place; samples already
+    drawn (`samples`) are tried first, since they cost no request."""
     resample: bool = True
     """Small models, which get a fresh try after each failed check: every other fresh try (the first, third, …)
     is a new sample of the run's first message (the files as they were, no failures shown) at the raised

@@ -476,6 +476,30 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
         assert asked == [None, 3, None]
 
 
+async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """The stall count reached with a sample of the batch still unused: trying it costs no request, so it is
+    tried (here it is the one that passes); once none is left, the count stops the run as before."""
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")  # add fixed
+    sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
+    fixed = calc("a + b", "a - b", "2 * a")
+    small_server.extend([one, sideways, sideways, fixed])
+    async with agent_for(small_server, tmp_path, stall_tries=2, max_turns=8, samples=3) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and result.turns == 4
+    assert [r.get("n") for r in small_server.requests] == [None, 3]  # the fourth try cost no request
+
+    three_functions(tmp_path)
+    small_server.extend([one, sideways, sideways, sideways, fixed])
+    async with agent_for(small_server, tmp_path, stall_tries=2, max_turns=8, samples=3) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert not result.success and result.turns == 4  # all three samples tried, then the stop
+    assert "3 tries in a row did not get more tests passing" in result.response
+    assert [r.get("n") for r in small_server.requests[2:]] == [None, 3]
+
+
 async def test_a_turn_read_only_to_its_files_end_is_counted_by_the_servers_tokenizer(tmp_path: Path) -> None:
     """A reply cut once its file is complete, from a server that streams no usage (llama-cpp-python): its
     tokens are the server tokenizer's count of what was sent and read, not the rough estimate."""
