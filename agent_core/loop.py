@@ -619,7 +619,10 @@ class AgentLoop:
         # Samples that came with an earlier request cost no request and no token to try, only a test run:
         # stopping before them left 24 samples untried in 20 of the 35 tries of a bench run. Each one at hand
         # allows one try more, so turns that leave them unused still end the run.
+        if state.stale_tries < self.settings.stall_tries:
+            return
         if state.stale_tries < self.settings.stall_tries + len(self._samples):
+            self.trace.write("stall", tries=state.stale_tries, samples_left=len(self._samples))
             return
         where = f" The best version so far is in place ({state.best.summary()})." if state.best else ""
         raise _RunOver(

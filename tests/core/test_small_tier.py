@@ -27,6 +27,8 @@ def fenced(name: str, **arguments: object) -> dict[str, str]:
 
 
 def agent_for(server: ScriptedModelServer, root: Path, model: str = SMALL, **settings: object) -> SmallCode:
+    """Tests that count requests one scripted reply each pass samples=1: with several samples a request, the
+    server answers a batch from the script's next replies."""
     return SmallCode(model=model, base_url=server.base_url, cwd=root, **settings)
 
 
@@ -260,7 +262,7 @@ async def test_a_small_model_that_stops_improving_is_stopped_with_its_best_versi
     better = calc("a + b", "a + b", "a")  # 1 of 3 passing
     sideways = calc("a - b", "a - b", "a")  # another 1 of 3: no progress
     small_server.extend([better, sideways, {"content": "I cannot see the problem."}, sideways] + [better] * 6)
-    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=10) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=10, samples=1) as agent:
         result = await agent.run("Fix calc.py.")
     # better (progress), sideways (1), an answer refused while tests fail (2), sideways again (3): stop.
     assert len(small_server.requests) == 4
@@ -277,7 +279,9 @@ async def test_turns_without_an_edit_count_as_tries_without_progress(
     run_tests = fenced("bash", command="python -m pytest calc_test.py")
     read = fenced("read_file", path="calc.py")
     small_server.extend([better, run_tests, read, run_tests] + [better] * 6)
-    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=10, shell_sandbox="off") as agent:
+    async with agent_for(
+        small_server, tmp_path, stall_tries=3, max_turns=10, shell_sandbox="off", samples=1
+    ) as agent:
         result = await agent.run("Fix calc.py.")
     # better (progress), then a test run, a read and a test run again (the loop's early stop would allow
     # the repeat): three turns that got nothing more passing end the run.
@@ -298,7 +302,7 @@ async def test_tries_that_leave_the_tests_unimportable_are_not_progress(
         for n in range(6)
     ]
     small_server.extend(still_broken)
-    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=6) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=3, max_turns=6, samples=1) as agent:
         result = await agent.run("Add double to calc.py; the tests in calc_test.py must pass.")
     assert len(small_server.requests) == 3  # each try left `double` missing: three without progress
     assert "3 tries in a row did not get more tests passing" in result.response
@@ -312,14 +316,14 @@ async def test_progress_resets_the_count_and_zero_turns_it_off(
     two = calc("a + b", "a - b", "a")
     three = calc("a + b", "a - b", "2 * a")
     small_server.extend([one, one, two, two, three])
-    async with agent_for(small_server, tmp_path, stall_tries=2) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=2, samples=1) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and len(small_server.requests) == 5
     three_functions(tmp_path)
     small_server.extend(
         [one] + [calc("a - b", "a - b", "a"), calc("a - b", "a - b", "2 * a - a")] * 2 + [three]
     )
-    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=1) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified
 
@@ -388,7 +392,7 @@ async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try
     two = calc("a + b", "a - b", "a")  # sub fixed too
     three = calc("a + b", "a - b", "2 * a")
     small_server.extend([one, sideways, two, three])
-    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6, samples=1) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and len(small_server.requests) == 4
     first, second, third, fourth = (r["messages"] for r in small_server.requests)
@@ -490,6 +494,8 @@ async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 4
     assert [r.get("n") for r in small_server.requests] == [None, 3]  # the fourth try cost no request
+    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(2, 1)]
 
     three_functions(tmp_path)
     small_server.extend([one, sideways, sideways, sideways, fixed])
