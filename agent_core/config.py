@@ -107,10 +107,11 @@ class Settings(BaseSettings):
     """Small models, which get a fresh try after each failed check: every other fresh try (the first, third, …)
     is a new sample of the run's first message (the files as they were, no failures shown) at the raised
     temperature, rather than a try shown its failures; the tests keep the best version either way."""
-    samples: int = Field(default=1, ge=1, le=4)
+    samples: int = Field(default=3, ge=1, le=4)
     """With `resample`: new samples of the first message asked for at once (`n`), on a server that answers `n`
     (the embedded one decodes them together); the ones not used yet are the next fresh tries, each without a
-    request. 1: one request per sample."""
+    request. 1: one request per sample. Three on the bench's 30 tasks (embedded 1.5B): 9 passed where one passed
+    8, at a third fewer tokens per pass."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = Field(default=2000, ge=0)

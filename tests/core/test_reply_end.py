@@ -131,7 +131,8 @@ async def test_a_cut_reply_is_counted_at_the_servers_rate_of_the_last_reported_r
             {"content": "add must add.\n\n" + fence(FIXED) + TAIL, "piece_delay": 0.002},
         ]
     )
-    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+    # one sample a request: the second is streamed, and cut once its file is complete
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, samples=1) as agent:
         result = await agent.run("Fix add in calc.py so that the tests pass.")
     assert result.success and len(small_server.hangups) == 1
     counter = TokenCounter()
