@@ -616,12 +616,13 @@ class AgentLoop:
             return
         state.counted = state.turn
         state.stale_tries += 1
-        # Samples that came with an earlier request cost no request and no token to try, only a test run:
-        # stopping before them left 24 samples untried in 20 of the 35 tries of a bench run. Each one at hand
-        # allows one try more, so turns that leave them unused still end the run.
         if state.stale_tries < self.settings.stall_tries:
             return
-        if state.stale_tries < self.settings.stall_tries + len(self._samples):
+        # Samples that came with an earlier request cost no request and no token to try, only a test run:
+        # stopping before them left 37 samples untried in 33 of the 44 failed tries of a 30-task bench run.
+        # A batch leaves at most samples - 1 at hand, so that many tries more uses them all, and turns that
+        # leave them unused (a read) still end the run.
+        if self._samples and state.stale_tries < self.settings.stall_tries + self.settings.samples - 1:
             self.trace.write("stall", tries=state.stale_tries, samples_left=len(self._samples))
             return
         where = f" The best version so far is in place ({state.best.summary()})." if state.best else ""

@@ -27,8 +27,8 @@ def fenced(name: str, **arguments: object) -> dict[str, str]:
 
 
 def agent_for(server: ScriptedModelServer, root: Path, model: str = SMALL, **settings: object) -> SmallCode:
-    """Tests that count requests one scripted reply each pass samples=1: with several samples a request, the
-    server answers a batch from the script's next replies."""
+    """Tests that count one request per scripted reply pass samples=1: asked for several samples at once, the
+    scripted server answers with the script's next replies together."""
     return SmallCode(model=model, base_url=server.base_url, cwd=root, **settings)
 
 
@@ -483,23 +483,23 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
 async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """The stall count reached with a sample of the batch still unused: trying it costs no request, so it is
-    tried (here it is the one that passes); once none is left, the count stops the run as before."""
+    """The stall count reached with two samples of the batch still unused: trying them costs no request, so
+    both are tried (the second is the one that passes); once none is left, the count stops the run."""
     three_functions(tmp_path)
     one = calc("a + b", "a + b", "a")  # add fixed
     sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
     fixed = calc("a + b", "a - b", "2 * a")
     small_server.extend([one, sideways, sideways, fixed])
-    async with agent_for(small_server, tmp_path, stall_tries=2, max_turns=8, samples=3) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 4
-    assert [r.get("n") for r in small_server.requests] == [None, 3]  # the fourth try cost no request
+    assert [r.get("n") for r in small_server.requests] == [None, 3]  # tries 3 and 4 cost no request
     trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
-    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(2, 1)]
+    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(1, 2), (2, 1)]
 
     three_functions(tmp_path)
     small_server.extend([one, sideways, sideways, sideways, fixed])
-    async with agent_for(small_server, tmp_path, stall_tries=2, max_turns=8, samples=3) as agent:
+    async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
     assert not result.success and result.turns == 4  # all three samples tried, then the stop
     assert "3 tries in a row did not get more tests passing" in result.response
