@@ -167,6 +167,10 @@ class AgentLoop:
         self._samples: list[ChatResponse] = []
         """Samples of the first message that came with an earlier request (`n` > 1) and are not used yet."""
         self._samples_refused = False
+        self._mixed_refused = False
+        """The server drew a first request's samples at the greedy answer's temperature (no `temperatures`)."""
+        self._tried: set[str] = set()
+        """Replies tried in this run: a kept sample that repeats one is skipped (a test run, a stall try)."""
         self.send_schemas = send_schemas
         """Send the tool schemas with each request. Off for small models: the chat template then adds no tool
         preamble of its own (which made the 0.5B model answer every turn with a JSON call, even when asked to
@@ -620,9 +624,9 @@ class AgentLoop:
             return
         # Samples that came with an earlier request cost no request and no token to try, only a test run:
         # stopping before them left 37 samples untried in 33 of the 44 failed tries of a 30-task bench run.
-        # A batch leaves at most samples - 1 at hand, so that many tries more uses them all, and turns that
-        # leave them unused (a read) still end the run.
-        if self._samples and state.stale_tries < self.settings.stall_tries + self.settings.samples - 1:
+        # A batch leaves at most `samples` at hand (the first request's, whose greedy answer is used first), so
+        # that many tries more uses them all, and turns that leave them unused (a read) still end the run.
+        if self._samples and state.stale_tries < self.settings.stall_tries + self.settings.samples:
             self.trace.write("stall", tries=state.stale_tries, samples_left=len(self._samples))
             return
         where = f" The best version so far is in place ({state.best.summary()})." if state.best else ""
@@ -692,8 +696,14 @@ class AgentLoop:
         if self.hooks is not None:
             await self.hooks.before_request(messages, offered)
         resampling, self._resampling = self._resampling, False
+        if resampling:
+            self._drop_repeated_samples()
         kept = resampling and bool(self._samples)  # a sample that came with an earlier request
-        batch = resampling and not kept and self.settings.samples > 1 and not self._samples_refused
+        # The run's first request may bring the samples of its prompt with its greedy answer (samples_first).
+        first = turn == 1 and self._samples_first()
+        batch = (
+            (first or (resampling and not kept)) and self.settings.samples > 1 and not self._samples_refused
+        )
         watch = None if batch else await self._reply_watch(result)
         cut = False
         try:
@@ -701,7 +711,7 @@ class AgentLoop:
                 reply = self._samples.pop(0)
                 await self._on_token(reply.content)
             else:
-                reply = await self._request(messages, offered, result, watch, batch)
+                reply = await self._request(messages, offered, result, watch, batch, with_greedy=first)
         except ReplyComplete as done:  # the file is written whole: the rest would be prose about it
             cut = True
             counted = getattr(self.client, "usage_of", None)
@@ -718,6 +728,7 @@ class AgentLoop:
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
         result.usage.add(reply.usage)
+        self._tried.add(reply.content.strip())
         if self.hooks is not None:
             await self.hooks.after_request(reply)
         # Every real tool is recognised, offered this turn or not: a call the model meant is still run.
@@ -747,8 +758,28 @@ class AgentLoop:
             **({"cut": "the file was complete"} if cut else {}),
             **({"sample": "kept from an earlier request"} if kept else {}),
             **({"samples_left": len(self._samples)} if batch else {}),
+            **({"greedy_first": True} if batch and first else {}),
         )
         return reply, outcome
+
+    def _samples_first(self) -> bool:
+        """Whether the run's first request asks for the samples of its prompt too: they are what its first
+        fresh tries would ask for again (the same message, hotter), so one request brings all of them."""
+        return (
+            self.settings.samples_first
+            and self.settings.resample
+            and self.refresh is not None
+            and self._first_opening is not None
+            and not self._mixed_refused
+        )
+
+    def _drop_repeated_samples(self) -> None:
+        """Kept samples that repeat a reply already tried would get the same test run again: skipped."""
+        while self._samples and self._samples[0].content.strip() in self._tried:
+            self._samples.pop(0)
+            self.trace.write(
+                "sample_skipped", why="the same reply was tried", samples_left=len(self._samples)
+            )
 
     async def _request(
         self,
@@ -757,13 +788,16 @@ class AgentLoop:
         result: RunResult,
         watch: ReplyWatch | None,
         batch: bool,
+        with_greedy: bool = False,
     ) -> ChatResponse:
         """One request; `batch`: SMALLCODE_SAMPLES samples at once, the ones after the first kept for the next
-        fresh tries (a server that refuses `n` is asked for one, and not asked for several again)."""
+        fresh tries (a server that refuses `n` is asked for one, and not asked for several again);
+        `with_greedy`: the first choice at the current temperature, then as many samples drawn hot."""
         constraint = await self._constraint(result)
         # Asked once: a resample's raised temperature is used up by asking, and a request that falls back to one
         # sample must be drawn as hot as the refused one.
         temperature = self.temperature.current()
+        wanted = self.settings.samples + 1 if with_greedy else self.settings.samples
         max_tokens = self._reply_budget(messages, offered if self.send_schemas else [])
         if (sized := await self._whole_file_reply_size(result)) is not None:
             max_tokens = max(MIN_REPLY_TOKENS, min(max_tokens, sized))
@@ -776,25 +810,33 @@ class AgentLoop:
                 max_tokens=max_tokens,
                 stream=self.settings.stream and samples == 1,  # several samples come whole
                 on_token=watch.on_token if watch is not None else self._on_token,
-                extra={**(constraint or {}), "n": samples} if samples > 1 else constraint,
+                extra={**(constraint or {}), **several(samples)} if samples > 1 else constraint,
             )
+
+        def several(samples: int) -> dict[str, Any]:
+            if not with_greedy:
+                return {"n": samples}
+            return {"n": samples, "temperatures": [temperature] + [self.temperature.hot()] * (samples - 1)}
 
         if not batch:
             return await ask(1)
         # Nothing streams while the samples are written (half a minute on a laptop CPU): say what is going on.
         await self.events.emit(
-            "status",
-            {"text": f"asking for {self.settings.samples} versions at once; they come when all are done"},
+            "status", {"text": f"asking for {wanted} versions at once; they come when all are done"}
         )
         try:
-            reply = await ask(self.settings.samples)
+            reply = await ask(wanted)
         except ModelError as exc:
-            log.info(
-                "the model server refused %d samples at once (%s); asking for one", self.settings.samples, exc
-            )
+            log.info("the model server refused %d samples at once (%s); asking for one", wanted, exc)
             self._samples_refused = True
             return await ask(1)
         self._samples, reply.others = reply.others, []
+        if with_greedy and any(sample.temperature is None for sample in (reply, *self._samples)):
+            # A server that does not say each choice's temperature drew them all at the greedy answer's:
+            # repeats of it, not samples. Its samples come from resamples, as without samples_first.
+            log.info("the model server drew %d choices at one temperature; samples come later", wanted)
+            self._mixed_refused = True
+            self._samples = []
         return reply
 
     async def _reply_watch(self, result: RunResult) -> ReplyWatch | None:

@@ -7,7 +7,9 @@ decoded one after another. Here the prompt is evaluated once (or taken from the 
 are shared by up to MAX_SAMPLES sequences, and the samples are decoded together, one batch a step: on the
 bench machine four samples took 2.7 times as long as one (128 ms a step against 48), and usage counts the
 prompt once. Each sequence has its own sampler, built as the server builds one for a single answer (the same
-penalties, top-k, top-p, min-p and temperature), seeded apart.
+penalties, top-k, top-p, min-p and temperature), seeded apart. A request may give each sample its own
+temperature (`temperatures`, an extension: the first greedy, the others hot, so a run's first request brings
+its greedy answer and its fresh samples at once); each choice says the temperature it was drawn at.
 
 `install()` runs in the server's process before it starts (agent_core/llm/embedded.py): it sizes the context
 for MAX_SAMPLES sequences with one shared (unified) KV cache, so a single answer has the whole window as
@@ -202,13 +204,19 @@ def sample_chat(llama: Any, request: dict[str, Any], gone: threading.Event | Non
     outputs, reasons = _sample(llama, tokens, n, limit, stops, request, gone or threading.Event())
     completion = sum(len(o) for o in outputs)
     texts = [_cut(llama.detokenize(o).decode("utf-8", "replace"), stops) for o in outputs]
+    temperatures = sample_temperatures(request, n)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model") or "",
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": reasons[i]}
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": reasons[i],
+                "temperature": temperatures[i],
+            }
             for i, text in enumerate(texts)
         ],
         "usage": {
@@ -295,9 +303,24 @@ def _sample(
     return outputs, reasons
 
 
+def sample_temperatures(request: dict[str, Any], n: int) -> list[float]:
+    """Each sample's temperature: `temperatures[i]` where the request gives a number there, else its
+    `temperature` (the server's default 0.8 when it gives none)."""
+    default = _number(request, "temperature", 0.8, float)
+    given = request.get("temperatures")
+    given = given if isinstance(given, list) else []
+    return [
+        float(t)
+        if i < len(given) and isinstance(t := given[i], int | float) and not isinstance(t, bool)
+        else default
+        for i in range(n)
+    ]
+
+
 def _samplers(llama: Any, n: int, request: dict[str, Any]) -> list[Any]:
     """One sampler per sequence, as the server builds one for a single answer (its defaults too), each seeded
     apart: from the request's seed when given (seed, seed + 1, …), else at random."""
+    temperatures = sample_temperatures(request, n)
     seed = request.get("seed")
     first = seed if isinstance(seed, int) and not isinstance(seed, bool) else random.randrange(2**31)
     own_seed = llama._seed
@@ -311,7 +334,7 @@ def _samplers(llama: Any, n: int, request: dict[str, Any]) -> list[Any]:
                     top_p=_number(request, "top_p", 0.95, float),
                     min_p=_number(request, "min_p", 0.05, float),
                     typical_p=_number(request, "typical_p", 1.0, float),
-                    temp=_number(request, "temperature", 0.8, float),
+                    temp=temperatures[i],
                     repeat_penalty=_number(request, "repeat_penalty", 1.1, float),
                     frequency_penalty=_number(request, "frequency_penalty", 0.0, float),
                     presence_penalty=_number(request, "presence_penalty", 0.0, float),

@@ -196,6 +196,8 @@ class _Answer:
     done: bool = False
     others: list[_Answer] = field(default_factory=list)
     """The other choices of a whole body (a request with `n` > 1)."""
+    temperature: float | None = None
+    """The temperature the server says this choice was drawn at (the embedded server's samples)."""
 
     def add_tool_delta(self, delta: dict[str, Any]) -> None:
         """Raises _Malformed for a delta of the wrong shape, ModelError past MAX_TOOL_ARGUMENT_CHARS."""
@@ -254,6 +256,7 @@ class _Answer:
             finish_reason=self.finish_reason,
             model=self.model,
             others=[other.response() for other in self.others],
+            temperature=self.temperature,
         )
 
 
@@ -704,6 +707,9 @@ class ChatClient:
         except _Malformed as exc:
             raise _malformed(str(exc), raw) from None
         answer.finish_reason = str(choice.get("finish_reason") or "stop")[:100]
+        drawn_at = choice.get("temperature")
+        if isinstance(drawn_at, int | float) and not isinstance(drawn_at, bool):
+            answer.temperature = float(drawn_at)
 
     # token counting ---------------------------------------------------------------------------------
     async def usage_of(self, messages: list[Message], reply: str) -> Usage | None:

@@ -35,6 +35,9 @@ class ChatResponse(BaseModel):
     others: list[ChatResponse] = Field(default_factory=list)
     """The other choices when several were asked for (`n` > 1), in the server's order; their usage is in this
     one's (a server counts the prompt once for all of them)."""
+    temperature: float | None = None
+    """The temperature this choice was drawn at, when the server says (the embedded server does for `n` > 1,
+    and honours a `temperatures` list, one per choice); None otherwise."""
 
 
 class ModelClient(Protocol):

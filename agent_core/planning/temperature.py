@@ -36,6 +36,11 @@ class TemperatureSchedule:
         count (after progress the count is 0, and at the base temperature the sample would repeat the answer)."""
         self._hot_once = True
 
+    def hot(self) -> float:
+        """The temperature a resample is drawn at, without using up anything (samples asked beside a greedy
+        answer in one request)."""
+        return retry_temperature(self.base, len(STEPS) - 1, self.enabled)
+
     def edit_failed(self) -> None:
         self.failures += 1
 

@@ -34,8 +34,10 @@ Server-wide options: `models` (ids listed by GET /models), `tokenize` (True or "
 `models_endpoint=False` (GET /models answers 404, like older Ollama), `models_body` (raw body for GET /models),
 `reject_stream_options=True` (answer 400 to any request carrying `stream_options`, like some servers),
 `samples`: what a non-streamed request with `n` > 1 gets — "answer" (default: the next n replies of the script
-as its n choices, usage counting the first reply's prompt once), "ignore" (one choice, as llama-cpp-python's own
-server does) or "reject" (400, as llama.cpp's server does); `stream_usage=False`: no usage in streams (as
+as its n choices, usage counting the first reply's prompt once, each choice saying the temperature it was drawn
+at, from the request's `temperatures` list where given, as the embedded server does), "unmarked" (the same
+choices without their temperatures, as servers that draw all choices at one temperature), "ignore" (one choice,
+as llama-cpp-python's own server does) or "reject" (400, as llama.cpp's server does); `stream_usage=False`: no usage in streams (as
 llama-cpp-python 0.3.36 sends none).
 
 Run standalone (for subprocess tests and editors): python -m agent_core.testing.scripted_server SCRIPT.json
@@ -56,6 +58,8 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from agent_core.llm.batch_samples import sample_temperatures
 
 ENDLESS_SECONDS = 60.0
 """An `endless` reply stops by itself after this long, so a test that fails cannot hang forever."""
@@ -244,10 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.owner._next()
         if (
             n > 1
-            and self.owner.samples == "answer"
+            and self.owner.samples in ("answer", "unmarked")
             and not set(reply) & {"status", "body", "hang", "endless"}
         ):
-            self._whole([reply, *(self.owner._next() for _ in range(n - 1))], model)
+            marked = self.owner.samples == "answer"
+            drawn_at = sample_temperatures(body, n) if marked else None
+            self._whole([reply, *(self.owner._next() for _ in range(n - 1))], model, drawn_at)
             return
         if reply.get("delay"):
             self.owner._stopping.wait(float(reply["delay"]))
@@ -276,8 +282,9 @@ class _Handler(BaseHTTPRequestHandler):
         completion = int(usage.get("completion_tokens", max(1, len(reply.get("content", "")) // 4)))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    def _whole(self, replies: list[dict[str, Any]], model: str) -> None:
-        """One body with a choice per reply; the prompt is counted once, the completions added up."""
+    def _whole(self, replies: list[dict[str, Any]], model: str, drawn_at: list[float] | None = None) -> None:
+        """One body with a choice per reply; the prompt is counted once, the completions added up; each choice
+        says its temperature when `drawn_at` gives them."""
         choices = []
         for index, reply in enumerate(replies):
             message: dict[str, Any] = {"role": "assistant", "content": reply.get("content", "")}
@@ -286,7 +293,10 @@ class _Handler(BaseHTTPRequestHandler):
             calls = _tool_calls(reply)
             if calls:
                 message["tool_calls"] = calls
-            choices.append({"index": index, "message": message, "finish_reason": _finish(reply)})
+            choice = {"index": index, "message": message, "finish_reason": _finish(reply)}
+            if drawn_at is not None:
+                choice["temperature"] = drawn_at[index]
+            choices.append(choice)
         usage = self._usage(replies[0])
         usage["completion_tokens"] = sum(self._usage(r)["completion_tokens"] for r in replies)
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]

@@ -84,7 +84,8 @@ async def test_a_small_model_writing_its_file_whole_is_cut_off_after_the_block(
     calc_project(tmp_path)
     reply = "add must add.\n\n" + fence(FIXED) + TAIL
     small_server.extend([{"content": reply, "piece_delay": 0.002}])
-    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path) as agent:
+    # One sample a request: the first reply streams (with several, it comes whole).
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, samples=1) as agent:
         result = await agent.run("Fix add in calc.py so that the tests pass.")
     assert (tmp_path / "calc.py").read_text() == FIXED
     assert result.success and result.verified

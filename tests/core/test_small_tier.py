@@ -409,29 +409,41 @@ async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try
     assert [(r["how"], r["n"]) for r in restarts] == [("resample", 1), ("feedback", 2), ("resample", 3)]
 
 
+def five_tries(server: ScriptedModelServer) -> dict[str, str]:
+    """Scripts five versions of calc.py (100 prompt and 20 reply tokens each): add fixed, two that get no more
+    tests passing, sub fixed too, all fixed. Returns the last."""
+    one = calc("a + b", "a + b", "a")
+    sideways = calc("a + b", "a + b", "a + 0")
+    aside = calc("a + b", "b + a", "a")
+    two = calc("a + b", "a - b", "a")
+    three = calc("a + b", "a - b", "2 * a")
+    usage = {"usage": {"prompt_tokens": 100, "completion_tokens": 20}}
+    server.extend([{**r, **usage} for r in (one, sideways, aside, two, three)])
+    return three
+
+
 async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try_shown_its_failures(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """SMALLCODE_SAMPLES=3: the first resample asks for three samples at once (`n`, not streamed); the two
-    kept are the next fresh tries without a request; then a try shown its failures, as before."""
+    """SMALLCODE_SAMPLES=3 without samples_first: the first resample asks for three samples at once (`n`, not
+    streamed); the two kept are the next fresh tries without a request; then a try shown its failures."""
     three_functions(tmp_path)
-    one = calc("a + b", "a + b", "a")  # add fixed
-    sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
-    two = calc("a + b", "a - b", "a")  # sub fixed too
-    three = calc("a + b", "a - b", "2 * a")
-    usage = {"usage": {"prompt_tokens": 100, "completion_tokens": 20}}
-    small_server.extend([{**r, **usage} for r in (one, sideways, sideways, two, three)])
-    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
+    three = five_tries(small_server)
+    async with agent_for(
+        small_server, tmp_path, stall_tries=0, max_turns=8, samples=3, samples_first=False
+    ) as agent:
         told: list[str] = []
         agent.on("status", lambda payload: told.append(payload["text"]))
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 5
+    assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
     assert told == [
         "asking for 3 versions at once; they come when all are done"
     ]  # not silence while it waits
     first, batch, third = small_server.requests  # five tries, three requests
     assert (batch["n"], batch["stream"], batch["messages"]) == (3, False, first["messages"])
     assert "n" not in first and "n" not in third and first["stream"] is True
+    assert "temperatures" not in batch  # all three drawn hot
     assert "A previous try did not pass." in third["messages"][-1]["content"]
     # the batch's prompt is counted once: 3 prompts of 100 tokens, 5 replies of 20
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (300, 100)
@@ -441,6 +453,83 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     turns = [e for e in trace if e["type"] == "turn"]
     assert [t.get("sample") for t in turns] == [None, None] + ["kept from an earlier request"] * 2 + [None]
     assert turns[1]["samples_left"] == 2 and turns[2]["usage"]["total_tokens"] == 0
+
+
+async def test_the_first_request_brings_the_greedy_answer_and_the_samples_together(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """samples_first (the default): the run's first request asks for the greedy answer and three hot samples
+    of the same message in one batch; the samples are the next fresh tries, without a request, and a try shown
+    its failures comes after them, as before. Four tries, two requests where there were three."""
+    three_functions(tmp_path)
+    three = five_tries(small_server)
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
+        told: list[str] = []
+        agent.on("status", lambda payload: told.append(payload["text"]))
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and result.turns == 5
+    assert told == ["asking for 4 versions at once; they come when all are done"]
+    batch, fifth = small_server.requests
+    assert (batch["n"], batch["stream"]) == (4, False)
+    assert batch["temperatures"] == [0.2, 0.8, 0.8, 0.8]  # the greedy answer at the base, the samples hot
+    assert batch["temperature"] == 0.2 and "n" not in fifth
+    assert "A previous try did not pass." in fifth["messages"][-1]["content"]
+    assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
+    # the batch's prompt is counted once: 2 prompts of 100 tokens, 5 replies of 20
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (200, 100)
+    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    turns = [e for e in trace if e["type"] == "turn"]
+    assert turns[0]["greedy_first"] and turns[0]["samples_left"] == 3
+    assert [t.get("sample") for t in turns] == [None] + ["kept from an earlier request"] * 3 + [None]
+    restarts = [(e["how"], e["n"]) for e in trace if e["type"] == "restart"]
+    assert restarts == [("resample", 1), ("resample", 2), ("resample", 3), ("feedback", 4)]
+
+
+@pytest.mark.parametrize("server_answer", ["unmarked", "ignore", "reject"])
+async def test_a_server_that_cannot_draw_choices_apart_gets_the_greedy_answer_first_as_before(
+    server_answer: str, tmp_path: Path
+) -> None:
+    """A server that answers `n` without saying each choice's temperature (it drew them all at the greedy
+    answer's) gives no samples with the first request: its other choices are dropped and the samples come from
+    a resample, as without samples_first. One that answers one choice (llama-cpp-python's own server) or
+    refuses `n` (llama.cpp's, 400) gives the greedy answer alone."""
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")
+    sideways = calc("a + b", "a + b", "a + 0")
+    three = calc("a + b", "a - b", "2 * a")
+    script = [one, sideways, sideways, sideways] if server_answer == "unmarked" else [one]
+    script += [three, three, three]
+    with ScriptedModelServer(script, models=[SMALL], samples=server_answer) as server:
+        async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+            result = await agent.run("Fix calc.py.")
+        asked = [r.get("n") for r in server.requests]
+        temperatures = [r["temperature"] for r in server.requests]
+    assert result.success and result.verified and result.turns == 2
+    assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
+    if server_answer == "reject":
+        assert asked == [4, None, None]  # refused once: the greedy answer alone, then one sample a request
+        assert temperatures[1] == temperatures[0] < temperatures[2]
+    else:
+        assert asked == [4, 3]  # the second try is a resample batch (all hot), as without samples_first
+        assert "temperatures" not in server.requests[1] and temperatures[1] > temperatures[0]
+
+
+async def test_a_kept_sample_that_repeats_a_tried_reply_is_skipped(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    """A sample identical to a reply already tried would only run the same tests again: it is skipped
+    (traced), and the next one is tried."""
+    three_functions(tmp_path)
+    one = calc("a + b", "a + b", "a")
+    fixed = calc("a + b", "a - b", "2 * a")
+    small_server.extend([one, one, one, fixed])
+    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+        result = await agent.run("Fix calc.py.")
+    assert result.success and result.verified and result.turns == 2
+    assert len(small_server.requests) == 1
+    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    skipped = [e["samples_left"] for e in trace if e["type"] == "sample_skipped"]
+    assert skipped == [2, 1]
 
 
 async def test_a_whole_file_reply_is_bounded_by_the_size_of_its_file(
@@ -468,7 +557,9 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
     sideways = calc("a + b", "a + b", "a + 0")
     three = calc("a + b", "a - b", "2 * a")
     with ScriptedModelServer([one, sideways, three, three], models=[SMALL], samples=server_answer) as server:
-        async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+        async with agent_for(
+            server, tmp_path, stall_tries=0, max_turns=6, samples=3, samples_first=False
+        ) as agent:
             result = await agent.run("Fix calc.py.")
         asked = [r.get("n") for r in server.requests]
         temperatures = [r["temperature"] for r in server.requests]
@@ -483,27 +574,30 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
 async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """The stall count reached with two samples of the batch still unused: trying them costs no request, so
-    both are tried (the second is the one that passes); once none is left, the count stops the run."""
+    """The stall count reached with the first request's three samples still unused: trying them costs no
+    request, so all are tried (the third is the one that passes); once none is left, the count stops the run."""
     three_functions(tmp_path)
-    one = calc("a + b", "a + b", "a")  # add fixed
-    sideways = calc("a + b", "a + b", "a + 0")  # the same one passing: no progress
+    sideways = [calc("a - b", "a + b", f"a - {k}") for k in range(4)]  # none gets a test passing
     fixed = calc("a + b", "a - b", "2 * a")
-    small_server.extend([one, sideways, sideways, fixed])
+    small_server.extend([*sideways[:3], fixed])
     async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 4
-    assert [r.get("n") for r in small_server.requests] == [None, 3]  # tries 3 and 4 cost no request
+    assert [r.get("n") for r in small_server.requests] == [4]  # tries 2 to 4 cost no request
     trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
-    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(1, 2), (2, 1)]
+    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [
+        (1, 3),
+        (2, 2),
+        (3, 1),
+    ]
 
     three_functions(tmp_path)
-    small_server.extend([one, sideways, sideways, sideways, fixed])
+    small_server.extend([*sideways, fixed])
     async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
     assert not result.success and result.turns == 4  # all three samples tried, then the stop
-    assert "3 tries in a row did not get more tests passing" in result.response
-    assert [r.get("n") for r in small_server.requests[2:]] == [None, 3]
+    assert "4 tries in a row did not get more tests passing" in result.response
+    assert [r.get("n") for r in small_server.requests[1:]] == [4]
 
 
 async def test_a_turn_read_only_to_its_files_end_is_counted_by_the_servers_tokenizer(tmp_path: Path) -> None:

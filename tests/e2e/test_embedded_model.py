@@ -114,6 +114,28 @@ async def test_the_real_model_answers_several_samples_in_one_request(server: Emb
     assert after.content == before.content
 
 
+async def test_the_real_model_draws_each_sample_at_its_own_temperature(server: EmbeddedServer) -> None:
+    """`temperatures`: the first choice greedy (the answer a single greedy request gets), the others hot; each
+    choice says the temperature it was drawn at, which is how the agent knows the server honoured the list."""
+    assert server.base_url and server.model_name
+    question = [{"role": "user", "content": "Write a Python function that adds two numbers."}]
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        greedy = await client.chat(question, temperature=0, max_tokens=40, stream=False)
+        mixed = await client.chat(
+            question,
+            temperature=0,
+            max_tokens=40,
+            stream=False,
+            extra={"n": 4, "seed": 7, "temperatures": [0, 1.5, 1.5, 1.5]},
+        )
+        plain = await client.chat(question, temperature=0.7, max_tokens=8, stream=False, extra={"n": 2})
+    assert mixed.content == greedy.content
+    assert [s.temperature for s in (mixed, *mixed.others)] == [0, 1.5, 1.5, 1.5]
+    assert any(s.content != greedy.content for s in mixed.others)
+    assert [s.temperature for s in (plain, *plain.others)] == [0.7, 0.7]  # one temperature for all
+    assert greedy.temperature is None  # a single answer says nothing
+
+
 async def test_samples_a_client_gave_up_on_are_not_finished(server: EmbeddedServer) -> None:
     """A client that hangs up on a batch (its timeout ran out, or the user stopped the run) frees the model at
     once: the next request is answered in well under the ~40 s the abandoned samples would still take here,
