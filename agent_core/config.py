@@ -113,10 +113,11 @@ class Settings(BaseSettings):
     request. 1: one request per sample. Three on the bench's 30 tasks (embedded 1.5B): 9 passed where one passed
     8, at a third fewer tokens per pass."""
     samples_first: bool = True
-    """With `samples` > 1: the run's first request asks for the samples too, beside the greedy answer (one
-    request of `samples` + 1 choices where there were two requests), on a server that draws each choice at its
-    own temperature (the embedded one); elsewhere the first request is the greedy answer alone. The first
-    reply then comes whole, not streamed."""
+    """With `samples` > 1: the run's first request brings the samples too: its first choice is the greedy
+    answer, the others are drawn hot (one request of `samples` choices where a failing first try made two, the
+    prompt counted once), on a server that draws each choice at its own temperature and says so (the embedded
+    one); elsewhere the first request is the greedy answer alone. The first reply then comes whole, not
+    streamed."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = Field(default=2000, ge=0)

@@ -624,9 +624,9 @@ class AgentLoop:
             return
         # Samples that came with an earlier request cost no request and no token to try, only a test run:
         # stopping before them left 37 samples untried in 33 of the 44 failed tries of a 30-task bench run.
-        # A batch leaves at most `samples` at hand (the first request's, whose greedy answer is used first), so
-        # that many tries more uses them all, and turns that leave them unused (a read) still end the run.
-        if self._samples and state.stale_tries < self.settings.stall_tries + self.settings.samples:
+        # A batch leaves at most samples - 1 at hand, so that many tries more uses them all, and turns that
+        # leave them unused (a read) still end the run.
+        if self._samples and state.stale_tries < self.settings.stall_tries + self.settings.samples - 1:
             self.trace.write("stall", tries=state.stale_tries, samples_left=len(self._samples))
             return
         where = f" The best version so far is in place ({state.best.summary()})." if state.best else ""
@@ -792,12 +792,12 @@ class AgentLoop:
     ) -> ChatResponse:
         """One request; `batch`: SMALLCODE_SAMPLES samples at once, the ones after the first kept for the next
         fresh tries (a server that refuses `n` is asked for one, and not asked for several again);
-        `with_greedy`: the first choice at the current temperature, then as many samples drawn hot."""
+        `with_greedy`: the first choice at the current temperature, the others drawn hot."""
         constraint = await self._constraint(result)
         # Asked once: a resample's raised temperature is used up by asking, and a request that falls back to one
         # sample must be drawn as hot as the refused one.
         temperature = self.temperature.current()
-        wanted = self.settings.samples + 1 if with_greedy else self.settings.samples
+        wanted = self.settings.samples
         max_tokens = self._reply_budget(messages, offered if self.send_schemas else [])
         if (sized := await self._whole_file_reply_size(result)) is not None:
             max_tokens = max(MIN_REPLY_TOKENS, min(max_tokens, sized))

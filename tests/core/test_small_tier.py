@@ -458,31 +458,32 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
 async def test_the_first_request_brings_the_greedy_answer_and_the_samples_together(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """samples_first (the default): the run's first request asks for the greedy answer and three hot samples
-    of the same message in one batch; the samples are the next fresh tries, without a request, and a try shown
-    its failures comes after them, as before. Four tries, two requests where there were three."""
+    """samples_first (the default): the run's first request asks for three choices of its message, the greedy
+    answer and two hot samples; the samples are the next fresh tries, without a request; when they are used up
+    the next fresh sample is a batch of three, all hot. Five tries, two requests where there were three."""
     three_functions(tmp_path)
     three = five_tries(small_server)
+    small_server.extend([{**three, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}])  # not used
     async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
         told: list[str] = []
         agent.on("status", lambda payload: told.append(payload["text"]))
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 5
-    assert told == ["asking for 4 versions at once; they come when all are done"]
-    batch, fifth = small_server.requests
-    assert (batch["n"], batch["stream"]) == (4, False)
-    assert batch["temperatures"] == [0.2, 0.8, 0.8, 0.8]  # the greedy answer at the base, the samples hot
-    assert batch["temperature"] == 0.2 and "n" not in fifth
-    assert "A previous try did not pass." in fifth["messages"][-1]["content"]
+    assert told == ["asking for 3 versions at once; they come when all are done"] * 2
+    first, second = small_server.requests
+    assert (first["n"], first["stream"], first["temperature"]) == (3, False, 0.2)
+    assert first["temperatures"] == [0.2, 0.8, 0.8]  # the greedy answer at the base, the samples hot
+    assert (second["n"], second["messages"], second["temperature"]) == (3, first["messages"], 0.8)
+    assert "temperatures" not in second
     assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
-    # the batch's prompt is counted once: 2 prompts of 100 tokens, 5 replies of 20
-    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (200, 100)
+    # each batch's prompt is counted once: 2 prompts of 100 tokens, 6 replies of 20
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (200, 120)
     trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
     turns = [e for e in trace if e["type"] == "turn"]
-    assert turns[0]["greedy_first"] and turns[0]["samples_left"] == 3
-    assert [t.get("sample") for t in turns] == [None] + ["kept from an earlier request"] * 3 + [None]
-    restarts = [(e["how"], e["n"]) for e in trace if e["type"] == "restart"]
-    assert restarts == [("resample", 1), ("resample", 2), ("resample", 3), ("feedback", 4)]
+    assert turns[0]["greedy_first"] and turns[0]["samples_left"] == 2
+    kept = "kept from an earlier request"
+    assert [t.get("sample") for t in turns] == [None, kept, kept, None, kept]
+    assert "greedy_first" not in turns[3] and turns[3]["samples_left"] == 2
 
 
 @pytest.mark.parametrize("server_answer", ["unmarked", "ignore", "reject"])
@@ -497,7 +498,7 @@ async def test_a_server_that_cannot_draw_choices_apart_gets_the_greedy_answer_fi
     one = calc("a + b", "a + b", "a")
     sideways = calc("a + b", "a + b", "a + 0")
     three = calc("a + b", "a - b", "2 * a")
-    script = [one, sideways, sideways, sideways] if server_answer == "unmarked" else [one]
+    script = [one, sideways, sideways] if server_answer == "unmarked" else [one]
     script += [three, three, three]
     with ScriptedModelServer(script, models=[SMALL], samples=server_answer) as server:
         async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
@@ -507,10 +508,10 @@ async def test_a_server_that_cannot_draw_choices_apart_gets_the_greedy_answer_fi
     assert result.success and result.verified and result.turns == 2
     assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
     if server_answer == "reject":
-        assert asked == [4, None, None]  # refused once: the greedy answer alone, then one sample a request
+        assert asked == [3, None, None]  # refused once: the greedy answer alone, then one sample a request
         assert temperatures[1] == temperatures[0] < temperatures[2]
     else:
-        assert asked == [4, 3]  # the second try is a resample batch (all hot), as without samples_first
+        assert asked == [3, 3]  # the second try is a resample batch (all hot), as without samples_first
         assert "temperatures" not in server.requests[1] and temperatures[1] > temperatures[0]
 
 
@@ -525,11 +526,11 @@ async def test_a_kept_sample_that_repeats_a_tried_reply_is_skipped(
     small_server.extend([one, one, one, fixed])
     async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
-    assert result.success and result.verified and result.turns == 2
-    assert len(small_server.requests) == 1
+    assert result.success and result.verified and result.turns == 2  # the batch's two repeats not tried
+    assert [r["n"] for r in small_server.requests] == [3, 3]  # the next sample is asked for instead
     trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
     skipped = [e["samples_left"] for e in trace if e["type"] == "sample_skipped"]
-    assert skipped == [2, 1]
+    assert skipped == [1, 0]
 
 
 async def test_a_whole_file_reply_is_bounded_by_the_size_of_its_file(
@@ -574,30 +575,27 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
 async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """The stall count reached with the first request's three samples still unused: trying them costs no
-    request, so all are tried (the third is the one that passes); once none is left, the count stops the run."""
+    """The stall count reached with the first request's two samples still unused: trying them costs no
+    request, so both are tried (the second is the one that passes); once none is left, the count stops the
+    run."""
     three_functions(tmp_path)
-    sideways = [calc("a - b", "a + b", f"a - {k}") for k in range(4)]  # none gets a test passing
+    sideways = [calc("a - b", "a + b", f"a - {k}") for k in range(3)]  # none gets a test passing
     fixed = calc("a + b", "a - b", "2 * a")
-    small_server.extend([*sideways[:3], fixed])
+    small_server.extend([*sideways[:2], fixed])
     async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
-    assert result.success and result.verified and result.turns == 4
-    assert [r.get("n") for r in small_server.requests] == [4]  # tries 2 to 4 cost no request
+    assert result.success and result.verified and result.turns == 3
+    assert [r.get("n") for r in small_server.requests] == [3]  # tries 2 and 3 cost no request
     trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
-    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [
-        (1, 3),
-        (2, 2),
-        (3, 1),
-    ]
+    assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(1, 2), (2, 1)]
 
     three_functions(tmp_path)
     small_server.extend([*sideways, fixed])
     async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
         result = await agent.run("Fix calc.py.")
-    assert not result.success and result.turns == 4  # all three samples tried, then the stop
-    assert "4 tries in a row did not get more tests passing" in result.response
-    assert [r.get("n") for r in small_server.requests[1:]] == [4]
+    assert not result.success and result.turns == 3  # all three tried, then the stop
+    assert "3 tries in a row did not get more tests passing" in result.response
+    assert [r.get("n") for r in small_server.requests[1:]] == [3]
 
 
 async def test_a_turn_read_only_to_its_files_end_is_counted_by_the_servers_tokenizer(tmp_path: Path) -> None:
