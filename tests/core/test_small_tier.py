@@ -458,13 +458,15 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
 async def test_the_first_request_brings_the_greedy_answer_and_the_samples_together(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """samples_first (the default): the run's first request asks for three choices of its message, the greedy
+    """samples_first: the run's first request asks for three choices of its message, the greedy
     answer and two hot samples; the samples are the next fresh tries, without a request; when they are used up
     the next fresh sample is a batch of three, all hot. Five tries, two requests where there were three."""
     three_functions(tmp_path)
     three = five_tries(small_server)
     small_server.extend([{**three, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}])  # not used
-    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=8, samples=3) as agent:
+    async with agent_for(
+        small_server, tmp_path, stall_tries=0, max_turns=8, samples=3, samples_first=True
+    ) as agent:
         told: list[str] = []
         agent.on("status", lambda payload: told.append(payload["text"]))
         result = await agent.run("Fix calc.py.")
@@ -501,7 +503,9 @@ async def test_a_server_that_cannot_draw_choices_apart_gets_the_greedy_answer_fi
     script = [one, sideways, sideways] if server_answer == "unmarked" else [one]
     script += [three, three, three]
     with ScriptedModelServer(script, models=[SMALL], samples=server_answer) as server:
-        async with agent_for(server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+        async with agent_for(
+            server, tmp_path, stall_tries=0, max_turns=6, samples=3, samples_first=True
+        ) as agent:
             result = await agent.run("Fix calc.py.")
         asked = [r.get("n") for r in server.requests]
         temperatures = [r["temperature"] for r in server.requests]
@@ -524,7 +528,9 @@ async def test_a_kept_sample_that_repeats_a_tried_reply_is_skipped(
     one = calc("a + b", "a + b", "a")
     fixed = calc("a + b", "a - b", "2 * a")
     small_server.extend([one, one, one, fixed])
-    async with agent_for(small_server, tmp_path, stall_tries=0, max_turns=6, samples=3) as agent:
+    async with agent_for(
+        small_server, tmp_path, stall_tries=0, max_turns=6, samples=3, samples_first=True
+    ) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 2  # the batch's two repeats not tried
     assert [r["n"] for r in small_server.requests] == [3, 3]  # the next sample is asked for instead
@@ -575,14 +581,16 @@ async def test_a_server_that_does_not_answer_several_samples_gets_one_at_a_time(
 async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
-    """The stall count reached with the first request's two samples still unused: trying them costs no
+    """samples_first: the stall count reached with the first request's two samples still unused: trying them costs no
     request, so both are tried (the second is the one that passes); once none is left, the count stops the
     run."""
     three_functions(tmp_path)
     sideways = [calc("a - b", "a + b", f"a - {k}") for k in range(3)]  # none gets a test passing
     fixed = calc("a + b", "a - b", "2 * a")
     small_server.extend([*sideways[:2], fixed])
-    async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
+    async with agent_for(
+        small_server, tmp_path, stall_tries=1, max_turns=8, samples=3, samples_first=True
+    ) as agent:
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 3
     assert [r.get("n") for r in small_server.requests] == [3]  # tries 2 and 3 cost no request
@@ -591,7 +599,9 @@ async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
 
     three_functions(tmp_path)
     small_server.extend([*sideways, fixed])
-    async with agent_for(small_server, tmp_path, stall_tries=1, max_turns=8, samples=3) as agent:
+    async with agent_for(
+        small_server, tmp_path, stall_tries=1, max_turns=8, samples=3, samples_first=True
+    ) as agent:
         result = await agent.run("Fix calc.py.")
     assert not result.success and result.turns == 3  # all three tried, then the stop
     assert "3 tries in a row did not get more tests passing" in result.response
