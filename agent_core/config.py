@@ -117,8 +117,8 @@ class Settings(BaseSettings):
     answer, the others are drawn hot (one request of `samples` choices where a failing first try made two, the
     prompt counted once), on a server that draws each choice at its own temperature and says so (the embedded
     one); elsewhere the first request is the greedy answer alone. The first reply then comes whole, not
-    streamed. Off by default: on 15 bench tasks (embedded 1.5B) it spent 19% fewer tokens but passed 2 where
-    the greedy request and a batch passed 4, since a try gets one candidate fewer for the same time."""
+    streamed. Off by default: on 15 bench tasks (embedded 1.5B) it spent 19% fewer tokens, but passed 2 where
+    the greedy request and a batch passed 4 and took as long a task (docs/BENCHMARKS.md, session 15)."""
     attempts: int = Field(default=1, ge=1, le=10)
     """Whole tries at a task: when checks still fail after the fix rounds, restore the files and try again."""
     thinking_budget: int = Field(default=2000, ge=0)
