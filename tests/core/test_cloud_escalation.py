@@ -11,9 +11,9 @@ import pytest
 
 from agent_core import SmallCode
 from agent_core.commands import execute_command
-from agent_core.observe.trace import read_trace
 from tests.support.scripted_anthropic import ScriptedAnthropicServer
 from tests.support.scripted_server import ScriptedModelServer
+from tests.support.traces import trace_entries
 
 SECRET = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2  # a GitHub token in the file the task names
 SOURCE = f"# deploy token: {SECRET}\ndef add(a, b):\n    return a - b\n"
@@ -38,18 +38,6 @@ def agent_for(server: ScriptedModelServer, root: Path, **settings: Any) -> Small
 
 def _header(server: ScriptedModelServer, name: str) -> str:
     return next(v for k, v in server.request_headers[0].items() if k.lower() == name)
-
-
-def trace_entries(root: Path, kind: str) -> list[dict[str, Any]]:
-    """Entries of this kind from every run's trace, in the order they were written (two runs may start in the
-    same second, and their files' names then sort by a random suffix)."""
-    found = [
-        e
-        for p in (root / ".smallcode" / "traces").glob("*.jsonl")
-        for e in read_trace(p)
-        if e["type"] == kind
-    ]
-    return sorted(found, key=lambda e: float(e["t"]))
 
 
 async def test_an_openai_compatible_cloud_takes_the_step_the_local_model_kept_failing(

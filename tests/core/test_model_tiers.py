@@ -9,8 +9,8 @@ from typing import Any
 
 from agent_core import SmallCode
 from agent_core.commands import execute_command
-from agent_core.observe.trace import read_trace
 from tests.support.scripted_server import ScriptedModelServer
+from tests.support.traces import trace_entries
 
 BROKEN = "def add(a, b):\n    return a - b\n"
 
@@ -30,18 +30,6 @@ def failing_patches(n: int) -> list[dict[str, Any]]:
 
 def models(server: ScriptedModelServer) -> list[str]:
     return [r["model"] for r in server.requests]
-
-
-def trace_entries(root: Path, kind: str) -> list[dict[str, Any]]:
-    """Entries of this kind from every run's trace, in the order they were written (two runs may start in the
-    same second, and their files' names then sort by a random suffix)."""
-    found = [
-        e
-        for p in (root / ".smallcode" / "traces").glob("*.jsonl")
-        for e in read_trace(p)
-        if e["type"] == kind
-    ]
-    return sorted(found, key=lambda e: float(e["t"]))
 
 
 async def test_failures_move_to_the_strong_model_then_back_when_the_rate_recovers(tmp_path: Path) -> None:

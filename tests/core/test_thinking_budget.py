@@ -12,18 +12,14 @@ from agent_core.context.tokens import TokenCounter
 from agent_core.llm.client import ChatClient
 from agent_core.llm.thinking import ThinkingBudgetSpent, ThinkingMeter, separate
 from agent_core.llm.types import ChatResponse
-from agent_core.observe.trace import read_trace
 from tests.support.scripted_server import ScriptedModelServer
+from tests.support.traces import trace_entries
 
 LONG = "Let me weigh every option once more before I answer. " * 80  # ≈ 1,100 tokens of thinking
 
 
 def last_user(request: dict[str, Any]) -> str:
     return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
-
-
-def trace_kinds(root: Path) -> list[dict[str, Any]]:
-    return [e for p in (root / ".smallcode" / "traces").glob("*.jsonl") for e in read_trace(p)]
 
 
 async def test_reasoning_content_past_the_budget_is_cut_and_the_answer_asked_for(tmp_path: Path) -> None:
@@ -45,7 +41,7 @@ async def test_reasoning_content_past_the_budget_is_cut_and_the_answer_asked_for
     assert "Where your thinking had got to" in asked and "weigh every option" in asked
     assert again["messages"][:-1] == first["messages"]  # the history itself is unchanged
     assert any("passed its budget of 100 tokens" in s for s in statuses)
-    cut = [e for e in trace_kinds(tmp_path) if e["type"] == "thinking_cut"]
+    cut = [e for e in trace_entries(tmp_path) if e["type"] == "thinking_cut"]
     assert len(cut) == 1 and 100 < cut[0]["tokens"] < 400  # ended soon after the budget, not at the end
     assert result.usage.completion_tokens >= cut[0]["tokens"]  # the cut request's tokens are counted
 
