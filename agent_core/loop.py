@@ -797,7 +797,6 @@ class AgentLoop:
         # Asked once: a resample's raised temperature is used up by asking, and a request that falls back to one
         # sample must be drawn as hot as the refused one.
         temperature = self.temperature.current()
-        wanted = self.settings.samples
         max_tokens = self._reply_budget(messages, offered if self.send_schemas else [])
         if (sized := await self._whole_file_reply_size(result)) is not None:
             max_tokens = max(MIN_REPLY_TOKENS, min(max_tokens, sized))
@@ -822,19 +821,25 @@ class AgentLoop:
             return await ask(1)
         # Nothing streams while the samples are written (half a minute on a laptop CPU): say what is going on.
         await self.events.emit(
-            "status", {"text": f"asking for {wanted} versions at once; they come when all are done"}
+            "status",
+            {"text": f"asking for {self.settings.samples} versions at once; they come when all are done"},
         )
         try:
-            reply = await ask(wanted)
+            reply = await ask(self.settings.samples)
         except ModelError as exc:
-            log.info("the model server refused %d samples at once (%s); asking for one", wanted, exc)
+            log.info(
+                "the model server refused %d samples at once (%s); asking for one", self.settings.samples, exc
+            )
             self._samples_refused = True
             return await ask(1)
         self._samples, reply.others = reply.others, []
         if with_greedy and any(sample.temperature is None for sample in (reply, *self._samples)):
             # A server that does not say each choice's temperature drew them all at the greedy answer's:
             # repeats of it, not samples. Its samples come from resamples, as without samples_first.
-            log.info("the model server drew %d choices at one temperature; samples come later", wanted)
+            log.info(
+                "the model server drew %d choices at one temperature; samples come later",
+                self.settings.samples,
+            )
             self._mixed_refused = True
             self._samples = []
         return reply

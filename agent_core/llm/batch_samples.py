@@ -201,10 +201,10 @@ def sample_chat(llama: Any, request: dict[str, Any], gone: threading.Event | Non
         )
     asked = request.get("max_tokens")
     limit = min(room, asked) if isinstance(asked, int) and asked > 0 else room
-    outputs, reasons = _sample(llama, tokens, n, limit, stops, request, gone or threading.Event())
+    temperatures = sample_temperatures(request, n)
+    outputs, reasons = _sample(llama, tokens, limit, stops, request, temperatures, gone or threading.Event())
     completion = sum(len(o) for o in outputs)
     texts = [_cut(llama.detokenize(o).decode("utf-8", "replace"), stops) for o in outputs]
-    temperatures = sample_temperatures(request, n)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -230,15 +230,17 @@ def sample_chat(llama: Any, request: dict[str, Any], gone: threading.Event | Non
 def _sample(
     llama: Any,
     tokens: list[int],
-    n: int,
     limit: int,
     stops: list[str],
     request: dict[str, Any],
+    temperatures: list[float],
     gone: threading.Event,
 ) -> tuple[list[list[int]], list[str]]:
-    """Decode n continuations of `tokens` together; the context is left holding the prompt alone (as after a
-    single answer, so the next request reuses it)."""
+    """Decode a continuation of `tokens` per temperature, together; the context is left holding the prompt
+    alone (as after a single answer, so the next request reuses it)."""
     import llama_cpp.llama_cpp as low
+
+    n = len(temperatures)
 
     ctx = llama._ctx.ctx
     memory = low.llama_get_memory(ctx)
@@ -254,7 +256,7 @@ def _sample(
     )  # at least one token is evaluated: its logits start all samples
     llama.eval(tokens[llama.n_tokens :])
     n_past = len(tokens)
-    samplers = _samplers(llama, n, request)
+    samplers = _samplers(llama, request, temperatures)
     batch = low.llama_batch_init(n, 0, 1)
     outputs: list[list[int]] = [[] for _ in range(n)]
     reasons = ["length"] * n
@@ -317,16 +319,15 @@ def sample_temperatures(request: dict[str, Any], n: int) -> list[float]:
     ]
 
 
-def _samplers(llama: Any, n: int, request: dict[str, Any]) -> list[Any]:
-    """One sampler per sequence, as the server builds one for a single answer (its defaults too), each seeded
-    apart: from the request's seed when given (seed, seed + 1, …), else at random."""
-    temperatures = sample_temperatures(request, n)
+def _samplers(llama: Any, request: dict[str, Any], temperatures: list[float]) -> list[Any]:
+    """One sampler per sequence (one per temperature), as the server builds one for a single answer (its
+    defaults too), each seeded apart: from the request's seed when given (seed, seed + 1, …), else at random."""
     seed = request.get("seed")
     first = seed if isinstance(seed, int) and not isinstance(seed, bool) else random.randrange(2**31)
     own_seed = llama._seed
     samplers = []
     try:
-        for i in range(n):
+        for i, temperature in enumerate(temperatures):
             llama._seed = (first + i) % 2**32
             samplers.append(
                 llama._init_sampler(
@@ -334,7 +335,7 @@ def _samplers(llama: Any, n: int, request: dict[str, Any]) -> list[Any]:
                     top_p=_number(request, "top_p", 0.95, float),
                     min_p=_number(request, "min_p", 0.05, float),
                     typical_p=_number(request, "typical_p", 1.0, float),
-                    temp=temperatures[i],
+                    temp=temperature,
                     repeat_penalty=_number(request, "repeat_penalty", 1.1, float),
                     frequency_penalty=_number(request, "frequency_penalty", 0.0, float),
                     presence_penalty=_number(request, "presence_penalty", 0.0, float),

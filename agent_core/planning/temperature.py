@@ -49,6 +49,7 @@ class TemperatureSchedule:
 
     def current(self) -> float:
         """The temperature for the next request (a resample's floor is used up by asking)."""
-        failures = max(self.failures, len(STEPS) - 1) if self._hot_once else self.failures
-        self._hot_once = False
-        return retry_temperature(self.base, failures, self.enabled)
+        if self._hot_once:
+            self._hot_once = False
+            return self.hot()
+        return retry_temperature(self.base, self.failures, self.enabled)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent_core import SmallCode
+from agent_core import RunResult, SmallCode
 from agent_core.context.tokens import TokenCounter
 from agent_core.patch.whole import parse_whole_files
 from tests.support.scripted_server import ScriptedModelServer
+from tests.support.traces import trace_entries
 
 SMALL = "qwen2.5-coder-1.5b"
 
@@ -404,8 +405,7 @@ async def test_fresh_tries_alternate_a_new_sample_of_the_first_message_and_a_try
     assert "return a + b\n" in third[-1]["content"].split("calc.py:")[1]
     # a new sample is drawn hot even after progress (at the base temperature it would repeat the answer)
     assert [r["temperature"] for r in small_server.requests] == [0.2, 0.8, 0.5, 0.8]
-    trace = next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).read_text()
-    restarts = [json.loads(line) for line in trace.splitlines() if '"restart"' in line]
+    restarts = trace_entries(tmp_path, "restart")
     assert [(r["how"], r["n"]) for r in restarts] == [("resample", 1), ("feedback", 2), ("resample", 3)]
 
 
@@ -422,6 +422,18 @@ def five_tries(server: ScriptedModelServer) -> dict[str, str]:
     return three
 
 
+async def run_telling_status(
+    server: ScriptedModelServer, root: Path, samples_first: bool
+) -> tuple[RunResult, list[str]]:
+    """ "Fix calc.py." with three samples a request and no stall stop; the run's result and its status texts."""
+    async with agent_for(
+        server, root, stall_tries=0, max_turns=8, samples=3, samples_first=samples_first
+    ) as agent:
+        told: list[str] = []
+        agent.on("status", lambda payload: told.append(payload["text"]))
+        return await agent.run("Fix calc.py."), told
+
+
 async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try_shown_its_failures(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
@@ -429,12 +441,7 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     streamed); the two kept are the next fresh tries without a request; then a try shown its failures."""
     three_functions(tmp_path)
     three = five_tries(small_server)
-    async with agent_for(
-        small_server, tmp_path, stall_tries=0, max_turns=8, samples=3, samples_first=False
-    ) as agent:
-        told: list[str] = []
-        agent.on("status", lambda payload: told.append(payload["text"]))
-        result = await agent.run("Fix calc.py.")
+    result, told = await run_telling_status(small_server, tmp_path, samples_first=False)
     assert result.success and result.verified and result.turns == 5
     assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
     assert told == [
@@ -447,7 +454,7 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     assert "A previous try did not pass." in third["messages"][-1]["content"]
     # the batch's prompt is counted once: 3 prompts of 100 tokens, 5 replies of 20
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (300, 100)
-    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    trace = trace_entries(tmp_path)
     restarts = [(e["how"], e["n"]) for e in trace if e["type"] == "restart"]
     assert restarts == [("resample", 1), ("resample", 2), ("resample", 3), ("feedback", 4)]
     turns = [e for e in trace if e["type"] == "turn"]
@@ -464,12 +471,7 @@ async def test_the_first_request_brings_the_greedy_answer_and_the_samples_togeth
     three_functions(tmp_path)
     three = five_tries(small_server)
     small_server.extend([{**three, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}])  # not used
-    async with agent_for(
-        small_server, tmp_path, stall_tries=0, max_turns=8, samples=3, samples_first=True
-    ) as agent:
-        told: list[str] = []
-        agent.on("status", lambda payload: told.append(payload["text"]))
-        result = await agent.run("Fix calc.py.")
+    result, told = await run_telling_status(small_server, tmp_path, samples_first=True)
     assert result.success and result.verified and result.turns == 5
     assert told == ["asking for 3 versions at once; they come when all are done"] * 2
     first, second = small_server.requests
@@ -480,7 +482,7 @@ async def test_the_first_request_brings_the_greedy_answer_and_the_samples_togeth
     assert (tmp_path / "calc.py").read_text() == parse_whole_files(three["content"], ["calc.py"])[0].content
     # each batch's prompt is counted once: 2 prompts of 100 tokens, 6 replies of 20
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (200, 120)
-    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    trace = trace_entries(tmp_path)
     turns = [e for e in trace if e["type"] == "turn"]
     assert turns[0]["greedy_first"] and turns[0]["samples_left"] == 2
     kept = "kept from an earlier request"
@@ -534,7 +536,7 @@ async def test_a_kept_sample_that_repeats_a_tried_reply_is_skipped(
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 2  # the batch's two repeats not tried
     assert [r["n"] for r in small_server.requests] == [3, 3]  # the next sample is asked for instead
-    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    trace = trace_entries(tmp_path)
     skipped = [e["samples_left"] for e in trace if e["type"] == "sample_skipped"]
     assert skipped == [1, 0]
 
@@ -594,7 +596,7 @@ async def test_samples_at_hand_are_tried_before_a_stall_ends_the_run(
         result = await agent.run("Fix calc.py.")
     assert result.success and result.verified and result.turns == 3
     assert [r.get("n") for r in small_server.requests] == [3]  # tries 2 and 3 cost no request
-    trace = [json.loads(line) for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()]
+    trace = trace_entries(tmp_path)
     assert [(e["tries"], e["samples_left"]) for e in trace if e["type"] == "stall"] == [(1, 2), (2, 1)]
 
     three_functions(tmp_path)
@@ -620,11 +622,7 @@ async def test_a_turn_read_only_to_its_files_end_is_counted_by_the_servers_token
         async with agent_for(server, tmp_path, resample=False) as agent:
             result = await agent.run("Fix calc.py.")
     assert result.success
-    turn = next(
-        json.loads(line)
-        for line in next((tmp_path / ".smallcode" / "traces").glob("*.jsonl")).open()
-        if '"type": "turn"' in line
-    )
+    turn = trace_entries(tmp_path, "turn")[0]
     assert turn["cut"] == "the file was complete"
     tokens = [
         (len(m["content"]) + 3) // 4 + 5 for m in turn["messages"]
