@@ -25,6 +25,7 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.patch.example_code import guard_example_code
+from agent_core.patch.missing_imports import add_missing_imports
 from agent_core.patch.partial import drops_everything, splice_partial
 from agent_core.patch.whole import closes_whole_file, parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
@@ -395,9 +396,7 @@ class AgentLoop:
             if advice is not None:
                 outputs.append(ToolOutput(ok=False, text=advice))
                 continue
-            outputs.append(await self._run_tool(call, result))
-            if note and outputs[-1].ok:
-                outputs[-1].text += " " + note
+            outputs.append(await self._run_tool(call, result, note))
             self._after_edit(call, outputs[-1])
         return ToolOutput(
             ok=all(o.ok for o in outputs),
@@ -419,15 +418,16 @@ class AgentLoop:
 
     async def _complete_partial(self, rel: str, content: str) -> tuple[str | None, str]:
         """A Python block that redefines some of a file's functions but drops others is spliced into the
-        file rather than replacing it (small models write only what they changed), and example code it adds at
-        the end of a module the tests import goes under a main guard. Returns (content, note); content None
-        when the block is a snippet that would delete every definition of the file (note says so)."""
+        file rather than replacing it (small models write only what they changed), example code it adds at
+        the end of a module the tests import goes under a main guard, and imports it forgot are added where
+        the module is certain. Returns (content, note); content None when the block is a snippet that would
+        delete every definition of the file (note says so)."""
         if not rel.endswith(".py"):
             return content, ""
         path = self.ctx.root / rel
         try:
             if not await self.ctx.workspace.exists(path):
-                return content, ""
+                return _with_missing_imports(rel, "", content, [])
             original = await self.ctx.workspace.read_text(path)
         except (WorkspaceError, OSError):
             return content, ""
@@ -451,7 +451,7 @@ class AgentLoop:
                     f"(The example code you added at the end of {rel} now runs only as a script, under "
                     '`if __name__ == "__main__":`, so importing it in the tests runs nothing.)'
                 )
-        return content, " ".join(notes)
+        return _with_missing_imports(rel, original, content, notes)
 
     def _imported_by_tests(self, rel: str) -> bool:
         """Whether tests that existed before the run exercise this file (it is a module, not a script)."""
@@ -915,17 +915,21 @@ class AgentLoop:
     async def _on_token(self, text: str) -> None:
         await self.events.emit("token", {"text": text})
 
-    async def _run_tool(self, call: ToolCall, result: RunResult) -> ToolOutput:
+    async def _run_tool(self, call: ToolCall, result: RunResult, note: str = "") -> ToolOutput:
+        """Run one call and record it; `note` (what the agent did to the call) joins a successful output,
+        so the trace and the model both see it."""
         await self.events.emit("tool_start", {"name": call.name, "args": call.arguments})
         started = time.monotonic()
         # A shell command's changes are checkpointed like edits, so /undo and rollbacks revert them too.
         shell = call.name == "bash"
-        note = await asyncio.to_thread(self.ctx.workspace.before_shell) if shell else ""
+        shell_note = await asyncio.to_thread(self.ctx.workspace.before_shell) if shell else ""
         output = await self.tools.execute(call.name, call.arguments, self.ctx)
         if shell:
             await asyncio.to_thread(self.ctx.workspace.after_shell)
-        if note:
-            output.text += f"\n{note}"
+            if shell_note:
+                output.text += f"\n{shell_note}"
+        if note and output.ok:
+            output.text += " " + note
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
 
@@ -950,6 +954,17 @@ class AgentLoop:
 
 _RANK = {"syntax": 0, "error": 1, "timeout": 1, "failed": 2}
 """How far a failing check got (the blocking statuses): the code parses, then the tests import and run."""
+
+
+def _with_missing_imports(rel: str, original: str, content: str, notes: list[str]) -> tuple[str, str]:
+    """`content` with the imports it forgot added (agent_core/patch/missing_imports.py), and the notes with
+    one saying which."""
+    content, added = add_missing_imports(original, content)
+    if added:
+        lines = ", ".join(f"`{line}`" for line in added)
+        what = "it" if len(added) == 1 else "them"
+        notes = [*notes, f"(Added {lines} to {rel}: your code uses {what} without importing {what}.)"]
+    return content, " ".join(notes)
 
 
 def _rank(verdict: Verdict) -> int:

@@ -350,6 +350,31 @@ async def test_example_code_appended_to_a_tested_module_runs_only_as_a_script(
     )
 
 
+async def test_an_import_the_whole_file_forgot_is_added_and_said(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "days.py").write_text(
+        "import datetime as dt\n\n\ndef month_days(day: dt.date) -> int:\n    return 0\n"
+    )
+    (tmp_path / "test_days.py").write_text(
+        "import datetime\n\nfrom days import month_days\n\n\ndef test_february():\n"
+        "    assert month_days(datetime.date(2024, 2, 3)) == 29\n"
+    )
+    body = "def month_days(day: dt.date) -> int:\n    return calendar.monthrange(day.year, day.month)[1]\n"
+    small_server.extend(
+        [{"content": f"Use calendar.\n\ndays.py\n```python\n{body}```"}, {"content": "Done."}]
+    )
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Make month_days in days.py return the number of days in the month.")
+    # Without the imports the test ends in a NameError and the right answer is undone as worse.
+    assert result.success and result.verified
+    assert (tmp_path / "days.py").read_text() == "import calendar\nimport datetime as dt\n\n" + body
+    [write] = [e for e in trace_entries(tmp_path, "tool") if e["name"] == "write_file"]
+    assert (
+        "(Added `import calendar`, `import datetime as dt` to days.py: your code uses them" in write["output"]
+    )
+
+
 async def test_an_edit_that_breaks_importing_the_module_is_undone(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:

@@ -329,9 +329,11 @@ def test_replay_20261130_083638_3cce9d(tmp_path, monkeypatch):
 def test_the_replay_catches_a_change_in_how_replies_are_read(tmp_path, monkeypatch):
     """The deliberate change: the sentence before a block ("The complete updated `config_merge.py` file")
     no longer names its file. Then the reply's first block, deep_merge alone and without `import copy`, is
-    taken as the file, and the replayed run no longer does what the real one did."""
+    taken as the edit (spliced in, the import it forgot added), and the replayed run no longer does what the
+    real one did."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setattr(whole, "_named_in_prose", lambda *_: None)
     outcome = replay(CASE, tmp_path / "workspace")
     expected = {p: f["content"] for p, f in CASE["expect"]["files"].items()}
-    assert outcome.files != expected and outcome.success is False, outcome.report()
+    assert outcome.tool_calls != CASE["expect"]["tool_calls"], outcome.report()
+    assert outcome.files != expected, outcome.report()
