@@ -60,6 +60,10 @@ def parse_whole_files(
         body = lines[i + 1 : end]
         if body and (head := _clean_path(body[0])) and head in known and path not in known:
             path, body = head, body[1:]  # the path as the fence's first line, e.g. "# calc.py"
+        if body and (inner := _OPEN.match(body[0])) and inner.group(1) == fence and inner.group(2):
+            # A stray fence before the path line ("```", "calc.py:", "```python", code, "```"): the block
+            # opened early, and its real opening line is not part of the file.
+            body = body[1:]
         if path not in known:
             path = _named_in_prose(lines, i, known, "\n".join(body))
         usable = bool(body) and len(body) <= MAX_WHOLE_LINES and not _is_call(body)

@@ -13,7 +13,7 @@ import pytest
 
 from agent_core import SmallCode
 from agent_core.patch.partial import drops_everything, splice_partial
-from agent_core.patch.whole import parse_whole_files
+from agent_core.patch.whole import WholeFile, parse_whole_files
 from tests.support.scripted_server import ScriptedModelServer
 
 SMALL = "qwen2.5-coder-1.5b"
@@ -59,6 +59,16 @@ def test_the_file_named_in_the_sentence_before_a_block() -> None:
     assert [b.path for b in parse_whole_files(several, known)] == ["store/errors.py"]  # the last one named
     unknown = "In notes.md:\n\n```python\nx = 1\n```"
     assert parse_whole_files(unknown, known) == []
+
+
+def test_a_stray_fence_before_the_path_line_does_not_end_up_in_the_file() -> None:
+    # locate_discount, 1.5B: the explanation ended with a lone "```", then the path, then the real block.
+    reply = f"So we round the fraction.\n```\nsizes.py:\n{fence(FIXED)}\n"
+    assert parse_whole_files(reply, {"sizes.py", "test_sizes.py"}) == [WholeFile("sizes.py", FIXED)]
+    markdown = (
+        "notes.md\n````\n```python\nx = 1\n```\n````\n"  # a longer outer fence: the inner one is content
+    )
+    assert parse_whole_files(markdown, {"notes.md"})[0].content == "```python\nx = 1\n```\n"
 
 
 def test_a_module_block_after_a_sentence_naming_the_tests_last_is_the_module() -> None:
