@@ -27,8 +27,9 @@ from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.patch.example_code import guard_example_code
 from agent_core.patch.missing_imports import add_missing_imports
 from agent_core.patch.partial import drops_everything, splice_partial
-from agent_core.patch.whole import closes_whole_file, parse_whole_files
+from agent_core.patch.whole import WholeFile, closes_whole_file, parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
+from agent_core.python_ast import parse_module
 from agent_core.result import Checks, RunResult, ToolCallRecord, Usage
 from agent_core.tools import ToolContext, ToolOutput, ToolRegistry
 from agent_core.tools.base import describe_call
@@ -216,6 +217,8 @@ class AgentLoop:
                 await self.events.emit("turn", {"n": turn})
                 state.turn = turn
                 reply, outcome = await self._ask_model(history, result, turn, self._offered(state))
+                if _garbled_writes(outcome) and await self._whole_file_blocks(reply.content, result):
+                    outcome = ParseOutcome()  # the file in the reply's block is the edit, not the broken call
                 history.append(_assistant_message(reply, outcome))
                 if outcome.calls:
                     state.format_errors = 0
@@ -369,15 +372,19 @@ class AgentLoop:
         await self._record(call, output, int((time.monotonic() - started) * 1000), result)
         return output
 
-    async def _whole_files(self, content: str, result: RunResult, state: _RunState) -> ToolOutput | None:
-        """A file's path on a line, then its whole new content in a fence: written like write_file (so the
-        same guards apply), for the files this run knows about."""
+    async def _whole_file_blocks(self, content: str, result: RunResult) -> list[WholeFile]:
+        """The whole-file blocks of a reply, for the files this run knows about."""
         if "```" not in content and "~~~" not in content:
-            return None
+            return []
         known = self._files_in_play(result)
         editable = self._editable(known)
         default = editable[0] if len(editable) == 1 else None
-        blocks = parse_whole_files(content, known, default, await self._current_texts(known))
+        return parse_whole_files(content, known, default, await self._current_texts(known))
+
+    async def _whole_files(self, content: str, result: RunResult, state: _RunState) -> ToolOutput | None:
+        """A file's path on a line, then its whole new content in a fence: written like write_file (so the
+        same guards apply), for the files this run knows about."""
+        blocks = await self._whole_file_blocks(content, result)
         if not blocks:
             return None
         outputs = []
@@ -965,6 +972,24 @@ def _with_missing_imports(rel: str, original: str, content: str, notes: list[str
         what = "it" if len(added) == 1 else "them"
         notes = [*notes, f"(Added {lines} to {rel}: your code uses {what} without importing {what}.)"]
     return content, " ".join(notes)
+
+
+def _garbled_writes(outcome: ParseOutcome) -> bool:
+    """Whether every call of a reply writes a Python file with text that does not parse: a small model that
+    wrote the file in a block, then a write_file call whose content is a placeholder (`"content": ```python
+    obj['new_content'] ```"`, seen with the 1.5B model) that only JSON repair made a string."""
+    if not outcome.calls:
+        return False
+    for call in outcome.calls:
+        path, content = call.arguments.get("path"), call.arguments.get("content")
+        if call.name != "write_file" or not isinstance(path, str) or not path.endswith(".py"):
+            return False
+        try:
+            parse_module(content if isinstance(content, str) else "")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        return False
+    return True
 
 
 def _rank(verdict: Verdict) -> int:

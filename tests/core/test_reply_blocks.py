@@ -145,6 +145,21 @@ async def test_a_reply_that_repeats_the_tests_edits_the_module_and_verifies(
     assert result.success and result.verified and len(small_server.requests) == 1
 
 
+async def test_a_write_call_with_a_placeholder_for_content_gives_way_to_the_block_before_it(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    # dotenv_parser, 1.5B: the file in a block, then a call whose "content" only JSON repair made a string.
+    (tmp_path / "sizes.py").write_text(MODULE)
+    (tmp_path / "test_sizes.py").write_text(TESTS)
+    call = '{"name": "write_file", "arguments": {"path": "sizes.py", "content": ```python\nobj[\'new_content\']\n```python`, "append": False}}'
+    small_server.extend([{"content": f"Use KiB from 1024 on.\n\n{fence(FIXED)}\n```json\n{call}\n```"}])
+    # Not streamed, as a kept sample comes (a stream would be cut where the file's block closes).
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, stream=False) as agent:
+        result = await agent.run("Fix size in sizes.py; the tests in test_sizes.py must pass.")
+    assert (tmp_path / "sizes.py").read_text() == FIXED
+    assert result.success and result.verified and len(small_server.requests) == 1
+
+
 async def test_a_snippet_for_one_of_two_files_is_not_written_and_the_model_is_told(
     small_server: ScriptedModelServer, tmp_path: Path
 ) -> None:
