@@ -25,7 +25,7 @@ from agent_core.observe.trace import TraceWriter
 from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.patch.example_code import guard_example_code
-from agent_core.patch.missing_imports import add_missing_imports
+from agent_core.patch.missing_names import add_missing_names
 from agent_core.patch.partial import drops_everything, splice_partial
 from agent_core.patch.whole import WholeFile, closes_whole_file, parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
@@ -426,15 +426,15 @@ class AgentLoop:
     async def _complete_partial(self, rel: str, content: str) -> tuple[str | None, str]:
         """A Python block that redefines some of a file's functions but drops others is spliced into the
         file rather than replacing it (small models write only what they changed), example code it adds at
-        the end of a module the tests import goes under a main guard, and imports it forgot are added where
-        the module is certain. Returns (content, note); content None when the block is a snippet that would
+        the end of a module the tests import goes under a main guard, and imports or module-level names it lost
+        are added back where they are certain. Returns (content, note); content None when the block is a snippet that would
         delete every definition of the file (note says so)."""
         if not rel.endswith(".py"):
             return content, ""
         path = self.ctx.root / rel
         try:
             if not await self.ctx.workspace.exists(path):
-                return _with_missing_imports(rel, "", content, [])
+                return _with_missing_names(rel, "", content, [])
             original = await self.ctx.workspace.read_text(path)
         except (WorkspaceError, OSError):
             return content, ""
@@ -458,7 +458,7 @@ class AgentLoop:
                     f"(The example code you added at the end of {rel} now runs only as a script, under "
                     '`if __name__ == "__main__":`, so importing it in the tests runs nothing.)'
                 )
-        return _with_missing_imports(rel, original, content, notes)
+        return _with_missing_names(rel, original, content, notes)
 
     def _imported_by_tests(self, rel: str) -> bool:
         """Whether tests that existed before the run exercise this file (it is a module, not a script)."""
@@ -963,14 +963,14 @@ _RANK = {"syntax": 0, "error": 1, "timeout": 1, "failed": 2}
 """How far a failing check got (the blocking statuses): the code parses, then the tests import and run."""
 
 
-def _with_missing_imports(rel: str, original: str, content: str, notes: list[str]) -> tuple[str, str]:
-    """`content` with the imports it forgot added (agent_core/patch/missing_imports.py), and the notes with
-    one saying which."""
-    content, added = add_missing_imports(original, content)
+def _with_missing_names(rel: str, original: str, content: str, notes: list[str]) -> tuple[str, str]:
+    """`content` with the imports and module-level names it lost added back (agent_core/patch/missing_names.py),
+    and the notes with one saying which."""
+    content, added = add_missing_names(original, content)
     if added:
         lines = ", ".join(f"`{line}`" for line in added)
         what = "it" if len(added) == 1 else "them"
-        notes = [*notes, f"(Added {lines} to {rel}: your code uses {what} without importing {what}.)"]
+        notes = [*notes, f"(Added {lines} to {rel}: your code uses {what} without having {what}.)"]
     return content, " ".join(notes)
 
 

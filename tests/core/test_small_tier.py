@@ -368,10 +368,11 @@ async def test_an_import_the_whole_file_forgot_is_added_and_said(
         result = await agent.run("Make month_days in days.py return the number of days in the month.")
     # Without the imports the test ends in a NameError and the right answer is undone as worse.
     assert result.success and result.verified
-    assert (tmp_path / "days.py").read_text() == "import calendar\nimport datetime as dt\n\n" + body
+    assert (tmp_path / "days.py").read_text() == "import datetime as dt\nimport calendar\n\n" + body
     [write] = [e for e in trace_entries(tmp_path, "tool") if e["name"] == "write_file"]
     assert (
-        "(Added `import calendar`, `import datetime as dt` to days.py: your code uses them" in write["output"]
+        "(Added `import datetime as dt`, `import calendar` to days.py: your code uses them without having them"
+        in write["output"]
     )
 
 
