@@ -74,7 +74,9 @@ def add_missing_names(original: str, new: str) -> tuple[str, list[str]]:
     for name in sorted(undefined):
         resolver.resolve(name)
     restored = [line for name, line in resolver.previous_imports.items() if name in resolver.imports]
-    imports = list(dict.fromkeys([*restored, *resolver.imports.values()]))  # the previous version's order first
+    imports = list(
+        dict.fromkeys([*restored, *resolver.imports.values()])
+    )  # the previous version's order first
     assignments = [source for _, source in sorted(resolver.assignments.values())]
     if not imports and not assignments:
         return new, []
