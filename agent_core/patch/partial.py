@@ -41,7 +41,9 @@ def splice_partial(original: str, block: str) -> Spliced | None:
     except (SyntaxError, ValueError):
         return None
     old_defs = {n.name: n for n in old_tree.body if isinstance(n, _DEFS)}
-    new_defs = [n for n in new_tree.body if isinstance(n, _DEFS)]
+    # A name the block defines twice (a draft, then the final version) is its last definition, as in Python:
+    # splicing both would write the second over lines the first had already moved.
+    new_defs = list({n.name: n for n in new_tree.body if isinstance(n, _DEFS)}.values())
     names = {n.name for n in new_defs}
     old_lines = original.splitlines(keepends=True)
     new_lines = block.splitlines(keepends=True)

@@ -33,6 +33,16 @@ def test_a_block_with_one_function_replaces_only_that_function() -> None:
     assert spliced.text.startswith('"""Intervals."""\n\nimport math\n')
 
 
+def test_a_function_the_block_defines_twice_is_its_last_version_spliced_once() -> None:
+    # deep_merge, 1.5B: a draft of the function, then the final one, in one block ("deep_merge, deep_merge").
+    block = "def merge(intervals):\n    return intervals[:1]\n\n\ndef merge(intervals):\n    return sorted(intervals)\n"
+    spliced = splice_partial(ORIGINAL, block)
+    assert spliced is not None and spliced.replaced == ["merge"] and spliced.added == []
+    assert spliced.text == ORIGINAL.replace(
+        '    """Merge them."""\n    return intervals\n', "    return sorted(intervals)\n"
+    )
+
+
 def test_decorated_definitions_keep_one_decorator_and_new_things_are_added() -> None:
     block = (
         "import itertools\n\n@cached\ndef length(intervals):\n    return 0\n\n\ndef extra():\n    return 1\n"
