@@ -426,9 +426,9 @@ class AgentLoop:
     async def _complete_partial(self, rel: str, content: str) -> tuple[str | None, str]:
         """A Python block that redefines some of a file's functions but drops others is spliced into the
         file rather than replacing it (small models write only what they changed), example code it adds at
-        the end of a module the tests import goes under a main guard, and imports or module-level names it lost
-        are added back where they are certain. Returns (content, note); content None when the block is a snippet that would
-        delete every definition of the file (note says so)."""
+        the end of a module the tests import goes under a main guard, and imports or module-level names it
+        lost are added back where they are certain. Returns (content, note); content None when the block is
+        a snippet that would delete every definition of the file (note says so)."""
         if not rel.endswith(".py"):
             return content, ""
         path = self.ctx.root / rel
