@@ -17,13 +17,13 @@ repair does to the same text, not what a run would have done after it (the run g
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
 from pathlib import Path
 
 from agent_core.bench.tasks import Task, Verdict, is_test_file, judge, load_tasks
+from agent_core.observe.trace import read_trace
 from agent_core.patch.missing_names import add_missing_names
 
 _TASK_DIR = re.compile(r"/([a-z0-9_]+)-smallcode/")
@@ -39,8 +39,7 @@ def candidates(roots: list[Path], tasks: dict[str, Task]) -> list[tuple[Task, st
             task = tasks.get(match.group(1)) if match else None
             if task is None:
                 continue
-            for line in trace.read_text(encoding="utf-8").splitlines():
-                entry = json.loads(line)
+            for entry in read_trace(trace):
                 if entry.get("type") != "tool" or entry.get("name") != "write_file":
                     continue
                 path, content = entry["arguments"].get("path", ""), entry["arguments"].get("content", "")

@@ -21,6 +21,7 @@ import sys
 
 from pyflakes import checker, messages
 
+from agent_core.patch.partial import is_docstring
 from agent_core.python_ast import parse_module
 
 # Names whose module is certain. Left out: names as often a variable as an import (`count`, `product`, `date`)
@@ -73,10 +74,9 @@ def add_missing_names(original: str, new: str) -> tuple[str, list[str]]:
     resolver = _Resolver(original, tree)
     for name in sorted(undefined):
         resolver.resolve(name)
+    # The previous version's imports first, in its order; then the standard ones.
     restored = [line for name, line in resolver.previous_imports.items() if name in resolver.imports]
-    imports = list(
-        dict.fromkeys([*restored, *resolver.imports.values()])
-    )  # the previous version's order first
+    imports = list(dict.fromkeys([*restored, *resolver.imports.values()]))
     assignments = [source for _, source in sorted(resolver.assignments.values())]
     if not imports and not assignments:
         return new, []
@@ -116,9 +116,8 @@ class _Resolver:
             return True
         if name in self.previous_assignments:
             stmt = self.previous_assignments[name]
-            self._failed.add(
-                name
-            )  # while its own value is resolved: a name that needs itself is not restored
+            # Failed while its own value is resolved: a name that needs itself is not restored.
+            self._failed.add(name)
             needs = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             bases, called = _uses(stmt)
             self.attribute_bases |= bases
@@ -145,14 +144,8 @@ def _undefined_names(tree: ast.Module) -> set[str]:
 def _module_imports(old: ast.Module) -> dict[str, str]:
     """Each name the previous version's module-level imports bind (also inside a top-level try or if), mapped
     to an import line that binds just that name as it did."""
-    body = old.body
-    statements: list[ast.stmt] = []
-    for stmt in body:
-        statements.append(stmt)
-        if isinstance(stmt, ast.Try | ast.If):
-            statements.extend(stmt.body)
     bound: dict[str, str] = {}
-    for stmt in statements:
+    for stmt in _top_level(old, (ast.Try, ast.If)):
         if isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 name = alias.asname or alias.name.split(".")[0]
@@ -167,6 +160,16 @@ def _module_imports(old: ast.Module) -> dict[str, str]:
                 spelled = f"{alias.name} as {alias.asname}" if alias.asname else alias.name
                 bound.setdefault(name, f"from {source} import {spelled}")
     return bound
+
+
+def _top_level(tree: ast.Module, opened: tuple[type[ast.If | ast.Try | ast.With], ...]) -> list[ast.stmt]:
+    """The module's statements, with the body of each top-level statement of the `opened` kinds after it."""
+    statements: list[ast.stmt] = []
+    for stmt in tree.body:
+        statements.append(stmt)
+        if isinstance(stmt, opened):
+            statements.extend(stmt.body)
+    return statements
 
 
 def _uses(tree: ast.AST) -> tuple[set[str], set[str]]:
@@ -197,13 +200,8 @@ def _module_assignments(old: ast.Module) -> dict[str, ast.stmt]:
 def _module_bindings(tree: ast.Module) -> set[str]:
     """The names the new text binds at module level: definitions, imports, assignment and loop targets (also
     inside a top-level if, try or with)."""
-    statements: list[ast.stmt] = []
-    for stmt in tree.body:
-        statements.append(stmt)
-        if isinstance(stmt, ast.If | ast.Try | ast.With):
-            statements.extend(stmt.body)
     bound: set[str] = set()
-    for stmt in statements:
+    for stmt in _top_level(tree, (ast.If, ast.Try, ast.With)):
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             bound.add(stmt.name)
         elif isinstance(stmt, ast.Import | ast.ImportFrom):
@@ -229,13 +227,8 @@ def _insert(text: str, tree: ast.Module, imports: list[str], assignments: list[s
     body = tree.body
     index = 0
     docstring_end = 0
-    first = body[0] if body else None
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        docstring_end = first.end_lineno or 0
+    if body and is_docstring(body[0]):
+        docstring_end = body[0].end_lineno or 0
         index = 1
     last_import = 0
     while index < len(body) and isinstance(body[index], ast.Import | ast.ImportFrom):

@@ -143,7 +143,7 @@ def _add_imports(
             (n.end_lineno or n.lineno for n in old_tree.body if isinstance(n, ast.Import | ast.ImportFrom)),
             default=0,
         )
-        if at == 0 and old_tree.body and _is_docstring(old_tree.body[0]):
+        if at == 0 and old_tree.body and is_docstring(old_tree.body[0]):
             at = old_tree.body[0].end_lineno or 0
         old_lines[at:at] = imports
 
@@ -175,7 +175,8 @@ def _new_imports(old: ast.Module, new: ast.Module, new_lines: list[str], origina
     return out
 
 
-def _is_docstring(node: ast.stmt) -> bool:
+def is_docstring(node: ast.stmt) -> bool:
+    """Whether a module's first statement is its docstring."""
     return (
         isinstance(node, ast.Expr)
         and isinstance(node.value, ast.Constant)
