@@ -808,6 +808,9 @@ class AgentLoop:
         if (sized := await self._whole_file_reply_size(result)) is not None:
             max_tokens = max(MIN_REPLY_TOKENS, min(max_tokens, sized))
 
+        # Each sample of a batch ends where its file has been written, as a streamed reply is cut there.
+        file_end = {"until_file_written": end} if batch and (end := await self._file_end(result)) else {}
+
         async def ask(samples: int) -> ChatResponse:
             return await self.client.chat(
                 messages,
@@ -821,8 +824,9 @@ class AgentLoop:
 
         def several(samples: int) -> dict[str, Any]:
             if not with_greedy:
-                return {"n": samples}
-            return {"n": samples, "temperatures": [temperature] + [self.temperature.hot()] * (samples - 1)}
+                return {"n": samples, **file_end}
+            hot = [self.temperature.hot()] * (samples - 1)
+            return {"n": samples, "temperatures": [temperature, *hot], **file_end}
 
         if not batch:
             return await ask(1)
@@ -854,7 +858,16 @@ class AgentLoop:
     async def _reply_watch(self, result: RunResult) -> ReplyWatch | None:
         """For a small model with one file to change, a watch that ends the reply once that file has been
         written whole (ReplyComplete); None otherwise."""
-        if self.send_schemas or not self.settings.stream:
+        if not self.settings.stream or (end := await self._file_end(result)) is None:
+            return None
+        known, path, current = set(end["files"]), end["path"], end["current"]
+        return ReplyWatch(lambda text: closes_whole_file(text, known, path, current), self._on_token)
+
+    async def _file_end(self, result: RunResult) -> dict[str, Any] | None:
+        """For a small model with one file to change, where its reply is complete: once that file has been
+        written whole (`closes_whole_file` of these arguments); None otherwise. A batch of samples sends it as
+        `until_file_written`, so the embedded server ends each sample there (batch_samples)."""
+        if self.send_schemas:
             return None
         known = self._files_in_play(result)
         editable = self._editable(known)
@@ -862,7 +875,7 @@ class AgentLoop:
             return None
         path = editable[0]
         current = (await self._current_texts({path})).get(path)
-        return ReplyWatch(lambda text: closes_whole_file(text, known, path, current), self._on_token)
+        return {"path": path, "files": sorted(known), "current": current}
 
     def _measure_counts(self, messages: list[Message], reply: ChatResponse) -> None:
         """Keep the server's tokens per estimated token of the last reply that reported usage."""

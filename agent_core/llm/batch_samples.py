@@ -9,7 +9,10 @@ bench machine four samples took 2.7 times as long as one (128 ms a step against 
 prompt once. Each sequence has its own sampler, built as the server builds one for a single answer (the same
 penalties, top-k, top-p, min-p and temperature), seeded apart. A request may give each sample its own
 temperature (`temperatures`, an extension: the first greedy, the others hot, so a run's first request brings
-its greedy answer and its fresh samples at once); each choice says the temperature it was drawn at.
+its greedy answer and its fresh samples at once); each choice says the temperature it was drawn at. Another
+extension, `until_file_written`, ends each sample once it has written the one file the agent is changing, as
+the agent cuts a streamed reply there: what a small model writes after the file is an explanation nobody reads
+(a quarter of the samples' text in the bench's traces).
 
 `install()` runs in the server's process before it starts (agent_core/llm/embedded.py): it sizes the context
 for MAX_SAMPLES sequences with one shared (unified) KV cache, so a single answer has the whole window as
@@ -202,7 +205,10 @@ def sample_chat(llama: Any, request: dict[str, Any], gone: threading.Event | Non
     asked = request.get("max_tokens")
     limit = min(room, asked) if isinstance(asked, int) and asked > 0 else room
     temperatures = sample_temperatures(request, n)
-    outputs, reasons = _sample(llama, tokens, limit, stops, request, temperatures, gone or threading.Event())
+    complete = file_written(request.get("until_file_written"))
+    outputs, reasons = _sample(
+        llama, tokens, limit, stops, request, temperatures, gone or threading.Event(), complete
+    )
     completion = sum(len(o) for o in outputs)
     texts = [_cut(llama.detokenize(o).decode("utf-8", "replace"), stops) for o in outputs]
     return {
@@ -235,9 +241,11 @@ def _sample(
     request: dict[str, Any],
     temperatures: list[float],
     gone: threading.Event,
+    complete: Callable[[str], bool] | None = None,
 ) -> tuple[list[list[int]], list[str]]:
-    """Decode a continuation of `tokens` per temperature, together; the context is left holding the prompt
-    alone (as after a single answer, so the next request reuses it)."""
+    """Decode a continuation of `tokens` per temperature, together; a sample ends early where `complete`
+    says its text (at the end of a line) is all that is needed. The context is left holding the prompt alone
+    (as after a single answer, so the next request reuses it)."""
     import llama_cpp.llama_cpp as low
 
     n = len(temperatures)
@@ -272,7 +280,8 @@ def _sample(
                     reasons[seq] = "stop"
                     continue
                 outputs[seq].append(current[seq])
-                if stops and _stopped(llama, outputs[seq], stops):
+                stopped = stops and _stopped(llama, outputs[seq], stops)
+                if stopped or (complete is not None and _completed(llama, outputs[seq], complete)):
                     reasons[seq] = "stop"
                 elif len(outputs[seq]) < limit:
                     going.append(seq)
@@ -362,6 +371,36 @@ def _stops(asked: Any, template_stop: Any) -> list[str]:
 def _stopped(llama: Any, output: list[int], stops: list[str]) -> bool:
     tail = llama.detokenize(output[-32:]).decode("utf-8", "replace")
     return any(stop in tail for stop in stops)
+
+
+def file_written(asked: Any) -> Callable[[str], bool] | None:
+    """The test for the `until_file_written` extension, {"path": P, "files": [...], "current": TEXT or
+    null}: a sample is complete once it has written P whole (agent_core.patch.whole.closes_whole_file, the
+    test that ends a streamed reply). None when not asked; BadRequest when malformed."""
+    if asked is None:
+        return None
+    fields = asked if isinstance(asked, dict) else {}
+    path, files, current = fields.get("path"), fields.get("files"), fields.get("current")
+    if (
+        not isinstance(path, str)
+        or not isinstance(files, list)
+        or not all(isinstance(f, str) for f in files)
+        or not isinstance(current, str | None)
+    ):
+        raise BadRequest(
+            'until_file_written must be {"path": string, "files": [string, ...], "current": string or null}'
+        )
+    from agent_core.patch.whole import closes_whole_file
+
+    known = {*files, path}
+    return lambda text: closes_whole_file(text, known, path, current)
+
+
+def _completed(llama: Any, output: list[int], complete: Callable[[str], bool]) -> bool:
+    """Whether the sample's last token ended a line after which `complete` says the sample is done."""
+    if b"\n" not in llama.detokenize(output[-1:]):
+        return False
+    return complete(llama.detokenize(output).decode("utf-8", "replace"))
 
 
 def _cut(text: str, stops: list[str]) -> str:

@@ -477,6 +477,10 @@ async def test_fresh_samples_come_several_to_a_request_and_are_used_before_a_try
     assert (batch["n"], batch["stream"], batch["messages"]) == (3, False, first["messages"])
     assert "n" not in first and "n" not in third and first["stream"] is True
     assert "temperatures" not in batch  # all three drawn hot
+    # each sample ends once it has written calc.py whole (as try 1 left it), as streamed replies are cut there
+    end = batch["until_file_written"]
+    assert (end["path"], end["files"]) == ("calc.py", ["calc.py"])
+    assert end["current"] == parse_whole_files(calc("a + b", "a + b", "a")["content"], ["calc.py"])[0].content
     assert "A previous try did not pass." in third["messages"][-1]["content"]
     # the batch's prompt is counted once: 3 prompts of 100 tokens, 5 replies of 20
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (300, 100)

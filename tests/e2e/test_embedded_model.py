@@ -136,6 +136,46 @@ async def test_the_real_model_draws_each_sample_at_its_own_temperature(server: E
     assert greedy.temperature is None  # a single answer says nothing
 
 
+async def test_each_sample_ends_once_it_has_written_the_file_it_was_asked_for(server: EmbeddedServer) -> None:
+    """`until_file_written`: each sample of a batch ends where it has written the file whole (as the agent cuts a
+    streamed reply), not after the explanation it goes on to write; the same samples asked without it go on.
+    A malformed value is refused with a message saying what it must be."""
+    assert server.base_url and server.model_name
+    current = "def greet(name):\n    return name\n"
+    ask = [
+        {
+            "role": "user",
+            "content": f"greet.py:\n```python\n{current}```\nFix greet(name) so that it returns 'Hello, ' + name. "
+            "Write the file's path alone on a line, then the whole new greet.py in a ```python block, then "
+            "explain the change in detail.",
+        }
+    ]
+    end = {"path": "greet.py", "files": ["greet.py"], "current": current}
+    async with ChatClient(server.base_url, server.model_name, retries=0) as client:
+        free = await client.chat(
+            ask, temperature=0.7, max_tokens=300, stream=False, extra={"n": 3, "seed": 3}
+        )
+        ended = await client.chat(
+            ask,
+            temperature=0.7,
+            max_tokens=300,
+            stream=False,
+            extra={"n": 3, "seed": 3, "until_file_written": end},
+        )
+        with pytest.raises(ModelError, match="until_file_written must be"):
+            await client.chat(
+                ask, max_tokens=8, stream=False, extra={"n": 2, "until_file_written": "greet.py"}
+            )
+    samples = [ended, *ended.others]
+    assert len(samples) == 3 and all(s.finish_reason == "stop" for s in samples)
+    written = [s for s in samples if "return" in s.content and "```" in s.content]
+    assert written  # the model wrote the file in at least one sample
+    for sample in written:  # nothing after the block that holds the file
+        assert sample.content.rstrip().endswith("```"), sample.content
+    assert ended.usage.completion_tokens < free.usage.completion_tokens
+    assert any(not s.content.rstrip().endswith("```") for s in (free, *free.others))  # they explained on
+
+
 async def test_samples_a_client_gave_up_on_are_not_finished(server: EmbeddedServer) -> None:
     """A client that hangs up on a batch (its timeout ran out, or the user stopped the run) frees the model at
     once: the next request is answered in well under the ~40 s the abandoned samples would still take here,
