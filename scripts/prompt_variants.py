@@ -8,8 +8,9 @@ change, the first prompt of its SmallCode arm's first trace is asked as it was, 
 text replaced by NEW in every message). Each time one batch: the greedy answer and `--samples` − 1
 samples at 0.8, seeded alike, each ending where its file is written (as the agent asks). Each choice's file is
 mended as the agent mends a whole-file block (splice of a partial block, main guard, lost names) and judged
-by the task's tests in a fresh copy of its project. Prints per task and prompt the passing choices, the
-failing tests summed over the choices, the completion tokens and seconds; then the totals.
+by the task's tests in a fresh copy of its project. Prints per task and prompt each choice (✓ passes, ✗ fails,
+· wrote no file), the completion tokens and seconds; then the totals, with the failing tests summed over the
+choices (a choice that wrote no file counts the task's failing tests as they are).
 
 A replacement that matches nothing in a prompt is reported: the variant would then be the prompt as it was.
 """
@@ -96,7 +97,7 @@ async def main() -> None:
         name: [(old, new) for old, new in pairs]
         for name, pairs in json.loads(args.variants.read_text()).items()
     }
-    totals = {name: [0, 0, 0, 0.0] for name in ("as it was", *variants)}
+    totals: dict[str, list[float]] = {name: [0, 0, 0, 0.0] for name in ("as it was", *variants)}
     async with EmbeddedServer(Settings(embedded_model=args.model)) as server:
         assert server.base_url and server.model_name
         async with ChatClient(server.base_url, server.model_name, retries=0, timeout=900) as client:
@@ -130,20 +131,24 @@ async def main() -> None:
                         },
                     )
                     seconds = time.monotonic() - started
-                    verdicts = [
-                        failing(task, path, candidate(task, path, c.content)) for c in (reply, *reply.others)
-                    ]
+                    files = [candidate(task, path, c.content) for c in (reply, *reply.others)]
+                    verdicts = [failing(task, path, f) for f in files]
                     passed = sum(p for p, _ in verdicts)
                     tally = totals[name]
                     tally[0] += passed
                     tally[1] += sum(f for _, f in verdicts)
                     tally[2] += reply.usage.completion_tokens
                     tally[3] += seconds
-                    marks = "".join("✓" if p else "✗" for p, _ in verdicts)
+                    marks = "".join(
+                        "·" if f is None else "✓" if p else "✗"
+                        for f, (p, _) in zip(files, verdicts, strict=True)
+                    )
                     row.append(f"{name} {marks} {reply.usage.completion_tokens:5d} tok {seconds:5.1f} s")
                 print(f"{task.name:24} " + " | ".join(row), flush=True)
-    for name, (passed, failed, tokens, seconds) in totals.items():
-        print(f"{name:12} passing choices {passed}, failing tests {failed}, {tokens} tokens, {seconds:.0f} s")
+    for name, (good, failed, tokens, spent) in totals.items():
+        print(
+            f"{name:12} passing choices {good:.0f}, failing tests {failed:.0f}, {tokens:.0f} tokens, {spent:.0f} s"
+        )
 
 
 if __name__ == "__main__":
