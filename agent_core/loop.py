@@ -16,6 +16,7 @@ from typing import Any
 from agent_core.config import Settings
 from agent_core.context.budget import ContextBudget, tool_result_message, wire_messages
 from agent_core.extend.plugins import PluginHost
+from agent_core.llm.batch_samples import until_file_written
 from agent_core.llm.grammar import reply_grammar
 from agent_core.llm.reply_watch import ReplyComplete, ReplyWatch
 from agent_core.llm.types import ChatResponse, Message, ModelClient, ModelError
@@ -875,7 +876,7 @@ class AgentLoop:
             return None
         path = editable[0]
         current = (await self._current_texts({path})).get(path)
-        return {"path": path, "files": sorted(known), "current": current}
+        return until_file_written(path, known, current)
 
     def _measure_counts(self, messages: list[Message], reply: ChatResponse) -> None:
         """Keep the server's tokens per estimated token of the last reply that reported usage."""

@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 from agent_core.bench.tasks import load_tasks
 from agent_core.config import Settings
+from agent_core.llm.batch_samples import until_file_written
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer
+from agent_core.observe.trace import first_messages
 
 
 def first_prompt(arm_dir: Path) -> list[dict[str, Any]] | None:
+    """The first prompt of a saved run's SmallCode arm: its first trace's first turn."""
     traces = sorted((arm_dir / ".smallcode" / "traces").glob("*.jsonl"))
-    for line in traces[0].read_text().splitlines() if traces else []:
-        event = json.loads(line)
-        if event.get("type") == "turn":
-            return list(event["messages"])
-    return None
+    return first_messages(traces[0]) if traces else None
 
 
 def file_end(task: str) -> dict[str, Any] | None:
@@ -40,7 +38,7 @@ def file_end(task: str) -> dict[str, Any] | None:
     if len(loaded.edit_files) != 1:
         return None
     path = loaded.edit_files[0]
-    return {"path": path, "files": sorted(loaded.files), "current": loaded.files.get(path)}
+    return until_file_written(path, loaded.files, loaded.files.get(path))
 
 
 async def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from agent_core.config import Settings
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer
+from agent_core.observe.trace import first_messages
 
 FILE = "\n".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(60))
 DEFAULT_PROMPT = [
@@ -32,11 +32,10 @@ DEFAULT_PROMPT = [
 
 def first_prompt(trace: Path) -> list[dict[str, Any]]:
     """The messages of the first turn of a SmallCode trace."""
-    for line in trace.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("type") == "turn":
-            return list(event["messages"])
-    raise SystemExit(f"{trace}: no turn in this trace")
+    messages = first_messages(trace)
+    if messages is None:
+        raise SystemExit(f"{trace}: no turn in this trace")
+    return messages
 
 
 async def main() -> None:

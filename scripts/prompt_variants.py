@@ -27,8 +27,10 @@ from typing import Any
 
 from agent_core.bench.tasks import Task, judge, load_tasks
 from agent_core.config import Settings
+from agent_core.llm.batch_samples import until_file_written
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer
+from agent_core.observe.trace import first_messages
 from agent_core.patch.example_code import guard_example_code
 from agent_core.patch.missing_names import add_missing_names
 from agent_core.patch.partial import splice_partial
@@ -38,12 +40,9 @@ Messages = list[dict[str, Any]]
 
 
 def first_prompt(arm_dir: Path) -> Messages | None:
+    """The first prompt of a saved run's SmallCode arm: its first trace's first turn."""
     traces = sorted((arm_dir / ".smallcode" / "traces").glob("*.jsonl"))
-    for line in traces[0].read_text().splitlines() if traces else []:
-        event = json.loads(line)
-        if event.get("type") == "turn":
-            return list(event["messages"])
-    return None
+    return first_messages(traces[0]) if traces else None
 
 
 def varied(messages: Messages, replacements: list[tuple[str, str]]) -> tuple[Messages, list[str]]:
@@ -114,7 +113,7 @@ async def main() -> None:
                     prompts[name], missing = varied(prompt, replacements)
                     if missing:
                         print(f"{task.name}, {name}: not found, so not replaced: {missing}")
-                end = {"path": path, "files": sorted(task.files), "current": task.files.get(path)}
+                end = until_file_written(path, task.files, task.files.get(path))
                 row = []
                 for name, messages in prompts.items():
                     started = time.monotonic()

@@ -30,7 +30,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -371,6 +371,12 @@ def _stops(asked: Any, template_stop: Any) -> list[str]:
 def _stopped(llama: Any, output: list[int], stops: list[str]) -> bool:
     tail = llama.detokenize(output[-32:]).decode("utf-8", "replace")
     return any(stop in tail for stop in stops)
+
+
+def until_file_written(path: str, files: Iterable[str], current: str | None) -> dict[str, Any]:
+    """The `until_file_written` value for a batch whose samples are to end once they have written `path`
+    (its present text `current`, None for a new file) among the files in play."""
+    return {"path": path, "files": sorted(files), "current": current}
 
 
 def file_written(asked: Any) -> Callable[[str], bool] | None:

@@ -74,6 +74,12 @@ def read_trace(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def first_messages(path: Path) -> list[dict[str, Any]] | None:
+    """The messages of the trace's first model turn (its first prompt), or None when it has no turn."""
+    turn = next((e for e in read_trace(path) if e.get("type") == "turn"), None)
+    return list(turn["messages"]) if turn is not None and isinstance(turn.get("messages"), list) else None
+
+
 class TraceNotFound(Exception):
     """No single trace matches; the message says so and how to list them."""
 
