@@ -233,7 +233,7 @@ class SmallCode:
                     ],
                     send_schemas=not self.small_tier(),
                     baseline=baseline,
-                    edit_hint=self._edit_hint(),
+                    edit_hint=self._edit_hint(tests_fail=baseline is not None and baseline.blocking),
                     refresh=self._refresher(task, budget),
                     opening_at=start,
                     hooks=self.plugins,
@@ -512,7 +512,8 @@ class SmallCode:
                     message += (
                         "\n\nThe tests that check this fail now (what must change):\n" + baseline.feedback
                     )
-        hint = self._edit_hint()
+        failing = failures is not None or (baseline is not None and baseline.blocking)
+        hint = self._edit_hint(tests_fail=failing)
         if hint and asks_for_change(task):
             # A small model keeps the task in view best when it comes last, after the code; asked for the
             # file straight away, the 1.5B model copied it unchanged turn after turn (bench tasks).
@@ -556,25 +557,30 @@ class SmallCode:
 
         return refresh
 
-    def _edit_hint(self) -> str:
+    def _edit_hint(self, tests_fail: bool = False) -> str:
         """For a small model working on a few named files: the shape of its next edit, repeated with each
         failure (the 1.5B model answered "the tests now pass" three times when only told that they fail; on a
-        two-file task it answered in prose turn after turn, the conversation growing)."""
+        two-file task it answered in prose turn after turn, the conversation growing). `tests_fail`: failing
+        tests are shown, and the model first sets what one expects against what the code does (more of the
+        1.5B model's first answers passed, prompt_variants.py on the bench tasks' first prompts)."""
         sources = [p for p in self._shown if not is_test_file(p.name)]
         if not self.small_tier() or not 1 <= len(sources) <= MAX_HINTED_FILES:
             return ""
         rels = [p.relative_to(self.root).as_posix() for p in sources]
+        names = rels[0] if len(rels) == 1 else ", ".join(rels[:-1]) + " and " + rels[-1]
+        say = (
+            f"what a failing test expects, what the code in {names} does instead, and what must change"
+            if tests_fail
+            else f"what must change in {names} and why"
+        )
         if len(rels) == 1:
-            rel = rels[0]
             return (
-                f"First say in one or two sentences what must change in {rel} and why. Then write the line {rel} "
-                f"and the complete new {rel} in one fenced code block, with the change made."
+                f"First say in one or two sentences {say}. Then write the line {names} and the complete new "
+                f"{names} in one fenced code block, with the change made."
             )
-        names = ", ".join(rels[:-1]) + " and " + rels[-1]
         return (
-            f"First say in one or two sentences what must change in {names} and why. Then, for each file you "
-            "change, write its path alone on a line and the complete new file in one fenced code block, with "
-            "the change made."
+            f"First say in one or two sentences {say}. Then, for each file you change, write its path alone on "
+            "a line and the complete new file in one fenced code block, with the change made."
         )
 
     def _retry(self, result: RunResult, start: int, trace: TraceWriter) -> bool:

@@ -1,16 +1,16 @@
 """First candidates under other wordings of a small model's first prompt: how many pass, and at what cost.
 
-    python scripts/prompt_variants.py DIR VARIANTS.json [--tasks a,b] [--samples 4]
+    python scripts/prompt_variants.py DIR VARIANTS.json [--tasks a,b] [--samples 4] [--variants-only]
 
 DIR is a saved `smallcode bench tasks` run folder (`.smallcode/benchmarks/tasks-<date>/`); VARIANTS.json maps a
-variant's name to its replacements, `{"shorter": [["OLD", "NEW"], …], …}`. For each task with one file to
-change, the first prompt of its SmallCode arm's first trace is asked as it was, then as each variant (each OLD
-text replaced by NEW in every message). Each time one batch: the greedy answer and `--samples` − 1
+variant's name to its replacements, `{"shorter": [["OLD", "NEW"], …], …}`. For each task with one file to change,
+the first prompt of its SmallCode arm's first trace is asked as it was (unless `--variants-only`), then as each
+variant (each OLD text replaced by NEW in every message). Each time one batch: the greedy answer and `--samples` − 1
 samples at 0.8, seeded alike, each ending where its file is written (as the agent asks). Each choice's file is
-mended as the agent mends a whole-file block (splice of a partial block, main guard, lost names) and judged
-by the task's tests in a fresh copy of its project. Prints per task and prompt each choice (✓ passes, ✗ fails,
-· wrote no file), the completion tokens and seconds; then the totals, with the failing tests summed over the
-choices (a choice that wrote no file counts the task's failing tests as they are).
+mended as the agent mends a whole-file block (splice of a partial block, main guard, lost names) and judged by the
+task's tests in a fresh copy of its project. Prints per task and prompt each choice (✓ passes, ✗ fails, · wrote no
+file), the completion tokens and seconds; then the totals, with the failing tests summed over the choices (a choice
+that wrote no file counts the task's failing tests as they are).
 
 A replacement that matches nothing in a prompt is reported: the variant would then be the prompt as it was.
 """
@@ -89,6 +89,7 @@ async def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=900)
+    parser.add_argument("--variants-only", action="store_true")
     args = parser.parse_args()
     chosen = [t for t in args.tasks.split(",") if t]
     tasks = {t.name: t for t in load_tasks()}
@@ -96,7 +97,8 @@ async def main() -> None:
         name: [(old, new) for old, new in pairs]
         for name, pairs in json.loads(args.variants.read_text()).items()
     }
-    totals: dict[str, list[float]] = {name: [0, 0, 0, 0.0] for name in ("as it was", *variants)}
+    original = () if args.variants_only else ("as it was",)
+    totals: dict[str, list[float]] = {name: [0, 0, 0, 0.0] for name in (*original, *variants)}
     async with EmbeddedServer(Settings(embedded_model=args.model)) as server:
         assert server.base_url and server.model_name
         async with ChatClient(server.base_url, server.model_name, retries=0, timeout=900) as client:
@@ -108,7 +110,7 @@ async def main() -> None:
                 if len(task.edit_files) != 1:
                     continue
                 path = task.edit_files[0]
-                prompts = {"as it was": prompt}
+                prompts = {name: prompt for name in original}
                 for name, replacements in variants.items():
                     prompts[name], missing = varied(prompt, replacements)
                     if missing:

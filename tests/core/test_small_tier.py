@@ -709,3 +709,35 @@ async def test_an_edit_to_a_file_that_did_not_parse_before_is_kept(
         await agent.run("the area function is wrong: fix it")
     assert (tmp_path / "area.py").read_text() == "def area(w, h)\n    return w * h\n"
     assert "reverted" not in small_server.requests[1]["messages"][-1]["content"]
+
+
+async def test_with_failing_tests_the_model_first_says_what_a_test_expects(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    two_functions(tmp_path)
+    fixed = "calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef double(a):\n    return 2 * a\n```"
+    small_server.extend([{"content": fixed}])
+    async with agent_for(small_server, tmp_path) as agent:
+        result = await agent.run("Fix add in calc.py.")
+    first = small_server.requests[0]["messages"][-1]["content"]
+    # The failing test is shown above; setting its expectation against the code comes before the file.
+    assert first.endswith(
+        "First say in one or two sentences what a failing test expects, what the code in calc.py does "
+        "instead, and what must change. Then write the line calc.py and the complete new calc.py in one "
+        "fenced code block, with the change made."
+    )
+    assert result.success and result.verified
+
+
+async def test_without_tests_the_model_first_says_what_must_change_and_why(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    documented = 'calc.py\n```python\ndef add(a, b):\n    """The sum."""\n    return a + b\n```'
+    small_server.extend([{"content": documented}, {"content": "Done."}])
+    async with agent_for(small_server, tmp_path) as agent:
+        await agent.run("Add a docstring to add in calc.py.")
+    first = small_server.requests[0]["messages"][-1]["content"]
+    assert "what a failing test expects" not in first  # there is no test to set against the code
+    assert "First say in one or two sentences what must change in calc.py and why." in first
+    assert '"""The sum."""' in (tmp_path / "calc.py").read_text()
