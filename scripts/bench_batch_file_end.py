@@ -23,13 +23,7 @@ from agent_core.config import Settings
 from agent_core.llm.batch_samples import until_file_written
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer
-from agent_core.observe.trace import first_messages
-
-
-def first_prompt(arm_dir: Path) -> list[dict[str, Any]] | None:
-    """The first prompt of a saved run's SmallCode arm: its first trace's first turn."""
-    traces = sorted((arm_dir / ".smallcode" / "traces").glob("*.jsonl"))
-    return first_messages(traces[0]) if traces else None
+from agent_core.observe.trace import first_prompt
 
 
 def file_end(task: str) -> dict[str, Any] | None:

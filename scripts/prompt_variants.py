@@ -30,19 +30,13 @@ from agent_core.config import Settings
 from agent_core.llm.batch_samples import until_file_written
 from agent_core.llm.client import ChatClient
 from agent_core.llm.embedded import EmbeddedServer
-from agent_core.observe.trace import first_messages
+from agent_core.observe.trace import first_prompt
 from agent_core.patch.example_code import guard_example_code
 from agent_core.patch.missing_names import add_missing_names
 from agent_core.patch.partial import splice_partial
 from agent_core.patch.whole import parse_whole_files
 
 Messages = list[dict[str, Any]]
-
-
-def first_prompt(arm_dir: Path) -> Messages | None:
-    """The first prompt of a saved run's SmallCode arm: its first trace's first turn."""
-    traces = sorted((arm_dir / ".smallcode" / "traces").glob("*.jsonl"))
-    return first_messages(traces[0]) if traces else None
 
 
 def varied(messages: Messages, replacements: list[tuple[str, str]]) -> tuple[Messages, list[str]]:

@@ -80,6 +80,12 @@ def first_messages(path: Path) -> list[dict[str, Any]] | None:
     return list(turn["messages"]) if turn is not None and isinstance(turn.get("messages"), list) else None
 
 
+def first_prompt(root: Path) -> list[dict[str, Any]] | None:
+    """The first prompt of the project's oldest trace (a bench arm's first try), or None without one."""
+    traces = sorted(traces_dir(root).glob("*.jsonl"))
+    return first_messages(traces[0]) if traces else None
+
+
 class TraceNotFound(Exception):
     """No single trace matches; the message says so and how to list them."""
 

@@ -39,12 +39,8 @@ def test_a_choice_is_judged_as_the_agent_would_write_it() -> None:
     [task] = load_tasks(["deep_merge"])
     path = "config_merge.py"
     fixed = task.solution[path]
-    assert variants.failing(
-        task, path, variants.candidate(task, path, f"{path}\n```python\n{fixed}```\n")
-    ) == (
-        True,
-        0,
-    )
+    whole = variants.candidate(task, path, f"{path}\n```python\n{fixed}```\n")
+    assert variants.failing(task, path, whole) == (True, 0)
     # a block that uses copy.deepcopy without importing it passes once the agent's mending adds the import
     unimported = fixed.replace("result = dict(base)", "result = copy.deepcopy(base)")
     mended = variants.candidate(task, path, f"{path}\n```python\n{unimported}```\n")
