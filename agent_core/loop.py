@@ -27,7 +27,7 @@ from agent_core.parsing import ParseOutcome, ToolCall, parse_reply
 from agent_core.patch import PatchError, PatchSpiralTracker, parse_edit_blocks
 from agent_core.patch.example_code import guard_example_code
 from agent_core.patch.missing_names import add_missing_names
-from agent_core.patch.partial import drops_everything, splice_partial
+from agent_core.patch.partial import drops_everything, restore_methods, splice_partial
 from agent_core.patch.whole import WholeFile, closes_whole_file, parse_whole_files
 from agent_core.planning import EarlyStop, StopReason, TemperatureSchedule
 from agent_core.python_ast import parse_module
@@ -447,6 +447,12 @@ class AgentLoop:
                 f"{rel} in one fenced code block, with your change made in it."
             )
         notes = []
+        restored = restore_methods(original, content)
+        if restored is not None:
+            content = restored[0]
+            notes.append(
+                f"(Your block's class left out {', '.join(restored[1])}: kept as they are in {rel}.)"
+            )
         spliced = splice_partial(original, content)
         if spliced is not None:
             given = ", ".join(spliced.replaced + spliced.added)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent_core import SmallCode
-from agent_core.patch.partial import drops_everything, splice_partial
+from agent_core.patch.partial import drops_everything, restore_methods, splice_partial
 from agent_core.patch.whole import WholeFile, parse_whole_files
 from tests.support.scripted_server import ScriptedModelServer
 
@@ -119,6 +119,39 @@ def test_an_indented_method_copied_out_of_its_class_is_spliced_too() -> None:
     assert "def on(self, event, handler)" in spliced.text
 
 
+def test_a_class_given_as_its_header_alone_keeps_every_method() -> None:
+    # stable_priority_queue, 1.5B: "The line pqueue.py is:" and the class's first two lines, as the file.
+    block = 'class Emitter:\n    """Handlers by event."""\n'
+    restored = restore_methods(CLASS, block)
+    assert restored is not None
+    text, names = restored
+    assert names == ["Emitter.__init__", "Emitter.on", "Emitter.emit"]
+    assert text.startswith(block) and "    def on(self, event, handler):\n        self._handlers" in text
+    compile(text, "events.py", "exec")
+
+
+def test_a_class_with_only_its_changed_method_keeps_the_others_and_the_change() -> None:
+    block = (
+        '"""Events."""\n\nfrom collections import defaultdict\n\n\nclass Emitter:\n'
+        "    def emit(self, event):\n        return len(self._handlers[event])\n\n\n"
+        "def make():\n    return Emitter()\n"
+    )
+    restored = restore_methods(CLASS, block)
+    assert restored is not None and restored[1] == ["Emitter.__init__", "Emitter.on"]
+    namespace: dict[str, object] = {}
+    exec(compile(restored[0], "events.py", "exec"), namespace)
+    emitter = namespace["make"]()  # type: ignore[operator]
+    emitter.on("x", print)
+    assert emitter.emit("x") == 1  # the block's emit, the file's __init__ and on
+
+
+def test_classes_with_all_their_methods_and_other_blocks_are_left_alone() -> None:
+    assert restore_methods(CLASS, CLASS.replace("handler()", "handler(event)")) is None
+    assert restore_methods(CLASS, "def make():\n    return None\n") is None
+    assert restore_methods(CLASS, "class Other:\n    pass\n") is None
+    assert restore_methods(CLASS, "class Emitter(:\n") is None
+
+
 def test_a_snippet_without_definitions_is_told_apart_from_a_file() -> None:
     assert drops_everything(CLASS, "from store.inventory import OutOfStockError\n")
     assert not drops_everything(CLASS, CLASS)
@@ -192,6 +225,34 @@ async def test_a_snippet_for_one_of_two_files_is_not_written_and_the_model_is_to
     assert (store / "errors.py").read_text() == whole
     second = small_server.requests[1]["messages"]
     assert any("Not written" in str(m["content"]) and "store/errors.py" in str(m["content"]) for m in second)
+    assert result.success and result.verified
+
+
+async def test_a_class_header_written_as_the_file_never_deletes_its_methods(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    # stable_priority_queue, 1.5B: the reply's only block was the class line and its docstring.
+    queue = (
+        'class Queue:\n    """First in, first out."""\n\n'
+        "    def __init__(self):\n        self.items = []\n\n"
+        "    def push(self, item):\n        self.items.insert(0, item)\n\n"
+        "    def pop(self):\n        return self.items.pop(0)\n"
+    )
+    fixed = queue.replace("self.items.insert(0, item)", "self.items.append(item)")
+    (tmp_path / "fifo.py").write_text(queue)
+    (tmp_path / "test_fifo.py").write_text(
+        "from fifo import Queue\n\n\ndef test_order():\n    q = Queue()\n    q.push(1)\n    q.push(2)\n"
+        "    assert q.pop() == 1\n"
+    )
+    header = 'The line fifo.py is:\n```python\nclass Queue:\n    """First in, first out."""\n```\n'
+    small_server.extend([{"content": header}, {"content": f"fifo.py\n```python\n{fixed}```"}])
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, resample=False) as agent:
+        result = await agent.run(
+            "Fix push in fifo.py: pop must return the oldest item. test_fifo.py must pass."
+        )
+    assert (tmp_path / "fifo.py").read_text() == fixed
+    second = small_server.requests[1]["messages"]
+    assert any("already has exactly this content" in str(m["content"]) for m in second)
     assert result.success and result.verified
 
 
