@@ -113,12 +113,20 @@ def _could_be(path: str, content: str) -> bool:
 
 
 def _pick_default(blocks: list[WholeFile], path: str, now: str | None) -> WholeFile | None:
-    """Of the pathless blocks, the one meant as the file: not the file as it already is (an "original
-    code" block before the changed one), not a test or example that imports the module."""
+    """Of the pathless blocks, the one meant as the file: not the file as it already is, whole or a quoted
+    part (an "original code" block before the changed one), not a test or example that imports the module."""
     candidates = [b for b in blocks if _could_be(path, b.content)]
-    changed = [b for b in candidates if now is None or b.content.strip() != now.strip()]
+    changed = [b for b in candidates if now is None or not _quotes(now, b.content)]
     pool = changed or candidates
     return pool[0] if pool else None
+
+
+def _quotes(now: str, content: str) -> bool:
+    """Whether a block only restates the file as it is, whole or in part: its lines (indentation aside) are a
+    run of the file's. "Change the line: <the code as it is> to: <the new code>" puts the quote first."""
+    block = [line.strip() for line in content.splitlines() if line.strip()]
+    lines = [line.strip() for line in now.splitlines() if line.strip()]
+    return any(lines[i : i + len(block)] == block for i in range(len(lines) - len(block) + 1))
 
 
 def _fits(lang: str, path: str) -> bool:

@@ -44,6 +44,23 @@ def test_the_changed_version_not_the_original_shown_first() -> None:
     assert [b.content for b in blocks] == [FIXED]
 
 
+QUEUE = (
+    'class Queue:\n    """First in, first out."""\n\n    def __init__(self):\n        self.items = []\n\n'
+    "    def push(self, item):\n        self.items.insert(0, item)\n\n"
+    "    def pop(self):\n        return self.items.pop(0)\n"
+)
+# A new user's run, 1.5B: the method as it is, then the changed one, neither with a path.
+CHANGE_THE_LINE = (
+    "To fix this, change the line:\n\n```python\n    def pop(self):\n        return self.items.pop(0)\n```\n\n"
+    "to:\n\n```python\n    def pop(self):\n        return self.items.pop()\n```\n"
+)
+
+
+def test_a_quote_of_the_code_as_it_is_gives_way_to_the_changed_code_after_it() -> None:
+    blocks = parse_whole_files(CHANGE_THE_LINE, {"fifo.py"}, "fifo.py", {"fifo.py": QUEUE})
+    assert [b.content for b in blocks] == ["    def pop(self):\n        return self.items.pop()\n"]
+
+
 def test_a_restated_test_file_named_in_prose_is_not_an_edit() -> None:
     known = {"sizes.py", "test_sizes.py"}
     reply = f"sizes.py\n{fence(FIXED)}\n\nThe tests in test_sizes.py now pass:\n\n{fence(TESTS)}"
@@ -254,6 +271,21 @@ async def test_a_class_header_written_as_the_file_never_deletes_its_methods(
     second = small_server.requests[1]["messages"]
     assert any("already has exactly this content" in str(m["content"]) for m in second)
     assert result.success and result.verified
+
+
+async def test_change_the_line_from_to_writes_the_new_code(
+    small_server: ScriptedModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "fifo.py").write_text(QUEUE)
+    (tmp_path / "test_fifo.py").write_text(
+        "from fifo import Queue\n\n\ndef test_order():\n    q = Queue()\n    q.push(1)\n    q.push(2)\n"
+        "    assert q.pop() == 1\n"
+    )
+    small_server.extend([{"content": CHANGE_THE_LINE}])
+    async with SmallCode(model=SMALL, base_url=small_server.base_url, cwd=tmp_path, resample=False) as agent:
+        result = await agent.run("Fix fifo.py: pop must return the oldest item. test_fifo.py must pass.")
+    assert (tmp_path / "fifo.py").read_text() == QUEUE.replace("pop(0)", "pop()")
+    assert result.success and result.verified and len(small_server.requests) == 1
 
 
 async def test_a_two_file_task_restarts_fresh_after_a_prose_answer_and_asks_for_each_file(
