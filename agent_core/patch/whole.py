@@ -122,11 +122,19 @@ def _pick_default(blocks: list[WholeFile], path: str, now: str | None) -> WholeF
 
 
 def _quotes(now: str, content: str) -> bool:
-    """Whether a block only restates the file as it is, whole or in part: its lines (indentation aside) are a
-    run of the file's. "Change the line: <the code as it is> to: <the new code>" puts the quote first."""
-    block = [line.strip() for line in content.splitlines() if line.strip()]
-    lines = [line.strip() for line in now.splitlines() if line.strip()]
-    return any(lines[i : i + len(block)] == block for i in range(len(lines) - len(block) + 1))
+    """Whether a block only restates the file as it is, whole or in part: its lines are a run of the file's,
+    indented alike relative to each other (a method quoted out of its class may lose the class's indentation;
+    a fix that only moves a line in or out of a block is not a quote). "Change the line: <the code as it is>
+    to: <the new code>" puts the quote first."""
+    block = _shape([line.rstrip() for line in content.splitlines() if line.strip()])
+    lines = [line.rstrip() for line in now.splitlines() if line.strip()]
+    return any(_shape(lines[i : i + len(block)]) == block for i in range(len(lines) - len(block) + 1))
+
+
+def _shape(lines: list[str]) -> list[str]:
+    """Non-blank lines without the indentation they all share."""
+    pad = min((len(line) - len(line.lstrip()) for line in lines), default=0)
+    return [line[pad:] for line in lines]
 
 
 def _fits(lang: str, path: str) -> bool:

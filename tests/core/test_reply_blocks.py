@@ -61,6 +61,14 @@ def test_a_quote_of_the_code_as_it_is_gives_way_to_the_changed_code_after_it() -
     assert [b.content for b in blocks] == ["    def pop(self):\n        return self.items.pop()\n"]
 
 
+def test_a_fix_that_only_moves_a_line_out_of_a_block_is_not_a_quote() -> None:
+    now = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n        return s\n"
+    fixed = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n"
+    reply = f"Original:\n\n{fence(now)}\n\nFixed:\n\n{fence(fixed)}"
+    blocks = parse_whole_files(reply, {"calc.py"}, "calc.py", {"calc.py": now})
+    assert [b.content for b in blocks] == [fixed]
+
+
 def test_a_restated_test_file_named_in_prose_is_not_an_edit() -> None:
     known = {"sizes.py", "test_sizes.py"}
     reply = f"sizes.py\n{fence(FIXED)}\n\nThe tests in test_sizes.py now pass:\n\n{fence(TESTS)}"
